@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace AgentLocator.Data.Infrastructure;
+
+/// <summary>
+/// Migrates at start-up without holding the service hostage: webhooks must answer even when
+/// Postgres is down, so a failed attempt is logged and retried in the background until it works.
+/// </summary>
+internal sealed partial class MigrationHostedService(DatabaseMigrator migrator, DatabaseState state, ILogger<MigrationHostedService> logger)
+    : BackgroundService
+{
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // First attempt inline, so a healthy deployment is migrated before it takes traffic.
+        if (!await TryMigrateAsync(cancellationToken))
+        {
+            await base.StartAsync(cancellationToken);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await Task.Delay(delay, stoppingToken);
+            if (await TryMigrateAsync(stoppingToken))
+            {
+                return;
+            }
+            delay = TimeSpan.FromSeconds(Math.Min(delay.TotalSeconds * 2, 30));
+        }
+    }
+
+    private async Task<bool> TryMigrateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            await migrator.MigrateAsync(timeout.Token);
+            state.MarkMigrated();
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogMigrationFailed(logger, ex);
+            return false;
+        }
+    }
+
+    [LoggerMessage(EventId = 2002, EventName = "MIGRATION_FAILED", Level = LogLevel.Error, Message = "MIGRATION_FAILED will retry")]
+    private static partial void LogMigrationFailed(ILogger logger, Exception exception);
+}
+
+/// <summary>Whether this process has seen the schema migrated.</summary>
+public sealed class DatabaseState
+{
+    private volatile bool _migrated;
+
+    public bool Migrated => _migrated;
+
+    public void MarkMigrated() => _migrated = true;
+}

@@ -1,0 +1,86 @@
+namespace AgentLocator.Data.Model;
+
+/// <summary>One phone call, keyed by Twilio's CallSid.</summary>
+public class Call
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public required string CallSid { get; set; }
+
+    public Guid BusinessId { get; set; }
+
+    public Guid? CustomerId { get; set; }
+
+    public required string From { get; set; }
+
+    public required string To { get; set; }
+
+    public string Direction { get; set; } = "inbound";
+
+    /// <summary>Twilio's CallStatus; it only moves forward (see <see cref="CallStatuses"/>).</summary>
+    public string Status { get; set; } = CallStatuses.Ringing;
+
+    public DateTimeOffset StartedAt { get; set; }
+
+    public DateTimeOffset? EndedAt { get; set; }
+
+    public int? DurationSeconds { get; set; }
+
+    public bool StreamStarted { get; set; }
+
+    public string? StreamSid { get; set; }
+
+    public DateTimeOffset? StreamStartedAt { get; set; }
+
+    public DateTimeOffset? StreamStoppedAt { get; set; }
+
+    public string? StreamError { get; set; }
+
+    public bool FallbackUsed { get; set; }
+
+    /// <summary>Why the call went to voicemail: caller_request, stream_never_started, stream_broke, watchdog.</summary>
+    public string? FallbackReason { get; set; }
+
+    public DateTimeOffset? WatchdogFiredAt { get; set; }
+
+    /// <summary>The live conversation reached its goodbye.</summary>
+    public bool ConversationCompleted { get; set; }
+
+    /// <summary>Smoke-test traffic never counts as a real lead.</summary>
+    public bool IsTest { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>Twilio call statuses with their order, so out-of-order callbacks never move a call backwards.</summary>
+public static class CallStatuses
+{
+    public const string Queued = "queued";
+    public const string Initiated = "initiated";
+    public const string Ringing = "ringing";
+    public const string InProgress = "in-progress";
+    public const string Completed = "completed";
+    public const string Busy = "busy";
+    public const string Failed = "failed";
+    public const string NoAnswer = "no-answer";
+    public const string Canceled = "canceled";
+
+    public static int Rank(string? status) => status switch
+    {
+        Queued => 0,
+        Initiated => 1,
+        Ringing => 2,
+        InProgress => 3,
+        Completed or Busy or Failed or NoAnswer or Canceled => 4,
+        _ => -1,
+    };
+
+    public static bool IsKnown(string? status) => Rank(status) >= 0;
+
+    public static bool IsFinal(string? status) => Rank(status) == 4;
+
+    /// <summary>A new status applies only when it is later in the call's life than the current one.</summary>
+    public static bool IsForward(string current, string next) => Rank(next) > Rank(current);
+}

@@ -1,0 +1,88 @@
+using System.Net;
+using AgentLocator.ServiceDefaults.Health;
+using AgentLocator.ServiceDefaults.Hosting;
+using AgentLocator.ServiceDefaults.Telemetry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// What every AgentLocator service shares: telemetry, health and version endpoints, build
+/// metadata, HttpClient defaults, forwarded headers, problem details and body limits.
+/// </summary>
+public static partial class ServiceDefaultsExtensions
+{
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        var service = ServiceNames.Resolve(builder.Configuration["OTEL_SERVICE_NAME"], builder.Environment.ApplicationName);
+        var buildInfo = BuildInfo.Create(service, builder.Environment.EnvironmentName, key => builder.Configuration[key],
+            System.Reflection.Assembly.GetEntryAssembly());
+        builder.Services.AddSingleton(buildInfo);
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        builder.ConfigureOpenTelemetry(buildInfo);
+        builder.Services.AddHealthChecks();
+        builder.Services.AddAgentLocatorHttpClientDefaults();
+
+        builder.Services.AddProblemDetails();
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o =>
+            o.Limits.MaxRequestBodySize = builder.Configuration.GetValue<long?>("Http:MaxRequestBodyBytes") ?? 1024 * 1024);
+        builder.Services.Configure<ForwardedHeadersOptions>(o => ConfigureForwardedHeaders(o, builder.Configuration));
+
+        if (int.TryParse(builder.Configuration[ParentProcessWatcher.VariableName], out var parentPid) && parentPid > 0)
+        {
+            builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ParentProcessWatcher>(sp, parentPid));
+        }
+        builder.Services.AddHostedService<AppStartLogger>();
+        return builder;
+    }
+
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.UseForwardedHeaders();
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            // Bad input that the framework rejects (malformed JSON, oversized body) keeps its 4xx status.
+            StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
+        app.UseStatusCodePages();
+        app.Use((context, next) =>
+        {
+            TelemetryExtensions.SuppressProbeTraces(context);
+            return next(context);
+        });
+        app.MapHealthEndpoints();
+        return app;
+    }
+
+    private static void ConfigureForwardedHeaders(ForwardedHeadersOptions options, IConfiguration configuration)
+    {
+        options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+        var section = configuration.GetSection("ForwardedHeaders");
+        foreach (var proxy in section.GetSection("KnownProxies").Get<string[]>() ?? [])
+        {
+            if (IPAddress.TryParse(proxy, out var address))
+            {
+                options.KnownProxies.Add(address);
+            }
+        }
+        foreach (var network in section.GetSection("KnownNetworks").Get<string[]>() ?? [])
+        {
+            if (System.Net.IPNetwork.TryParse(network, out var parsed))
+            {
+                options.KnownIPNetworks.Add(parsed);
+            }
+        }
+    }
+}
