@@ -1,4 +1,10 @@
 var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddAgentLocatorData();
+
 var app = builder.Build();
-app.MapGet("/health", () => Results.Ok(new { ok = true }));
+
+app.MapDefaultEndpoints();
+
 app.Run();

@@ -1,0 +1,4 @@
+namespace AgentLocator.Api;
+
+/// <summary>Names this assembly for <c>WebApplicationFactory</c> (both services have a top-level <c>Program</c>).</summary>
+public sealed class ApiEntryPoint;

@@ -1,0 +1,53 @@
+using System.Buffers.Text;
+
+using AgentLocator.Api.Contracts;
+
+namespace AgentLocator.Api.Apis;
+
+/// <summary>
+/// Opaque keyset cursors. Ids are version-7 GUIDs (time ordered), so "after this id" pages
+/// in creation order without OFFSET scans.
+/// </summary>
+internal static class Cursor
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 200;
+
+    public static string Encode(Guid id) => Base64Url.EncodeToString(id.ToByteArray(bigEndian: true));
+
+    public static bool TryDecode(string? cursor, out Guid? after)
+    {
+        after = null;
+        if (string.IsNullOrEmpty(cursor))
+        {
+            return true;
+        }
+        Span<byte> bytes = stackalloc byte[16];
+        if (cursor.Length > 32 || !Base64Url.TryDecodeFromChars(cursor, bytes, out var written) || written != 16)
+        {
+            return false;
+        }
+        after = new Guid(bytes, bigEndian: true);
+        return true;
+    }
+
+    public static void ValidatePage(Validation validation, int? limit, string? cursor, out int take, out Guid? after)
+    {
+        take = limit ?? DefaultLimit;
+        if (take is < 1 or > MaxLimit)
+        {
+            validation.Add("limit", $"limit must be between 1 and {MaxLimit}.");
+        }
+        if (!TryDecode(cursor, out after))
+        {
+            validation.Add("cursor", "cursor is not one this API returned.");
+        }
+    }
+
+    public static Page<TResponse> ToPage<TEntity, TResponse>(List<TEntity> items, int take, Func<TEntity, TResponse> map, Func<TEntity, Guid> id)
+    {
+        var hasMore = items.Count > take;
+        var page = hasMore ? items[..take] : items;
+        return new Page<TResponse>(page.Select(map).ToList(), hasMore ? Cursor.Encode(id(page[^1])) : null);
+    }
+}

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace AgentLocator.Tests.Infrastructure;
+
+/// <summary>
+/// A real PostgreSQL server for the test run: <c>ConnectionStrings__agentlocator</c> when
+/// given, else a private cluster started from the local binaries in a temporary directory
+/// (as an unprivileged user when running as root), torn down when the test process exits.
+/// Each test class asks for its own database.
+/// </summary>
+public sealed class PostgresServer
+{
+    private static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync);
+
+    private readonly string _adminConnectionString;
+    private readonly string? _dataDir;
+    private readonly string? _pgCtl;
+    private readonly string? _runAs;
+
+    private PostgresServer(string adminConnectionString, string? dataDir, string? pgCtl, string? runAs)
+    {
+        _adminConnectionString = adminConnectionString;
+        _dataDir = dataDir;
+        _pgCtl = pgCtl;
+        _runAs = runAs;
+    }
+
+    public static Task<PostgresServer> GetAsync() => Shared.Value;
+
+    public string AdminConnectionString => _adminConnectionString;
+
+    /// <summary>Creates an empty database of its own and returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync(string hint)
+    {
+        var name = "t_" + new string(hint.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit).Take(30).ToArray()) + "_" + Guid.NewGuid().ToString("N")[..8];
+        await using var connection = new NpgsqlConnection(_adminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+        await command.ExecuteNonQueryAsync();
+        return new NpgsqlConnectionStringBuilder(_adminConnectionString) { Database = name, Pooling = true }.ConnectionString;
+    }
+
+    private static async Task<PostgresServer> StartAsync()
+    {
+        var given = Environment.GetEnvironmentVariable("ConnectionStrings__agentlocator");
+        if (!string.IsNullOrWhiteSpace(given))
+        {
+            return new PostgresServer(new NpgsqlConnectionStringBuilder(given) { Database = "postgres" }.ConnectionString, null, null, null);
+        }
+
+        var binDir = FindBinDir() ?? throw new InvalidOperationException(
+            "PostgreSQL server binaries not found (looked for initdb/pg_ctl under /usr/lib/postgresql/*/bin and on PATH). Install the postgresql package (apt-get install postgresql) or set ConnectionStrings__agentlocator.");
+        var dataDir = Path.Combine(Path.GetTempPath(), "agentlocator-pg-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dataDir);
+        var runAs = Environment.UserName == "root" ? (UserExists("postgres") ? "postgres" : "nobody") : null;
+        if (runAs is not null)
+        {
+            await RunAsync("chown", ["-R", runAs, dataDir], null);
+        }
+        var port = FreePort();
+        await RunAsync(Path.Combine(binDir, "initdb"), ["-D", Path.Combine(dataDir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"], runAs);
+        var pgCtl = Path.Combine(binDir, "pg_ctl");
+        var options = $"-p {port} -k {dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
+        await RunAsync(pgCtl, ["-D", Path.Combine(dataDir, "data"), "-o", options, "-l", Path.Combine(dataDir, "log.txt"), "-w", "-t", "60", "start"], runAs);
+        var server = new PostgresServer($"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Timeout=10", dataDir, pgCtl, runAs);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
+        return server;
+    }
+
+    private void Stop()
+    {
+        if (_dataDir is null || _pgCtl is null)
+        {
+            return;
+        }
+        try
+        {
+            RunAsync(_pgCtl, ["-D", Path.Combine(_dataDir, "data"), "-m", "immediate", "-w", "-t", "10", "stop"], _runAs).Wait(TimeSpan.FromSeconds(15));
+            Directory.Delete(_dataDir, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or AggregateException or InvalidOperationException)
+        {
+            // Best effort at exit; the temp directory is unique to this run.
+        }
+    }
+
+    public static string? FindBinDir()
+    {
+        var candidates = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => d, StringComparer.Ordinal).Select(d => Path.Combine(d, "bin"))
+            : [];
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries);
+        return candidates.Concat(path).FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
+    }
+
+    private static bool UserExists(string user) => File.ReadAllLines("/etc/passwd").Any(l => l.StartsWith(user + ":", StringComparison.Ordinal));
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task RunAsync(string file, IReadOnlyList<string> args, string? runAs)
+    {
+        var start = new ProcessStartInfo(runAs is null ? file : "runuser") { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (runAs is not null)
+        {
+            foreach (var a in new[] { "-u", runAs, "--", file })
+            {
+                start.ArgumentList.Add(a);
+            }
+        }
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await process.WaitForExitAsync(timeout.Token);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}{await stdout}");
+        }
+    }
+}
