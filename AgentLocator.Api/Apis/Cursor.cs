@@ -23,7 +23,15 @@ internal static class Cursor
             return true;
         }
         Span<byte> bytes = stackalloc byte[16];
-        if (cursor.Length > 32 || !Base64Url.TryDecodeFromChars(cursor, bytes, out var written) || written != 16)
+        try
+        {
+            // TryDecodeFromChars returns false for a short buffer but throws on characters outside the alphabet.
+            if (cursor.Length != 22 || !Base64Url.TryDecodeFromChars(cursor, bytes, out var written) || written != 16)
+            {
+                return false;
+            }
+        }
+        catch (FormatException)
         {
             return false;
         }

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace AgentLocator.Data.Jobs;
 
@@ -11,19 +10,10 @@ public static class JobExtensions
         services.AddOptions<JobOptions>().BindConfiguration(JobOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<JobSignal>();
         services.AddSingleton<JobWorker>();
-        services.AddHostedService<Microsoft.Extensions.Hosting.IHostedService>(sp => sp.GetRequiredService<IOptions<JobOptions>>().Value.Enabled
-            ? (Microsoft.Extensions.Hosting.IHostedService)sp.GetRequiredService<JobWorker>()
-            : new DisabledService());
+        services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         return services;
     }
 
     public static IServiceCollection AddJobHandler<THandler>(this IServiceCollection services) where THandler : class, IJobHandler =>
         services.AddSingleton<IJobHandler, THandler>();
-
-    private sealed class DisabledService : Microsoft.Extensions.Hosting.IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

@@ -22,11 +22,15 @@ public sealed partial class JobWorker(
 {
     private static readonly ActivitySource Source = new("AgentLocator.Jobs");
     private readonly Dictionary<string, IJobHandler> _handlers = handlers.ToDictionary(h => h.Type, StringComparer.Ordinal);
-    private readonly string _workerId = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}"[..48];
+    private readonly string _workerId = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
+        if (!settings.Enabled)
+        {
+            return;
+        }
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
