@@ -27,9 +27,9 @@ public sealed class CallUpdate
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(url);
         ArgumentException.ThrowIfNullOrWhiteSpace(method);
-        if (!Uri.TryCreate(url, UriKind.Absolute, out _))
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || (parsed.Scheme != Uri.UriSchemeHttps && parsed.Scheme != Uri.UriSchemeHttp))
         {
-            throw new ArgumentException($"A call redirect URL must be absolute: '{url}'.", nameof(url));
+            throw new ArgumentException($"A call redirect URL must be an absolute http(s) URL: '{url}'.", nameof(url));
         }
 
         return new CallUpdate("redirect", new("Url", url), new("Method", method));

@@ -307,7 +307,7 @@ public sealed partial class TwilioRestClient
         }
     }
 
-    /// <summary>Keeps a number's channel prefix and last three digits: <c>whatsapp:+*********567</c>.</summary>
+    /// <summary>Keeps a number's channel prefix and last three digits: <c>whatsapp:**********567</c>.</summary>
     internal static string Redact(string number)
     {
         var prefixEnd = number.IndexOf(':', StringComparison.Ordinal) + 1;
