@@ -236,7 +236,14 @@ public static class MediaStreamParser
             return result with { EventType = MediaStreamEventType.Stop, StopAccountSid = stopAccountSid, StopCallSid = stopCallSid };
         }
 
-        return result with { EventType = MediaStreamEventType.Unknown, UnknownEventName = Encoding.UTF8.GetString(eventName) };
+        var unknown = Encoding.UTF8.GetString(eventName);
+        return result with
+        {
+            Status = MediaStreamParseStatus.UnknownEvent,
+            EventType = MediaStreamEventType.Unknown,
+            UnknownEventName = unknown,
+            Error = $"Unknown event '{unknown}'.",
+        };
     }
 
     private ref struct MediaFields
