@@ -1,0 +1,222 @@
+using AgentLocator.Twilio.MediaStreams;
+
+namespace AgentLocator.Media.Simulation;
+
+public sealed partial class CallSimulator
+{
+    private enum StepKind
+    {
+        Audio,
+        Silence,
+        Digit,
+        HangUp,
+    }
+
+    private sealed class CallerStep
+    {
+        private CallerStep(StepKind kind) => Kind = kind;
+
+        public StepKind Kind { get; }
+
+        public byte[] Samples { get; private init; } = [];
+
+        public int Offset { get; set; }
+
+        public int FramesLeft { get; set; }
+
+        public char Key { get; private init; }
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public static CallerStep Audio(byte[] muLaw) => new(StepKind.Audio) { Samples = muLaw };
+
+        public static CallerStep Silence(int frames) => new(StepKind.Silence) { FramesLeft = frames };
+
+        public static CallerStep Digit(char digit) => new(StepKind.Digit) { Key = digit };
+
+        public static CallerStep HangUp() => new(StepKind.HangUp);
+    }
+
+    /// <summary>
+    /// The phone line: one tick per frame at drift-free due times (start + n × interval), so a late
+    /// tick is caught up rather than shifting every later frame. Each tick runs the script's
+    /// events, sends one caller frame and plays one frame of the bot's queued audio.
+    /// </summary>
+    private async Task LineLoopAsync(CancellationToken cancellationToken)
+    {
+        var frame = new byte[_options.FrameBytes];
+        var interval = _options.FrameInterval;
+        var lineStart = _clock.Elapsed;
+        var marksToEcho = new List<string>();
+        for (long tick = 0; !cancellationToken.IsCancellationRequested; tick++)
+        {
+            var wait = lineStart + interval * tick - _clock.Elapsed;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            }
+
+            // Events scheduled before this frame: key presses and the hang-up.
+            while (TryTakeEvent(out var step))
+            {
+                if (step.Kind == StepKind.HangUp)
+                {
+                    await SendAsync(static (w, seq, s) => w.WriteStop(s.StreamSid, seq, s.AccountSid, s.CallSid), _options, cancellationToken).ConfigureAwait(false);
+                    step.Done.TrySetResult();
+                    return;
+                }
+
+                await SendAsync(static (w, seq, s) => w.WriteDtmf(s.Options.StreamSid, seq, s.Key), (Options: _options, step.Key), cancellationToken).ConfigureAwait(false);
+                step.Done.TrySetResult();
+            }
+
+            var finished = FillCallerFrame(frame);
+            var timestampMs = (long)(_options.FrameDuration * tick).TotalMilliseconds;
+            await SendAsync(
+                static (w, seq, s) => w.WriteInboundMedia(s.StreamSid, seq, s.Tick + 1, s.TimestampMs, s.Frame),
+                (_options.StreamSid, Tick: tick, TimestampMs: timestampMs, Frame: frame),
+                cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _framesSent);
+
+            var sentAt = _clock.Elapsed;
+            if (AudioLevel.MuLawDbfs(frame) > _options.VoicedThresholdDbfs)
+            {
+                lock (_gate)
+                {
+                    _lastVoicedAt = sentAt;
+                }
+            }
+
+            if (finished is not null)
+            {
+                if (finished.Kind == StepKind.Audio)
+                {
+                    BeginTurn();
+                }
+
+                finished.Done.TrySetResult();
+            }
+
+            PlayOneFrame(marksToEcho);
+            foreach (var mark in marksToEcho)
+            {
+                await EchoMarkAsync(mark, cancellationToken).ConfigureAwait(false);
+            }
+
+            marksToEcho.Clear();
+        }
+    }
+
+    private bool TryTakeEvent(out CallerStep step)
+    {
+        lock (_gate)
+        {
+            if (_script.TryPeek(out step!) && step.Kind is StepKind.Digit or StepKind.HangUp)
+            {
+                _script.Dequeue();
+                return true;
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Fills the next caller frame; returns the step it finished, if any.</summary>
+    private CallerStep? FillCallerFrame(byte[] frame)
+    {
+        lock (_gate)
+        {
+            if (!_script.TryPeek(out var step))
+            {
+                frame.AsSpan().Fill(MuLaw.Silence);
+                return null;
+            }
+
+            if (step.Kind == StepKind.Silence)
+            {
+                frame.AsSpan().Fill(MuLaw.Silence);
+                if (--step.FramesLeft > 0)
+                {
+                    return null;
+                }
+
+                _script.Dequeue();
+                return step;
+            }
+
+            var remaining = step.Samples.AsSpan(step.Offset);
+            var count = Math.Min(remaining.Length, frame.Length);
+            remaining[..count].CopyTo(frame);
+            frame.AsSpan(count).Fill(MuLaw.Silence);
+            step.Offset += count;
+            if (step.Offset < step.Samples.Length)
+            {
+                return null;
+            }
+
+            _script.Dequeue();
+            return step;
+        }
+    }
+
+    /// <summary>An utterance ended: the next non-silent bot audio closes this turn.</summary>
+    private void BeginTurn()
+    {
+        lock (_gate)
+        {
+            _turnPending = true;
+            if (_botAudio.Task.IsCompleted)
+            {
+                _botAudio = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+    }
+
+    /// <summary>Plays one frame of the bot's queued audio; marks reached are collected for echo.</summary>
+    private void PlayOneFrame(List<string> marksToEcho)
+    {
+        lock (_gate)
+        {
+            var budget = _options.FrameBytes;
+            while (_playback.First is { } node)
+            {
+                var item = node.Value;
+                if (item.MarkName is not null)
+                {
+                    marksToEcho.Add(item.MarkName);
+                    _playback.RemoveFirst();
+                    continue;
+                }
+
+                if (budget == 0)
+                {
+                    break;
+                }
+
+                var take = Math.Min(budget, item.Remaining);
+                item.Remaining -= take;
+                budget -= take;
+                if (item.Remaining == 0)
+                {
+                    _playback.RemoveFirst();
+                }
+            }
+        }
+    }
+
+    private async Task EchoMarkAsync(string name, CancellationToken cancellationToken)
+    {
+        await SendAsync(static (w, seq, s) => w.WriteMarkEcho(s.StreamSid, seq, s.Name), (_options.StreamSid, Name: name), cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _echoedMarks.Add(name);
+        }
+    }
+
+    private sealed class PlaybackItem
+    {
+        public int Remaining { get; set; }
+
+        public string? MarkName { get; init; }
+    }
+}

@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using AgentLocator.Media;
+using AgentLocator.Media.Simulation;
+using AgentLocator.Twilio.MediaStreams;
+
+namespace AgentLocator.Tests.Media;
+
+public class CallSimulatorTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>A minimal receptionist: greets on start, replies when the VAD ends a turn, hangs up on * or stop.</summary>
+    private static async Task ReceptionistBot(BotSession session)
+    {
+        var vad = new VoiceActivityDetector();
+        var replies = 0;
+        await foreach (var e in session.Events.ReadAllAsync())
+        {
+            switch (e.Type)
+            {
+                case MediaStreamEventType.Start:
+                    session.StreamSid = e.Start!.StreamSid;
+                    await session.SendMediaAsync(Signals.Tone(350, -14, 400));
+                    await session.SendMarkAsync("greeting");
+                    break;
+                case MediaStreamEventType.Media:
+                    if (vad.Process(e.Payload, TimeSpan.FromMilliseconds(e.TimestampMs)).Kind == VoiceActivityEventKind.SpeechEnded)
+                    {
+                        replies++;
+                        await session.SendMediaAsync(Signals.Tone(350, -14, 300));
+                        await session.SendMarkAsync($"reply-{replies}");
+                    }
+
+                    break;
+                case MediaStreamEventType.Dtmf when e.Digit == "*":
+                case MediaStreamEventType.Stop:
+                    return;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ASimulatedCallFollowsTwilioProtocolAndMeasuresEachTurn()
+    {
+        await using var server = await FakeBotServer.StartAsync(ReceptionistBot);
+        var options = new CallSimulatorOptions { Speed = 4, CustomParameters = { ["token"] = "tok-1", ["business"] = "b-42" } };
+        var sim = await CallSimulator.ConnectAsync(server.MediaUri, options);
+        await using (sim)
+        {
+            Assert.True(await sim.WaitForBotAudioAsync(Timeout), "no greeting");
+            await sim.SayAsync(TestAudio.Fixture("caller_name_he.wav"));
+            Assert.True(await sim.WaitForBotAudioAsync(Timeout), "no reply to the name");
+            await sim.SayAsync(TestAudio.Fixture("caller_yes_he.wav"));
+            Assert.True(await sim.WaitForBotAudioAsync(Timeout), "no reply to the yes");
+            Assert.True(await sim.WaitForMarkEchoAsync("reply-2", Timeout));
+            await sim.HangUpAsync();
+        }
+
+        var session = await server.NextSessionAsync();
+        await session.Completed.Task.WaitAsync(Timeout);
+        var events = session.All;
+
+        Assert.Equal(MediaStreamEventType.Connected, events[0].Type);
+        var start = events[1];
+        Assert.Equal((MediaStreamEventType.Start, 1L), (start.Type, start.SequenceNumber));
+        Assert.Equal((options.CallSid, options.AccountSid, options.StreamSid), (start.Start!.CallSid, start.Start.AccountSid, start.Start.StreamSid));
+        Assert.Equal("tok-1", start.Start.CustomParameters["token"]);
+        Assert.Equal("b-42", start.Start.CustomParameters["business"]);
+        Assert.Equal(["inbound"], start.Start.Tracks);
+        Assert.True(start.Start.MediaFormat.IsMuLaw8KhzMono);
+
+        // Sequence numbers count every message after connected; chunks and timestamps count frames.
+        Assert.Equal(Enumerable.Range(1, events.Count - 1).Select(i => (long)i), events.Skip(1).Select(e => e.SequenceNumber));
+        var media = events.Where(e => e.Type == MediaStreamEventType.Media).ToList();
+        Assert.Equal(Enumerable.Range(1, media.Count).Select(i => (long)i), media.Select(m => m.Chunk));
+        Assert.All(media, m => Assert.Equal((m.Chunk - 1) * 20, m.TimestampMs));
+        Assert.All(media, m => Assert.Equal((160, MediaTrack.Inbound, options.StreamSid), (m.Payload!.Length, m.Track, m.StreamSid)));
+        Assert.Equal(sim.FramesSent, media.Count);
+
+        // The caller's words went out between silence frames.
+        var sent = media.SelectMany(m => m.Payload!).ToArray();
+        var name = WavFile.Read(TestAudio.Fixture("caller_name_he.wav")).ToMuLaw();
+        Assert.True(sent.AsSpan().IndexOf(name.AsSpan(0, 4000)) > 0, "the name utterance was not sent intact");
+        Assert.Equal(MuLaw.Silence, sent[0]);
+
+        var stop = events[^1];
+        Assert.Equal((MediaStreamEventType.Stop, options.CallSid), (stop.Type, stop.StopCallSid));
+        Assert.Equal(["greeting", "reply-1", "reply-2"], events.Where(e => e.Type == MediaStreamEventType.Mark).Select(e => e.MarkName));
+        Assert.Equal(["greeting", "reply-1", "reply-2"], sim.EchoedMarks);
+
+        // Two turns; the bot cannot answer before its 550 ms end-of-turn silence (line time).
+        Assert.Equal(2, sim.Turns.Count);
+        Assert.All(sim.Turns, t =>
+        {
+            Assert.InRange(t.Latency.TotalMilliseconds * options.Speed, 500, 2000);
+            Assert.True(t.BotAudioAt > t.CallerLastVoicedAt);
+        });
+        Assert.Equal(3, sim.Received.Count(m => m.Kind == BotMessageKind.Media));
+        Assert.Equal(8 * (400 + 300 + 300), sim.BotAudio.Length);
+        Assert.Empty(sim.ProtocolViolations);
+    }
+
+    [Fact]
+    public async Task AMarkIsEchoedOnlyAfterTheAudioQueuedBeforeItHasPlayed()
+    {
+        var echoDelays = new TaskCompletionSource<(TimeSpan Immediate, TimeSpan AfterAudio)>();
+        await using var server = await FakeBotServer.StartAsync(async session =>
+        {
+            await foreach (var e in session.Events.ReadAllAsync())
+            {
+                if (e.Type == MediaStreamEventType.Start)
+                {
+                    session.StreamSid = e.Start!.StreamSid;
+                    var sentAt = session.Now;
+                    await session.SendMarkAsync("nothing-queued");
+                    await session.SendMediaAsync(Signals.Tone(350, -14, 1000));
+                    await session.SendMarkAsync("after-1s");
+                    TimeSpan? immediate = null;
+                    await foreach (var echo in session.Events.ReadAllAsync())
+                    {
+                        if (echo.Type != MediaStreamEventType.Mark)
+                        {
+                            continue;
+                        }
+
+                        if (echo.MarkName == "nothing-queued")
+                        {
+                            immediate = echo.At - sentAt;
+                        }
+                        else
+                        {
+                            echoDelays.SetResult((immediate!.Value, echo.At - sentAt));
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+
+        await using var sim = await CallSimulator.ConnectAsync(server.MediaUri);
+        var (immediateEcho, afterAudio) = await echoDelays.Task.WaitAsync(Timeout);
+        Assert.InRange(immediateEcho.TotalMilliseconds, 0, 150);
+        Assert.InRange(afterAudio.TotalMilliseconds, 950, 1500);
+    }
+
+    [Fact]
+    public async Task ClearDropsTheBufferedAudioAndEchoesThePendingMarkAtOnce()
+    {
+        var markEchoAfterClear = new TaskCompletionSource<TimeSpan>();
+        await using var server = await FakeBotServer.StartAsync(async session =>
+        {
+            await foreach (var e in session.Events.ReadAllAsync())
+            {
+                if (e.Type == MediaStreamEventType.Start)
+                {
+                    session.StreamSid = e.Start!.StreamSid;
+                    await session.SendMediaAsync(Signals.Tone(350, -14, 5000));
+                    await session.SendMarkAsync("long-prompt");
+                    await Task.Delay(300);
+                    var clearedAt = session.Now;
+                    await session.SendClearAsync();
+                    await session.SendMarkAsync("after-clear");
+                    await foreach (var echo in session.Events.ReadAllAsync())
+                    {
+                        if (echo.Type == MediaStreamEventType.Mark && echo.MarkName == "after-clear")
+                        {
+                            markEchoAfterClear.SetResult(echo.At - clearedAt);
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+
+        await using var sim = await CallSimulator.ConnectAsync(server.MediaUri);
+        var delay = await markEchoAfterClear.Task.WaitAsync(Timeout);
+        Assert.InRange(delay.TotalMilliseconds, 0, 500);
+        Assert.Equal(["long-prompt", "after-clear"], sim.EchoedMarks);
+        Assert.Contains(sim.Received, m => m.Kind == BotMessageKind.Clear);
+    }
+
+    [Fact]
+    public async Task PressingStarReachesTheBotAndTheBotClosingEndsTheCall()
+    {
+        await using var server = await FakeBotServer.StartAsync(ReceptionistBot);
+        await using var sim = await CallSimulator.ConnectAsync(server.MediaUri, new CallSimulatorOptions { Speed = 4 });
+        await sim.SilenceAsync(TimeSpan.FromMilliseconds(200));
+        await sim.PressAsync('*');
+        await sim.Closed.WaitAsync(Timeout);
+
+        var session = await server.NextSessionAsync();
+        Assert.Contains(session.All, e => e is { Type: MediaStreamEventType.Dtmf, Digit: "*" });
+        Assert.DoesNotContain(session.All, e => e.Type == MediaStreamEventType.Stop);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => sim.SayAsync(Signals.Tone(300, -20, 200)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = sim.PressAsync('x'); });
+    }
+
+    [Fact]
+    public async Task TheLineKeepsRealTimePaceWithoutDrift()
+    {
+        await using var server = await FakeBotServer.StartAsync(async session =>
+        {
+            await foreach (var e in session.Events.ReadAllAsync())
+            {
+                if (e.Type == MediaStreamEventType.Stop)
+                {
+                    return;
+                }
+            }
+        });
+        await using var sim = await CallSimulator.ConnectAsync(server.MediaUri);
+        await sim.SilenceAsync(TimeSpan.FromMilliseconds(200));
+        var framesBefore = sim.FramesSent;
+        var clock = Stopwatch.StartNew();
+        await sim.SilenceAsync(TimeSpan.FromSeconds(2));
+        var elapsed = clock.Elapsed;
+        var frames = sim.FramesSent - framesBefore;
+        await sim.HangUpAsync();
+
+        Assert.InRange(elapsed.TotalMilliseconds, 1900, 2400);
+        Assert.InRange(frames, 98, 102);
+        var session = await server.NextSessionAsync();
+        var media = session.All.Where(e => e.Type == MediaStreamEventType.Media).ToList();
+        Assert.All(media, m => Assert.Equal(Enumerable.Repeat(MuLaw.Silence, 160), m.Payload!));
+    }
+
+    [Fact]
+    public async Task MessagesAnAppMayNotSendAreRecordedAsProtocolViolations()
+    {
+        await using var server = await FakeBotServer.StartAsync(async session =>
+        {
+            await foreach (var e in session.Events.ReadAllAsync())
+            {
+                if (e.Type == MediaStreamEventType.Start)
+                {
+                    session.StreamSid = e.Start!.StreamSid;
+                    await session.SendRawAsync("""{"event":"stop","streamSid":"MZ1"}""");
+                    await session.SendRawAsync("""{"event":"hello"}""");
+                    await session.SendRawAsync("not json");
+                    await session.SendMarkAsync("done");
+                }
+            }
+        });
+        await using var sim = await CallSimulator.ConnectAsync(server.MediaUri, new CallSimulatorOptions { Speed = 4 });
+        Assert.True(await sim.WaitForMarkEchoAsync("done", Timeout));
+        Assert.Equal(3, sim.ProtocolViolations.Count);
+        Assert.Contains("31924", sim.ProtocolViolations[0], StringComparison.Ordinal);
+        Assert.Contains("hello", sim.ProtocolViolations[1], StringComparison.Ordinal);
+        Assert.Contains("MalformedJson", sim.ProtocolViolations[2], StringComparison.Ordinal);
+    }
+}
