@@ -1,5 +1,6 @@
 using AgentLocator.Api.Apis;
 using AgentLocator.Api.Extensions;
+using AgentLocator.Api.Voice;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -11,6 +12,8 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.UseRateLimiter();
 app.MapOpenApi();
+app.MapPrompts();
 app.MapCrmApi();
+app.MapVoiceWebhooks();
 
 app.Run();

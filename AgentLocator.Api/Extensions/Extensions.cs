@@ -1,5 +1,6 @@
 using AgentLocator.Api.Apis;
 using AgentLocator.Api.Security;
+using AgentLocator.Api.Voice;
 
 namespace AgentLocator.Api.Extensions;
 
@@ -9,6 +10,7 @@ public static class Extensions
     {
         builder.AddAgentLocatorData();
         builder.Services.AddCrmApi();
+        builder.AddVoiceWebhooks();
         builder.Services.AddOpenApi();
 
         var keys = builder.Configuration.GetSection($"{CrmOptions.Section}:ApiKeys").Get<string[]>() ?? [];

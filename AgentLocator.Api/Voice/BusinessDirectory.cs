@@ -1,0 +1,35 @@
+using System.Collections.Concurrent;
+using AgentLocator.Data.Calls;
+using Microsoft.Extensions.Options;
+
+namespace AgentLocator.Api.Voice;
+
+/// <summary>
+/// Which business owns a dialled number. Answers from a short-lived cache, and from the last
+/// known answer when Postgres is unreachable, so the phone keeps being answered during an outage.
+/// </summary>
+public sealed class BusinessDirectory(IOptions<VoiceOptions> options, TimeProvider clock)
+{
+    private readonly ConcurrentDictionary<string, (BusinessRoute? Route, DateTimeOffset At)> _cache = new(StringComparer.Ordinal);
+
+    public async Task<DirectoryAnswer> FindAsync(string number, CallStore store, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        if (_cache.TryGetValue(number, out var cached) && now - cached.At < options.Value.DirectoryCacheTtl)
+        {
+            return new DirectoryAnswer(cached.Route, FromDatabase: false, DatabaseFailed: false);
+        }
+        try
+        {
+            var route = await store.FindBusinessByNumberAsync(number, cancellationToken);
+            _cache[number] = (route, now);
+            return new DirectoryAnswer(route, FromDatabase: true, DatabaseFailed: false);
+        }
+        catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
+        {
+            return new DirectoryAnswer(cached.Route, FromDatabase: false, DatabaseFailed: true);
+        }
+    }
+}
+
+public sealed record DirectoryAnswer(BusinessRoute? Route, bool FromDatabase, bool DatabaseFailed);

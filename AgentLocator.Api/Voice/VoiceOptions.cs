@@ -1,0 +1,24 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AgentLocator.Api.Voice;
+
+public sealed class VoiceOptions
+{
+    public const string Section = "Voice";
+
+    /// <summary>How long a webhook may wait for Postgres before it answers from what it knows (Twilio allows 15 s; we aim for 50 ms).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:00:10")]
+    public TimeSpan DatabaseBudget { get; set; } = TimeSpan.FromMilliseconds(1500);
+
+    /// <summary>How long a number's business stays cached, so calls keep flowing when Postgres blips.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan DirectoryCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Stream-start watchdog: how long after the greeting has played the stream must have started.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan StreamStartGrace { get; set; } = TimeSpan.FromSeconds(6);
+
+    /// <summary>Length of the greeting played before the stream connects (the watchdog's deadline starts after it).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:02:00")]
+    public TimeSpan GreetingDuration { get; set; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,318 @@
+using AgentLocator.Api.Webhooks;
+using AgentLocator.Data.Calls;
+using AgentLocator.Data.Jobs;
+using AgentLocator.Data.Model;
+using AgentLocator.Data.Phones;
+using AgentLocator.Twilio.Twiml;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace AgentLocator.Api.Voice;
+
+/// <summary>
+/// The voice webhooks Twilio calls, at the paths the replaced system used. Each answers valid
+/// TwiML (or 204) fast whatever else is down: Postgres gets a bounded budget, and what could
+/// not be written is logged in full and written later.
+/// </summary>
+public static partial class VoiceWebhooksApi
+{
+    public static IEndpointRouteBuilder MapVoiceWebhooks(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/webhook").WithTags("Twilio voice webhooks")
+            .AddEndpointFilter<TwilioWebhookFilter>()
+            .DisableAntiforgery();
+        group.MapPost("/incoming_call", IncomingCallAsync);
+        group.MapPost("/stream_status", StreamStatusAsync);
+        group.MapPost("/call_status", CallStatusAsync);
+        group.MapPost("/stream_ended", StreamEndedAsync);
+        group.MapPost("/handle_recording", HandleRecordingAsync);
+        group.MapPost("/recording_status", RecordingStatusAsync);
+        return endpoints;
+    }
+
+    public static async Task<Results<TwimlHttpResult, ProblemHttpResult>> IncomingCallAsync(
+        HttpRequest request, CallStore store, BusinessDirectory directory, VoiceTwiml twiml, CallToken tokens,
+        DeferredWrites deferred, IOptions<VoiceOptions> options, TimeProvider clock, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
+    {
+        var form = request.Form;
+        if (!TryCallSid(form, out var callSid, out var problem))
+        {
+            return problem;
+        }
+        var from = Field(form, "From") ?? "anonymous";
+        var to = Field(form, "To") ?? "";
+        using var budget = Budget(options.Value, cancellationToken);
+
+        var answer = await directory.FindAsync(to, store, budget.Token);
+        if (answer.Route is null && !answer.DatabaseFailed)
+        {
+            LogNotInService(logger, callSid, PhoneNumbers.Redact(to));
+            return twiml.NotInService().ToHttpResult();
+        }
+        if (answer.Route is { Active: false })
+        {
+            LogNotInService(logger, callSid, PhoneNumbers.Redact(to));
+            return twiml.NotInService().ToHttpResult();
+        }
+
+        var businessId = answer.Route?.BusinessId ?? Guid.Empty;
+        var incoming = new IncomingCall(callSid, businessId, Guid.CreateVersion7(), from, to, Field(form, "Direction") ?? "inbound",
+            Field(form, "CallStatus") ?? CallStatuses.Ringing, clock.GetUtcNow(), TestTraffic.IsTestCall(callSid));
+        var callId = incoming.CallId;
+        if (!answer.DatabaseFailed)
+        {
+            try
+            {
+                var recorded = await store.RecordIncomingAsync(incoming, budget.Token);
+                callId = recorded.CallId;
+            }
+            catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
+            {
+                answer = answer with { DatabaseFailed = true };
+            }
+        }
+        if (answer.DatabaseFailed)
+        {
+            // Answer anyway; the call row is written when Postgres is back.
+            LogCallNotRecorded(logger, "incoming_call", callSid, incoming.CallId, businessId, from, to, incoming.StartedAt);
+            deferred.Add($"call {callSid}", (services, ct) => RecordLaterAsync(services, incoming, ct));
+        }
+        LogIncomingCall(logger, callSid, businessId, PhoneNumbers.Redact(from));
+        return twiml.GreetingAndStream(callSid, callId, businessId, tokens.Create(callSid, callId, businessId)).ToHttpResult();
+    }
+
+    private static async Task RecordLaterAsync(IServiceProvider services, IncomingCall call, CancellationToken cancellationToken)
+    {
+        var store = services.GetRequiredService<CallStore>();
+        if (call.BusinessId == Guid.Empty)
+        {
+            var route = await store.FindBusinessByNumberAsync(call.To, cancellationToken);
+            if (route is null)
+            {
+                return;
+            }
+            call = call with { BusinessId = route.BusinessId };
+        }
+        await store.RecordIncomingAsync(call, cancellationToken);
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> StreamStatusAsync(
+        HttpRequest request, CallStore store, DeferredWrites deferred, IOptions<VoiceOptions> options, TimeProvider clock,
+        ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
+    {
+        var form = request.Form;
+        if (!TryCallSid(form, out var callSid, out var problem))
+        {
+            return problem;
+        }
+        var streamEvent = Field(form, "StreamEvent");
+        var streamSid = Field(form, "StreamSid") ?? "";
+        var error = Field(form, "StreamError");
+        var at = clock.GetUtcNow();
+        Func<CallStore, CancellationToken, Task<bool>>? write = streamEvent switch
+        {
+            "stream-started" => (s, ct) => s.RecordStreamStartedAsync(callSid, streamSid, at, ct),
+            "stream-stopped" => (s, ct) => s.RecordStreamStoppedAsync(callSid, null, at, ct),
+            "stream-error" => (s, ct) => s.RecordStreamStoppedAsync(callSid, error ?? "stream-error", at, ct),
+            _ => null,
+        };
+        if (write is null)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Unknown StreamEvent",
+                detail: "StreamEvent must be stream-started, stream-stopped or stream-error.");
+        }
+        await WriteOrDeferAsync("stream_status", callSid, store, deferred, options.Value, logger, write, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> CallStatusAsync(
+        HttpRequest request, CallStore store, DeferredWrites deferred, IOptions<VoiceOptions> options, TimeProvider clock,
+        ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
+    {
+        var form = request.Form;
+        if (!TryCallSid(form, out var callSid, out var problem))
+        {
+            return problem;
+        }
+        var status = Field(form, "CallStatus");
+        if (!CallStatuses.IsKnown(status))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Unknown CallStatus",
+                detail: "CallStatus must be one of queued, initiated, ringing, in-progress, completed, busy, failed, no-answer, canceled.");
+        }
+        int? duration = int.TryParse(Field(form, "CallDuration"), out var seconds) && seconds >= 0 ? seconds : null;
+        var at = clock.GetUtcNow();
+        await WriteOrDeferAsync("call_status", callSid, store, deferred, options.Value, logger,
+            (s, ct) => s.ApplyStatusAsync(callSid, status!, duration, at, ct), cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// The <c>&lt;Connect&gt;</c> action: the stream is over. A conversation that reached its
+    /// goodbye hangs up; anything else (the caller pressed *, the stream never started or broke,
+    /// or we cannot tell because Postgres is down) goes to voicemail.
+    /// </summary>
+    public static async Task<Results<TwimlHttpResult, ProblemHttpResult>> StreamEndedAsync(
+        HttpRequest request, CallStore store, BusinessDirectory directory, VoiceTwiml twiml, DeferredWrites deferred,
+        IOptions<VoiceOptions> options, TimeProvider clock, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
+    {
+        var form = request.Form;
+        if (!TryCallSid(form, out var callSid, out var problem))
+        {
+            return problem;
+        }
+        var callStatus = Field(form, "CallStatus");
+        using var budget = Budget(options.Value, cancellationToken);
+        Call? call = null;
+        var maxLength = 120;
+        try
+        {
+            call = await store.GetCallAsync(callSid, budget.Token);
+            if (call is not null && (await directory.FindAsync(call.To, store, budget.Token)).Route is { } route)
+            {
+                maxLength = route.MaxRecordingSeconds;
+            }
+        }
+        catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
+        {
+            LogCallNotRecorded(logger, "stream_ended", callSid, Guid.Empty, Guid.Empty, Field(form, "From") ?? "", Field(form, "To") ?? "", clock.GetUtcNow());
+        }
+
+        if (call is { ConversationCompleted: true } || CallStatuses.IsFinal(callStatus))
+        {
+            return twiml.Goodbye().ToHttpResult();
+        }
+        var reason = call switch
+        {
+            { FallbackReason: { } known } => known,
+            { StreamStarted: false } => "stream_never_started",
+            null => "unknown",
+            _ => "stream_broke",
+        };
+        LogFallback(logger, callSid, reason);
+        var at = clock.GetUtcNow();
+        await WriteOrDeferAsync("stream_ended", callSid, store, deferred, options.Value, logger,
+            (s, ct) => s.RecordFallbackAsync(callSid, reason, at, ct), cancellationToken);
+        return twiml.Voicemail(maxLength).ToHttpResult();
+    }
+
+    /// <summary>The <c>&lt;Record&gt;</c> action: thank the caller and hang up at once; a durable job fetches the recording.</summary>
+    public static async Task<Results<TwimlHttpResult, ProblemHttpResult>> HandleRecordingAsync(
+        HttpRequest request, CallStore store, VoiceTwiml twiml, DeferredWrites deferred, JobSignal jobs,
+        IOptions<VoiceOptions> options, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
+    {
+        var result = await EnqueueRecordingAsync(request.Form, "handle_recording", store, deferred, jobs, options.Value, logger, cancellationToken);
+        return result is { } problem ? problem : twiml.ThankYou().ToHttpResult();
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> RecordingStatusAsync(
+        HttpRequest request, CallStore store, DeferredWrites deferred, JobSignal jobs,
+        IOptions<VoiceOptions> options, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
+    {
+        var result = await EnqueueRecordingAsync(request.Form, "recording_status", store, deferred, jobs, options.Value, logger, cancellationToken);
+        return result is { } problem ? problem : TypedResults.NoContent();
+    }
+
+    private static async Task<ProblemHttpResult?> EnqueueRecordingAsync(IFormCollection form, string webhook, CallStore store,
+        DeferredWrites deferred, JobSignal jobs, VoiceOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (!TryCallSid(form, out var callSid, out var problem))
+        {
+            return problem;
+        }
+        var url = Field(form, "RecordingUrl");
+        if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("https" or "http"))
+        {
+            // The caller hung up before anything was recorded: nothing to fetch.
+            return webhook == "recording_status"
+                ? TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Missing RecordingUrl", detail: "RecordingUrl must be an absolute URL.")
+                : null;
+        }
+        var sid = Field(form, "RecordingSid") ?? RecordingJob.SidFromUrl(url) ?? callSid;
+        int? duration = int.TryParse(Field(form, "RecordingDuration"), out var d) && d >= 0 ? d : null;
+        var payload = new RecordingJob.Payload(callSid, url, sid, duration, Field(form, "RecordingStatus"));
+        var queued = await WriteOrDeferAsync(webhook, callSid, store, deferred, options, logger,
+            (s, ct) => JobQueue.EnqueueOnceAsync(s.Db, RecordingJob.Type, payload, RecordingJob.DedupKey(sid), maxAttempts: 40, cancellationToken: ct),
+            cancellationToken);
+        if (queued)
+        {
+            jobs.Notify();
+        }
+        return null;
+    }
+
+    /// <summary>Runs a write within the database budget; when Postgres is not answering, logs and defers it.</summary>
+    private static async Task<bool> WriteOrDeferAsync(string webhook, string callSid, CallStore store, DeferredWrites deferred, VoiceOptions options,
+        ILogger logger, Func<CallStore, CancellationToken, Task<bool>> write, CancellationToken cancellationToken)
+    {
+        using var budget = Budget(options, cancellationToken);
+        try
+        {
+            var applied = await write(store, budget.Token);
+            if (!applied)
+            {
+                LogNoChange(logger, webhook, callSid);
+            }
+            return applied;
+        }
+        catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
+        {
+            LogWriteFailed(logger, webhook, callSid, ex.Message);
+            deferred.Add($"{webhook} {callSid}", (services, ct) => write(services.GetRequiredService<CallStore>(), ct));
+            return false;
+        }
+    }
+
+    private static CancellationTokenSource Budget(VoiceOptions options, CancellationToken cancellationToken)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(options.DatabaseBudget);
+        return cts;
+    }
+
+    private static bool TryCallSid(IFormCollection form, out string callSid, out ProblemHttpResult problem)
+    {
+        callSid = Field(form, "CallSid") ?? "";
+        problem = null!;
+        if (callSid.Length is >= 2 and <= 64 && callSid.All(char.IsAsciiLetterOrDigit))
+        {
+            return true;
+        }
+        problem = TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Missing or malformed CallSid",
+            detail: "CallSid is required: 2 to 64 letters and digits, such as CA0123456789abcdef0123456789abcdef.");
+        return false;
+    }
+
+    private static string? Field(IFormCollection form, string name)
+    {
+        var value = form[name].ToString();
+        return string.IsNullOrEmpty(value) ? null : value;
+    }
+
+    [LoggerMessage(EventId = 3201, EventName = "INCOMING_CALL", Level = LogLevel.Information,
+        Message = "INCOMING_CALL {CallSid} business {BusinessId} from {From}")]
+    private static partial void LogIncomingCall(ILogger logger, string callSid, Guid businessId, string from);
+
+    [LoggerMessage(EventId = 3202, EventName = "NOT_IN_SERVICE", Level = LogLevel.Warning,
+        Message = "NOT_IN_SERVICE {CallSid}: no active business owns {To}")]
+    private static partial void LogNotInService(ILogger logger, string callSid, string to);
+
+    [LoggerMessage(EventId = 3203, EventName = "WEBHOOK_ERROR", Level = LogLevel.Error,
+        Message = "WEBHOOK_ERROR {Webhook} answered without the database; call to rebuild: CallSid={CallSid} CallId={CallId} BusinessId={BusinessId} From={From} To={To} StartedAt={StartedAt:O}")]
+    private static partial void LogCallNotRecorded(ILogger logger, string webhook, string callSid, Guid callId, Guid businessId, string from, string to, DateTimeOffset startedAt);
+
+    [LoggerMessage(EventId = 3204, EventName = "WEBHOOK_ERROR_DEFERRED", Level = LogLevel.Error,
+        Message = "WEBHOOK_ERROR {Webhook} {CallSid}: database write deferred: {Error}")]
+    private static partial void LogWriteFailed(ILogger logger, string webhook, string callSid, string error);
+
+    [LoggerMessage(EventId = 3205, EventName = "FALLBACK_RECORDING", Level = LogLevel.Warning,
+        Message = "FALLBACK_RECORDING {CallSid}: the stream ended without a completed conversation ({Reason}); offering voicemail")]
+    private static partial void LogFallback(ILogger logger, string callSid, string reason);
+
+    [LoggerMessage(EventId = 3206, EventName = "WEBHOOK_NO_CHANGE", Level = LogLevel.Information,
+        Message = "WEBHOOK_NO_CHANGE {Webhook} {CallSid}: repeated, out of order or unknown call; nothing changed")]
+    private static partial void LogNoChange(ILogger logger, string webhook, string callSid);
+}
+
+/// <summary>The log category of the voice webhooks.</summary>
+public sealed class VoiceWebhookLog;

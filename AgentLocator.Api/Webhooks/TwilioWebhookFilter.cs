@@ -1,0 +1,89 @@
+using AgentLocator.Twilio;
+using AgentLocator.Twilio.Security;
+using AgentLocator.Twilio.Twiml;
+using Microsoft.Extensions.Options;
+
+namespace AgentLocator.Api.Webhooks;
+
+/// <summary>
+/// What every Twilio webhook gets: no-cache headers on whatever it answers, a form body
+/// (400 otherwise), and — when <c>Twilio:ValidateSignatures</c> is on, the default outside
+/// Development — a valid <c>X-Twilio-Signature</c> over the public URL, or 403 before any
+/// handler runs, so nothing is written.
+/// </summary>
+public sealed partial class TwilioWebhookFilter(
+    IOptions<TwilioOptions> twilio,
+    IOptions<PublicUrlOptions> publicUrl,
+    IHostEnvironment environment,
+    IServiceProvider services,
+    ILogger<TwilioWebhookFilter> logger) : IEndpointFilter
+{
+    public const string SignatureHeader = "X-Twilio-Signature";
+
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        http.Response.OnStarting(static state =>
+        {
+            var headers = ((HttpResponse)state).Headers;
+            headers.CacheControl = "no-store, no-cache, must-revalidate, max-age=0";
+            headers.Pragma = "no-cache";
+            return Task.CompletedTask;
+        }, http.Response);
+
+        if (!http.Request.HasFormContentType)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Expected a form body",
+                detail: "Twilio webhooks are application/x-www-form-urlencoded POSTs.");
+        }
+        IFormCollection form;
+        try
+        {
+            form = await http.Request.ReadFormAsync(http.RequestAborted);
+        }
+        catch (InvalidDataException ex)
+        {
+            // Too many fields, a value over the form limits, or a malformed body.
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed form body", detail: ex.Message);
+        }
+
+        if (twilio.Value.ShouldValidateSignatures(environment))
+        {
+            var url = publicUrl.Value.Url(http.Request.Path.Value + http.Request.QueryString.Value);
+            var signature = http.Request.Headers[SignatureHeader].ToString();
+            var validator = services.GetRequiredService<TwilioRequestValidator>();
+            if (string.IsNullOrEmpty(signature) || !validator.Validate(url, form, signature))
+            {
+                LogForbidden(logger, http.Request.Path, string.IsNullOrEmpty(signature) ? "missing" : "invalid");
+                return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Invalid Twilio signature",
+                    detail: $"The {SignatureHeader} header does not sign this request for {publicUrl.Value.PublicBaseUrl}.");
+            }
+        }
+        try
+        {
+            return await next(context);
+        }
+        catch (Exception ex) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            // Last line of defence: Twilio never gets a 500, the caller never hears an error.
+            LogUnexpected(logger, http.Request.Path, ex);
+            var twiml = services.GetRequiredService<Voice.VoiceTwiml>();
+            var path = http.Request.Path.Value ?? "";
+            return path.EndsWith("/incoming_call", StringComparison.Ordinal) || path.EndsWith("/stream_ended", StringComparison.Ordinal)
+                ? twiml.Voicemail(120).ToHttpResult()
+                : path.EndsWith("/handle_recording", StringComparison.Ordinal)
+                    ? twiml.ThankYou().ToHttpResult()
+                    : path.StartsWith("/whatsapp/webhook", StringComparison.Ordinal)
+                        ? new TwimlResponse().ToHttpResult()
+                        : TypedResults.NoContent();
+        }
+    }
+
+    [LoggerMessage(EventId = 3002, EventName = "WEBHOOK_ERROR", Level = LogLevel.Error,
+        Message = "WEBHOOK_ERROR {Path} failed unexpectedly; answered the safe fallback")]
+    private static partial void LogUnexpected(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(EventId = 3001, EventName = "WEBHOOK_FORBIDDEN", Level = LogLevel.Warning,
+        Message = "WEBHOOK_FORBIDDEN {Path}: {Reason} signature; nothing was processed")]
+    private static partial void LogForbidden(ILogger logger, string path, string reason);
+}

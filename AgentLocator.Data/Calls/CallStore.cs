@@ -1,0 +1,170 @@
+using AgentLocator.Data.Infrastructure;
+using AgentLocator.Data.Model;
+using AgentLocator.Data.Phones;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace AgentLocator.Data.Calls;
+
+/// <summary>
+/// The call records both services write. Every write is idempotent (Twilio retries webhooks)
+/// and statuses only move forward (callbacks arrive out of order).
+/// </summary>
+public sealed class CallStore(AgentLocatorDbContext db)
+{
+    public const string AnonymousCallerName = "מתקשר/ת חסוי/ה";
+
+    public AgentLocatorDbContext Db => db;
+
+    public async Task<BusinessRoute?> FindBusinessByNumberAsync(string number, CancellationToken cancellationToken)
+    {
+        var normalized = PhoneNumbers.NormalizeOrNull(number) ?? number;
+        return await db.BusinessPhoneNumbers.AsNoTracking()
+            .Where(p => p.Number == normalized)
+            .Join(db.Businesses.Where(b => b.DeletedAt == null), p => p.BusinessId, b => b.Id,
+                (p, b) => new BusinessRoute(b.Id, b.Name, b.Active, b.MaxRecordingSeconds, b.NotificationPhone, b.WhatsAppNumber))
+            .SingleOrDefaultAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Upserts the caller as a customer of the business and writes the call row, once per
+    /// CallSid: a retried webhook returns the existing call.
+    /// </summary>
+    public async Task<RecordedCall> RecordIncomingAsync(IncomingCall call, CancellationToken cancellationToken)
+    {
+        if (await FindCallAsync(call.CallSid, cancellationToken) is { } existing)
+        {
+            return existing with { Created = false };
+        }
+        var strategy = db.Database.CreateExecutionStrategy();
+        try
+        {
+            return await strategy.ExecuteAsync(async ct =>
+            {
+                await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                var customerId = await UpsertCallerAsync(call, ct);
+                db.Calls.Add(new Call
+                {
+                    Id = call.CallId,
+                    CallSid = call.CallSid,
+                    BusinessId = call.BusinessId,
+                    CustomerId = customerId,
+                    From = call.From,
+                    To = call.To,
+                    Direction = call.Direction,
+                    Status = CallStatuses.IsKnown(call.Status) ? call.Status : CallStatuses.Ringing,
+                    StartedAt = call.StartedAt,
+                    IsTest = call.IsTest,
+                });
+                await db.SaveChangesAsync(ct);
+                await transaction.CommitAsync(ct);
+                return new RecordedCall(call.CallId, customerId, true);
+            }, cancellationToken);
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        {
+            // The same webhook raced itself on another replica: the other write won.
+            db.ChangeTracker.Clear();
+            var winner = await FindCallAsync(call.CallSid, cancellationToken);
+            if (winner is null)
+            {
+                throw;
+            }
+            return winner;
+        }
+    }
+
+    private async Task<Guid> UpsertCallerAsync(IncomingCall call, CancellationToken cancellationToken)
+    {
+        var now = call.StartedAt;
+        if (PhoneNumbers.TryNormalize(call.From, out var phone))
+        {
+            var ids = await db.Database.SqlQuery<Guid>($"""
+                INSERT INTO customers (id, business_id, phone, source, first_contact_at, last_contact_at, created_at, updated_at)
+                VALUES ({Guid.CreateVersion7()}, {call.BusinessId}, {phone}, {CustomerSources.Call}, {now}, {now}, {now}, {now})
+                ON CONFLICT (business_id, phone) WHERE phone IS NOT NULL
+                DO UPDATE SET last_contact_at = GREATEST(customers.last_contact_at, excluded.last_contact_at), updated_at = excluded.updated_at
+                RETURNING id AS "Value"
+                """).ToListAsync(cancellationToken);
+            return ids[0];
+        }
+        // Anonymous or SIP/client callers: a lead of their own, found again through the call.
+        var customer = new Customer
+        {
+            BusinessId = call.BusinessId,
+            Name = AnonymousCallerName,
+            Source = CustomerSources.Call,
+            FirstContactAt = now,
+            LastContactAt = now,
+        };
+        db.Customers.Add(customer);
+        await db.SaveChangesAsync(cancellationToken);
+        return customer.Id;
+    }
+
+    public async Task<RecordedCall?> FindCallAsync(string callSid, CancellationToken cancellationToken) =>
+        await db.Calls.AsNoTracking().Where(c => c.CallSid == callSid)
+            .Select(c => new RecordedCall(c.Id, c.CustomerId, false))
+            .SingleOrDefaultAsync(cancellationToken);
+
+    public Task<Call?> GetCallAsync(string callSid, CancellationToken cancellationToken) =>
+        db.Calls.AsNoTracking().SingleOrDefaultAsync(c => c.CallSid == callSid, cancellationToken);
+
+    /// <summary>Applies a status callback only when it moves the call forward; returns whether it did.</summary>
+    public async Task<bool> ApplyStatusAsync(string callSid, string status, int? durationSeconds, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (!CallStatuses.IsKnown(status))
+        {
+            return false;
+        }
+        var rank = CallStatuses.Rank(status);
+        var final = CallStatuses.IsFinal(status);
+        var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE calls SET status = {status},
+                duration_seconds = COALESCE({durationSeconds}, duration_seconds),
+                ended_at = CASE WHEN {final} THEN COALESCE(ended_at, {at}) ELSE ended_at END,
+                updated_at = {at}
+            WHERE call_sid = {callSid} AND (CASE status
+                WHEN 'queued' THEN 0 WHEN 'initiated' THEN 1 WHEN 'ringing' THEN 2 WHEN 'in-progress' THEN 3
+                WHEN 'completed' THEN 4 WHEN 'busy' THEN 4 WHEN 'failed' THEN 4 WHEN 'no-answer' THEN 4 WHEN 'canceled' THEN 4
+                ELSE -1 END) < {rank}
+            """, cancellationToken);
+        if (updated == 0 && final && durationSeconds is not null)
+        {
+            // A repeated final callback may carry the duration the first one lacked.
+            await db.Database.ExecuteSqlInterpolatedAsync(
+                $"UPDATE calls SET duration_seconds = {durationSeconds} WHERE call_sid = {callSid} AND duration_seconds IS NULL", cancellationToken);
+        }
+        return updated == 1;
+    }
+
+    public async Task<bool> RecordStreamStartedAsync(string callSid, string streamSid, DateTimeOffset at, CancellationToken cancellationToken) =>
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE calls SET stream_started = true, stream_sid = COALESCE(stream_sid, {streamSid}),
+                stream_started_at = COALESCE(stream_started_at, {at}), updated_at = {at}
+            WHERE call_sid = {callSid}
+            """, cancellationToken) == 1;
+
+    public async Task<bool> RecordStreamStoppedAsync(string callSid, string? error, DateTimeOffset at, CancellationToken cancellationToken) =>
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE calls SET stream_stopped_at = COALESCE(stream_stopped_at, {at}), stream_error = COALESCE({error}, stream_error), updated_at = {at}
+            WHERE call_sid = {callSid}
+            """, cancellationToken) == 1;
+
+    public async Task<bool> RecordFallbackAsync(string callSid, string reason, DateTimeOffset at, CancellationToken cancellationToken) =>
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE calls SET fallback_used = true, fallback_reason = COALESCE(fallback_reason, {reason}), updated_at = {at}
+            WHERE call_sid = {callSid}
+            """, cancellationToken) == 1;
+
+    public async Task<bool> RecordWatchdogFiredAsync(string callSid, DateTimeOffset at, CancellationToken cancellationToken) =>
+        await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE calls SET watchdog_fired_at = COALESCE(watchdog_fired_at, {at}), fallback_used = true,
+                fallback_reason = COALESCE(fallback_reason, 'watchdog'), updated_at = {at}
+            WHERE call_sid = {callSid}
+            """, cancellationToken) == 1;
+
+    public async Task<bool> RecordConversationCompletedAsync(string callSid, DateTimeOffset at, CancellationToken cancellationToken) =>
+        await db.Database.ExecuteSqlInterpolatedAsync(
+            $"UPDATE calls SET conversation_completed = true, updated_at = {at} WHERE call_sid = {callSid}", cancellationToken) == 1;
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentLocator.Data.Calls;
+
+public static class CallTokenExtensions
+{
+    /// <summary>
+    /// The per-call stream token, keyed by <c>MediaStream:TokenSecret</c>, else derived from
+    /// <c>Twilio:AuthToken</c>: Api and MediaWorker must share it.
+    /// </summary>
+    public static IServiceCollection AddCallTokens(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(_ =>
+        {
+            var secret = configuration["MediaStream:TokenSecret"];
+            if (string.IsNullOrEmpty(secret))
+            {
+                secret = configuration["Twilio:AuthToken"];
+            }
+            return string.IsNullOrEmpty(secret)
+                ? throw new InvalidOperationException("Set MediaStream:TokenSecret (or Twilio:AuthToken): the per-call media stream tokens are keyed with it.")
+                : new CallToken(secret);
+        });
+        services.AddScoped<CallStore>();
+        return services;
+    }
+}

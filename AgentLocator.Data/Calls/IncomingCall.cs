@@ -1,0 +1,18 @@
+namespace AgentLocator.Data.Calls;
+
+/// <summary>What Twilio told us when the phone rang: enough to rebuild the call row later if Postgres was down.</summary>
+public sealed record IncomingCall(
+    string CallSid,
+    Guid BusinessId,
+    Guid CallId,
+    string From,
+    string To,
+    string Direction,
+    string Status,
+    DateTimeOffset StartedAt,
+    bool IsTest);
+
+/// <summary>The business that owns a number, as the voice webhooks need it.</summary>
+public sealed record BusinessRoute(Guid BusinessId, string Name, bool Active, int MaxRecordingSeconds, string? NotificationPhone, string? WhatsAppNumber);
+
+public sealed record RecordedCall(Guid CallId, Guid? CustomerId, bool Created);

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Xml.Linq;
+using AgentLocator.Tests.Infrastructure;
+using Npgsql;
+
+namespace AgentLocator.Tests.Voice;
+
+/// <summary>Postgres goes away mid-service (its TCP path is cut): the phone is still answered and nothing is lost.</summary>
+public sealed class DatabaseOutageTests
+{
+    [Fact]
+    public async Task WithTheDatabaseGoneCallsAreStillAnsweredAndRecordedWhenItReturns()
+    {
+        var direct = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("outage");
+        var target = new NpgsqlConnectionStringBuilder(direct);
+        await using var proxy = new TcpProxy(target.Host!, target.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(direct) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 2 }.ConnectionString;
+        await using var api = ApiTestHost.Create(viaProxy, extra: new Dictionary<string, string?>
+        {
+            ["Twilio:AuthToken"] = VoiceWebhookFixture.AuthToken,
+            ["PublicBaseUrl"] = VoiceWebhookFixture.PublicBaseUrl,
+            ["Voice:DirectoryCacheTtl"] = "00:00:00",
+        });
+        var crm = api.CreateCrmClient();
+        var number = "+9724" + Random.Shared.Next(1_000_000, 9_999_999);
+        (await crm.PostAsJsonAsync("/api/businesses", new { name = "Outage Ltd", phoneNumbers = new[] { number } })).EnsureSuccessStatusCode();
+        var twilio = new TwilioWebhookClient(api.CreateClient(), VoiceWebhookFixture.PublicBaseUrl, VoiceWebhookFixture.AuthToken);
+
+        proxy.Cut();
+        var callSid = VoiceWebhookFixture.NewCallSid();
+        var recordingUrl = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE" + Guid.NewGuid().ToString("N");
+
+        var timer = Stopwatch.StartNew();
+        var incoming = await twilio.PostAsync("/webhook/incoming_call", ("CallSid", callSid), ("From", "+972528887766"), ("To", number), ("CallStatus", "ringing"));
+        var incomingMs = timer.ElapsedMilliseconds;
+        Assert.Equal(HttpStatusCode.OK, incoming.StatusCode);
+        var greeting = XDocument.Parse(await incoming.Content.ReadAsStringAsync());
+        Assert.EndsWith("/greeting_he.mp3", greeting.Root!.Element("Play")!.Value);
+        Assert.NotNull(greeting.Root!.Element("Connect")!.Element("Stream"));
+        Assert.InRange(incomingMs, 0, 3000);
+
+        var ended = await twilio.PostAsync("/webhook/stream_ended", ("CallSid", callSid), ("CallStatus", "in-progress"));
+        Assert.Equal(HttpStatusCode.OK, ended.StatusCode);
+        Assert.NotNull(XDocument.Parse(await ended.Content.ReadAsStringAsync()).Root!.Element("Record"));
+
+        var recording = await twilio.PostAsync("/webhook/handle_recording", ("CallSid", callSid), ("RecordingUrl", recordingUrl), ("RecordingDuration", "5"));
+        Assert.Equal(HttpStatusCode.OK, recording.StatusCode);
+        Assert.NotNull(XDocument.Parse(await recording.Content.ReadAsStringAsync()).Root!.Element("Hangup"));
+
+        Assert.Equal(HttpStatusCode.NoContent, (await twilio.PostAsync("/webhook/call_status", ("CallSid", callSid), ("CallStatus", "completed"), ("CallDuration", "31"))).StatusCode);
+        Assert.True(api.Logs.Contains("WEBHOOK_ERROR incoming_call answered without the database; call to rebuild: CallSid=" + callSid));
+
+        proxy.Restore();
+        Assert.True(await Sql.EventuallyAsync(async () =>
+            await Sql.CountAsync(direct, "SELECT count(*) FROM calls WHERE call_sid = $1 AND status = 'completed' AND fallback_used", callSid) == 1
+            && await Sql.CountAsync(direct, "SELECT count(*) FROM jobs WHERE type = 'recording.store' AND payload->>'callSid' = $1", callSid) == 1,
+            TimeSpan.FromSeconds(30)), "the deferred writes did not land after the database came back");
+        var businessOfCall = await Sql.ScalarAsync<string>(direct,
+            "SELECT b.name FROM calls c JOIN businesses b ON b.id = c.business_id WHERE c.call_sid = $1", callSid);
+        Assert.Equal("Outage Ltd", businessOfCall);
+
+        var ready = await api.CreateClient().GetFromJsonAsync<JsonElement>("/readyz");
+        Assert.True(ready.GetProperty("ok").GetBoolean());
+    }
+}
