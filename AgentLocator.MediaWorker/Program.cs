@@ -1,7 +1,9 @@
+using AgentLocator.MediaWorker;
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddAgentLocatorData();
+builder.AddApplicationServices();
 
 var app = builder.Build();
 

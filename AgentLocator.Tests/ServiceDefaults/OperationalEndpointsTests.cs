@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Reflection;
 using System.Text.Json;
-using AgentLocator.MediaWorker;
 using AgentLocator.ServiceDefaults.Hosting;
 using AgentLocator.Tests.Infrastructure;
 
@@ -49,10 +48,7 @@ public sealed class OperationalEndpointsTests(PostgresDatabaseFixture database) 
     [Fact]
     public async Task ReadinessListsPostgresAndBuildInfoWhenHealthy()
     {
-        await using var worker = new ServiceFactory<MediaWorkerEntryPoint>("Production", new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:agentlocator"] = database.ConnectionString,
-        });
+        await using var worker = MediaWorkerTestHost.Create(database.ConnectionString);
         using var client = worker.CreateClient();
         var response = await client.GetAsync("/readyz");
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();

@@ -1,0 +1,97 @@
+using AgentLocator.Data.Calls;
+using AgentLocator.Data.Jobs;
+using AgentLocator.Data.Model;
+using AgentLocator.Data.Storage;
+using AgentLocator.Twilio.Rest;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentLocator.MediaWorker.Jobs;
+
+/// <summary>
+/// Fetches a voicemail from Twilio once it is ready, stores it under the storage directory,
+/// links it to the call and the customer, and queues the business's lead notification — in
+/// one transaction, so a crash at any point leaves a job that simply runs again.
+/// </summary>
+public sealed partial class RecordingStoreHandler(IOptions<StorageOptions> storage, ILogger<RecordingStoreHandler> logger) : IJobHandler
+{
+    /// <summary>Twilio usually finishes a recording within seconds of the call.</summary>
+    public static readonly TimeSpan NotReadyDelay = TimeSpan.FromSeconds(3);
+
+    public string Type => RecordingJob.Type;
+
+    public async Task HandleAsync(JobContext context, CancellationToken cancellationToken)
+    {
+        var payload = context.GetPayload<RecordingJob.Payload>();
+        var store = context.Services.GetRequiredService<CallStore>();
+        var db = store.Db;
+        var call = await store.GetCallAsync(payload.CallSid, cancellationToken)
+            ?? throw new JobRetryException($"call {payload.CallSid} is not recorded yet", NotReadyDelay);
+
+        var recording = await db.Recordings.SingleOrDefaultAsync(r => r.RecordingSid == payload.RecordingSid, cancellationToken);
+        if (recording is null)
+        {
+            recording = new Recording
+            {
+                CallId = call.Id,
+                CustomerId = call.CustomerId,
+                RecordingSid = payload.RecordingSid,
+                RecordingUrl = payload.RecordingUrl,
+                DurationSeconds = payload.DurationSeconds,
+            };
+            db.Recordings.Add(recording);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        if (recording.Status == RecordingStatuses.Stored)
+        {
+            return;
+        }
+        if (payload.Status == "failed")
+        {
+            recording.Status = RecordingStatuses.Failed;
+            await SaveWithNotificationAsync(db, call, cancellationToken);
+            return;
+        }
+
+        var options = storage.Value;
+        Directory.CreateDirectory(options.TempDirectory);
+        var temp = Path.Combine(options.TempDirectory, payload.RecordingSid + ".wav.partial");
+        var twilio = context.Services.GetRequiredService<TwilioRestClient>();
+        var result = await twilio.DownloadRecordingToFileAsync(payload.RecordingUrl, temp, RecordingFormat.Wav, cancellationToken);
+        if (result.IsNotReady)
+        {
+            throw new JobRetryException($"recording {payload.RecordingSid} is not ready at Twilio yet", NotReadyDelay);
+        }
+
+        var at = call.StartedAt.UtcDateTime;
+        var folder = Path.Combine(options.RecordingsDirectory, at.ToString("yyyy"), at.ToString("MM"));
+        Directory.CreateDirectory(folder);
+        var final = Path.Combine(folder, $"{payload.CallSid}_{payload.RecordingSid}.wav");
+        File.Move(temp, final, overwrite: true);
+
+        recording.Status = RecordingStatuses.Stored;
+        recording.StoragePath = options.Relative(final);
+        recording.SizeBytes = result.Bytes;
+        recording.ContentType = "audio/wav";
+        recording.StoredAt = db.Clock.GetUtcNow();
+        recording.DurationSeconds ??= payload.DurationSeconds;
+        await SaveWithNotificationAsync(db, call, cancellationToken);
+        LogStored(logger, payload.CallSid, payload.RecordingSid, result.Bytes);
+    }
+
+    private static async Task SaveWithNotificationAsync(Data.Infrastructure.AgentLocatorDbContext db, Call call, CancellationToken cancellationToken)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.SaveChangesAsync(cancellationToken);
+        if (!call.IsTest)
+        {
+            await JobQueue.EnqueueOnceAsync(db, LeadNotificationJob.Type, new LeadNotificationJob.Payload(call.Id),
+                LeadNotificationJob.DedupKey(call.Id), cancellationToken: cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    [LoggerMessage(EventId = 4101, EventName = "RECORDING_STORED", Level = LogLevel.Information,
+        Message = "RECORDING_STORED {CallSid} {RecordingSid} ({Bytes} bytes)")]
+    private static partial void LogStored(ILogger logger, string callSid, string recordingSid, long bytes);
+}
