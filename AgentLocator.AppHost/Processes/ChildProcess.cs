@@ -107,16 +107,8 @@ internal sealed class ChildProcess : IAsyncDisposable
                 log.Write(resource, e.Data, isError: true);
             }
         };
-        process.Exited += (_, _) => _ = child.CompleteExitAsync();
-
         await ChildProcessLauncher.StartAsync(process);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (process.HasExited)
-        {
-            _ = child.CompleteExitAsync();
-        }
-
+        _ = child.CompleteExitAsync();
         return child;
     }
 
@@ -167,7 +159,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     {
         try
         {
-            // Wait for the output pumps to drain so the last lines (often the reason it failed) are logged.
+            // Also waits for the output pumps to drain, so the last lines (often the reason it failed) are logged first.
             await _process.WaitForExitAsync().ConfigureAwait(false);
             _exited.TrySetResult(_process.ExitCode);
         }

@@ -36,6 +36,9 @@ internal static class ChildProcessLauncher
             try
             {
                 process.Start();
+                // Read at once: a quick tool (postgres --version) may exit before the caller gets the process back.
+                process.BeginOutputReadLine();
+                process.BeginErrorReadLine();
                 started.SetResult(process);
             }
             catch (Exception exception)
