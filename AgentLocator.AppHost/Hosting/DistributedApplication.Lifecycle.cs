@@ -117,6 +117,8 @@ public sealed partial class DistributedApplication
         void RequestShutdown(PosixSignalContext context)
         {
             context.Cancel = true;
+            // From a terminal the children get the same SIGINT; their exits are part of the stop, not a crash.
+            _stopping = true;
             Log.Write(ResourceLog.AppHostName, $"{context.Signal} received, stopping…");
             shutdown.Cancel();
         }
@@ -224,7 +226,6 @@ public sealed partial class DistributedApplication
         {
             var message = "Refusing to start: " + string.Join("; ", problems)
                 + ". Stop that process or choose another port (--AppHost:ApiPort / --AppHost:MediaWorkerPort).";
-            Log.Write(ResourceLog.AppHostName, message, isError: true);
             throw new DistributedApplicationException(message);
         }
     }

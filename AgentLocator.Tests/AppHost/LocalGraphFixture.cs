@@ -11,7 +11,15 @@ public sealed class LocalGraphFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         App = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentLocator_AppHost>();
-        await App.StartAsync(TimeSpan.FromMinutes(2));
+        try
+        {
+            await App.StartAsync(TimeSpan.FromMinutes(2));
+        }
+        catch
+        {
+            await App.DisposeAsync();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
