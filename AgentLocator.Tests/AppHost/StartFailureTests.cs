@@ -87,6 +87,16 @@ public sealed class StartFailureTests
         Assert.Null(app.GetResource("api").ProcessId);
     }
 
+    [Fact]
+    public async Task AnUnknownModeIsRejectedNamingTheSettingAndTheChoices()
+    {
+        var rejected = await Assert.ThrowsAsync<DistributedApplicationException>(() =>
+            DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentLocator_AppHost>(
+                new Dictionary<string, string?> { ["AppHost:Redis:Mode"] = "docker" }));
+
+        Assert.Equal("AppHost:Redis:Mode must be auto, external, local or embedded, not 'docker'.", rejected.Message);
+    }
+
     private static async Task WaitUntilListeningAsync(int port)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);

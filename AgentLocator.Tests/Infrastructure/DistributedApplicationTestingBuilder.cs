@@ -46,7 +46,15 @@ public static class DistributedApplicationTestingBuilder
         {
             // Scoped to this flow: tests running in parallel each capture their own application.
             DistributedApplicationTestingHook.Current = hook;
-            entryPoint.Invoke(null, entryPoint.GetParameters().Length == 0 ? null : [Array.Empty<string>()]);
+            try
+            {
+                entryPoint.Invoke(null, entryPoint.GetParameters().Length == 0 ? null : [Array.Empty<string>()]);
+            }
+            catch (System.Reflection.TargetInvocationException exception) when (exception.InnerException is not null)
+            {
+                // Surface what Program.cs threw (a missing project, a bad setting), not the reflection wrapper.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(exception.InnerException);
+            }
         }, cancellationToken);
 
         return hook.Captured ?? throw new InvalidOperationException("The AppHost's Program returned without calling Build().Run().");
