@@ -23,7 +23,14 @@ public sealed class AppHostProcessTests
         Assert.Equal(128 + Posix.SIGKILL, await appHost.WaitForExitAsync(TimeSpan.FromSeconds(10)));
 
         var survivors = await ProcessTree.WaitUntilAllDeadAsync(tree, TimeSpan.FromSeconds(15));
-        Assert.True(survivors.Count == 0, $"children outlived the SIGKILLed AppHost: {ProcessTree.Describe(survivors)}");
+        var described = ProcessTree.Describe(survivors);
+        foreach (var survivor in survivors)
+        {
+            // Do not leave the evidence running for the next test.
+            Posix.Signal(survivor, Posix.SIGKILL);
+        }
+
+        Assert.True(survivors.Count == 0, $"children outlived the SIGKILLed AppHost: {described}");
     }
 
     [Theory]
