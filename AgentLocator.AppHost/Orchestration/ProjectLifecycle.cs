@@ -87,6 +87,9 @@ internal sealed class ProjectLifecycle(AppHostContext context, ProjectResource r
             ["BUILD_TIME"] = metadata.BuildTime,
             ["DEPLOY_ID"] = metadata.DeployId,
             ["AGENTLOCATOR_PARENT_PID"] = $"{Environment.ProcessId}",
+            // Api and MediaWorker share the audio storage and the key of the per-call stream tokens.
+            ["Storage__Directory"] = Environment.GetEnvironmentVariable("Storage__Directory") ?? Path.Combine(options.DataDirectory, "storage"),
+            ["MediaStream__TokenSecret"] = Environment.GetEnvironmentVariable("MediaStream__TokenSecret") ?? SharedSecret(options.DataDirectory),
         };
 
         foreach (var reference in resource.References)
@@ -115,6 +118,29 @@ internal sealed class ProjectLifecycle(AppHostContext context, ProjectResource r
         }
 
         return environment;
+    }
+
+    private static readonly Lock SecretGate = new();
+
+    /// <summary>A random secret kept with the data, so every run (and every replica) signs stream tokens alike.</summary>
+    private static string SharedSecret(string dataDirectory)
+    {
+        lock (SecretGate)
+        {
+            var path = Path.Combine(dataDirectory, "media-stream-token.secret");
+            if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: >= 32 } existing)
+            {
+                return existing;
+            }
+            Directory.CreateDirectory(dataDirectory);
+            var secret = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+            File.WriteAllText(path, secret);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+            return secret;
+        }
     }
 
     public override async Task<string?> CheckHealthAsync(CancellationToken cancellationToken)
