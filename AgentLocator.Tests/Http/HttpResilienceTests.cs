@@ -61,6 +61,23 @@ public sealed class HttpResilienceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RetryAfterLongerThanTheBackoffCapIsStillHonoured()
+    {
+        await using var services = BuildServices(new Dictionary<string, string?>
+        {
+            ["HttpClient:Resilience:MaxDelay"] = "00:00:00.100",
+            ["HttpClient:Resilience:BaseDelay"] = "00:00:00.010",
+        });
+        using var http = services.GetRequiredService<IHttpClientFactory>().CreateClient("test");
+
+        using var response = await http.GetAsync(new Uri(_server.BaseUrl, "status/429cap?code=429&times=1&retryAfter=1"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var attempts = _server.Attempts("429cap");
+        Assert.True(attempts[1].At - attempts[0].At >= TimeSpan.FromMilliseconds(950), $"waited only {attempts[1].At - attempts[0].At}");
+    }
+
+    [Fact]
     public async Task RetryAfterLongerThanTheLimitHandsTheResponseBackWithoutWaiting()
     {
         var clock = Stopwatch.StartNew();
