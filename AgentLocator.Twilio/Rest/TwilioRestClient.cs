@@ -16,6 +16,9 @@ public sealed partial class TwilioRestClient
 {
     private const string ApiVersion = "2010-04-01";
 
+    // Same name as AgentLocator.ServiceDefaults.Http.HttpResilience.RetryNonIdempotentOptionName (no project reference here).
+    private static readonly HttpRequestOptionsKey<bool> RetryNonIdempotentOption = new("AgentLocator.Http.RetryNonIdempotent");
+
     private readonly HttpClient _http;
     private readonly IOptionsMonitor<TwilioOptions> _options;
     private readonly ILogger<TwilioRestClient> _logger;
@@ -40,6 +43,10 @@ public sealed partial class TwilioRestClient
 
         using var request = NewRequest(HttpMethod.Post, AccountUri($"Calls/{Uri.EscapeDataString(callSid)}.json"));
         request.Content = new FormUrlEncodedContent(update.Form);
+
+        // Repeating a call update is harmless (the same redirect or hang-up twice; a finished call answers
+        // 21220), so let the HttpClient resilience handler retry it after a 5xx or timeout too.
+        request.Options.Set(RetryNonIdempotentOption, true);
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
 
