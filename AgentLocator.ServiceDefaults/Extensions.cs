@@ -1,6 +1,7 @@
 using System.Net;
 using AgentLocator.ServiceDefaults.Health;
 using AgentLocator.ServiceDefaults.Hosting;
+using AgentLocator.ServiceDefaults.Http;
 using AgentLocator.ServiceDefaults.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
