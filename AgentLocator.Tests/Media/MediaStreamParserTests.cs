@@ -111,6 +111,15 @@ public class MediaStreamParserTests
     }
 
     [Fact]
+    public void WhitespaceInsideThePayloadIsTolerated()
+    {
+        const string spaced = """{"event":"media","streamSid":"MZ1","media":{"payload":"/3+A\r\n/w=="}}""";
+        Assert.Equal(MediaStreamParseStatus.Ok, MediaStreamParser.TryParse(Encoding.UTF8.GetBytes(spaced), out var m));
+        Assert.Equal(4, m.PayloadLength);
+        Assert.Equal(new byte[] { 0xFF, 0x7F, 0x80, 0xFF }, m.GetPayload());
+    }
+
+    [Fact]
     public void AnUnknownEventIsDistinguishableFromAnError()
     {
         Assert.Equal(MediaStreamParseStatus.UnknownEvent, MediaStreamParser.TryParse("""{"event":"transcript","streamSid":"MZ1"}"""u8, out var m));
