@@ -33,16 +33,20 @@ public sealed class PromptLibrary
 
         var suffix = "_" + language;
         var prompts = new Dictionary<string, Prompt>(StringComparer.Ordinal);
-        foreach (var path in System.IO.Directory.EnumerateFiles(directory, $"*{suffix}.wav"))
-        {
-            var key = KeyOf(path, suffix);
-            prompts[key] = new Prompt(key, WavFile.Read(path).ToMuLaw());
-        }
-
         foreach (var path in System.IO.Directory.EnumerateFiles(directory, $"*{suffix}.ulaw"))
         {
             var key = KeyOf(path, suffix);
             prompts[key] = new Prompt(key, File.ReadAllBytes(path));
+        }
+
+        // A WAV counts only where no .ulaw exists: a studio source (any rate) beside its generated .ulaw is not read.
+        foreach (var path in System.IO.Directory.EnumerateFiles(directory, $"*{suffix}.wav"))
+        {
+            var key = KeyOf(path, suffix);
+            if (!prompts.ContainsKey(key))
+            {
+                prompts[key] = new Prompt(key, WavFile.Read(path).ToMuLaw());
+            }
         }
 
         return new PromptLibrary(prompts);
