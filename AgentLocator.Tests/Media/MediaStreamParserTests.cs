@@ -150,6 +150,19 @@ public class MediaStreamParserTests
     }
 
     [Fact]
+    public void InvalidUtf8InsideAStringIsAnErrorNotAnException()
+    {
+        var json = Encoding.UTF8.GetBytes("""{"event":"mark","mark":{"name":"ab"}}""");
+        json[Array.IndexOf(json, (byte)'a')] = 0xC3; // a lead byte followed by ASCII: invalid UTF-8
+        var start = Encoding.UTF8.GetBytes("""{"event":"start","start":{"streamSid":"MZ1","callSid":"CA1","customParameters":{"kX":"v"}}}""");
+        start[Array.IndexOf(start, (byte)'X')] = 0xFF;
+        Assert.NotEqual(MediaStreamParseStatus.Ok, MediaStreamParser.TryParse(json, out var mark));
+        Assert.NotNull(mark.Error);
+        Assert.NotEqual(MediaStreamParseStatus.Ok, MediaStreamParser.TryParse(start, out var s));
+        Assert.NotNull(s.Error);
+    }
+
+    [Fact]
     public void AMessageOverTheLimitIsTooLarge()
     {
         var json = Encoding.UTF8.GetBytes(Media);

@@ -35,6 +35,11 @@ public static partial class MediaStreamParser
         {
             message = Fail(MediaStreamParseStatus.InvalidMessage, ex.Message);
         }
+        catch (InvalidOperationException ex)
+        {
+            // Utf8JsonReader.GetString throws this for a string that is not valid UTF-8.
+            message = Fail(MediaStreamParseStatus.InvalidMessage, "The message has a string that is not valid UTF-8: " + ex.Message);
+        }
 
         return message.Status;
     }
