@@ -47,17 +47,18 @@ internal sealed class RedisTransaction : IRedisTransaction
         }
 
         var batch = new PendingCommand[_queued.Count + 2];
-        batch[0] = new PendingCommand(new object[] { "MULTI" });
+        var exec = new PendingCommand(new object[] { "EXEC" }) { IsExec = true };
+        batch[0] = new PendingCommand(new object[] { "MULTI" }) { Exec = exec };
         for (var i = 0; i < _queued.Count; i++)
         {
-            batch[i + 1] = new PendingCommand(_queued[i].Args);
+            batch[i + 1] = new PendingCommand(_queued[i].Args) { Exec = exec };
         }
-        batch[^1] = new PendingCommand(new object[] { "EXEC" });
+        batch[^1] = exec;
 
-        RespValue exec;
+        RespValue reply;
         try
         {
-            exec = await _client.ExecuteBatchAsync(batch, cancellationToken).ConfigureAwait(false);
+            reply = await _client.ExecuteBatchAsync(batch, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -76,11 +77,11 @@ internal sealed class RedisTransaction : IRedisTransaction
             throw failure;
         }
 
-        if (exec.IsNull || exec.Type != RespType.Array || exec.Elements.Count != _queued.Count)
+        if (reply.IsNull || reply.Type != RespType.Array || reply.Elements.Count != _queued.Count)
         {
-            RedisException error = exec.IsNull
+            RedisException error = reply.IsNull
                 ? new RedisServerException("The transaction was aborted by the server (EXEC returned null).")
-                : exec.Unexpected($"an array of {_queued.Count} replies");
+                : reply.Unexpected($"an array of {_queued.Count} replies");
             foreach (var (_, result) in _queued)
             {
                 result.TrySetException(error);
@@ -90,14 +91,14 @@ internal sealed class RedisTransaction : IRedisTransaction
 
         for (var i = 0; i < _queued.Count; i++)
         {
-            var reply = exec.Elements[i];
-            if (reply.IsError)
+            var element = reply.Elements[i];
+            if (element.IsError)
             {
-                _queued[i].Result.TrySetException(new RedisServerException(reply.AsString() ?? "ERR"));
+                _queued[i].Result.TrySetException(new RedisServerException(element.AsString() ?? "ERR"));
             }
             else
             {
-                _queued[i].Result.TrySetResult(reply);
+                _queued[i].Result.TrySetResult(element);
             }
         }
     }

@@ -23,6 +23,14 @@ internal sealed class PendingCommand : TaskCompletionSource<RespValue>
     /// <summary>False for SUBSCRIBE/UNSUBSCRIBE, whose confirmations arrive as push messages.</summary>
     public bool ExpectsReply { get; }
 
+    /// <summary>For MULTI and queued commands: the EXEC that closes their transaction.</summary>
+    public PendingCommand? Exec { get; init; }
+
+    public bool IsExec { get; init; }
+
+    /// <summary>On an EXEC: a command of its transaction was refused at queue time.</summary>
+    public bool SawQueueRejection { get; set; }
+
     public bool IsAbandoned => Volatile.Read(ref _abandoned) != 0;
 
     public string Name => Args.Length > 0 ? Args.Span[0]?.ToString() ?? "?" : "?";

@@ -51,6 +51,19 @@ internal sealed partial class PhysicalConnection
         {
             throw new RedisProtocolException($"Redis at {_options.EndPoint} sent a reply ({value.Type}) no command was waiting for.");
         }
+        if (command.Exec is { } exec && value.IsError)
+        {
+            exec.SawQueueRejection = true;
+        }
+        else if (command.IsExec && command.SawQueueRejection && !value.IsError)
+        {
+            // Redis answers EXECABORT when a command was refused at queue time. A server that runs the
+            // transaction anyway (Garnet does) also sends more replies than it got commands, so the reply
+            // stream can no longer be matched: fail the connection before reading another reply.
+            command.TrySetException(new RedisServerException("EXECABORT The server ran a transaction in which a command was rejected."));
+            throw new RedisProtocolException(
+                $"Redis at {_options.EndPoint} executed a transaction containing a rejected command; the connection was reset to stay in step.");
+        }
         command.Complete(value);
     }
 }

@@ -191,7 +191,7 @@ public sealed class RedisServer : IAsyncDisposable
         var root = RepositoryRoot();
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = root };
         foreach (var arg in new[] { "tool", "run", "garnet-server", "--", "--port", Port.ToString(), "--bind", "127.0.0.1",
-                     "--memory", "64m", "--index", "1m", "--checkpointdir", DataDirectory, "--logdir", DataDirectory,
+                     "--memory", "64m", "--index", "1m", "--checkpointdir", DataDirectory,
                      "--logger-level", "Warning" })
         {
             info.ArgumentList.Add(arg);
