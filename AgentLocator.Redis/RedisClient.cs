@@ -61,7 +61,7 @@ public sealed class RedisClient : IRedisClient, IAsyncDisposable
         {
             throw _interactive.NotConnected();
         }
-        return await WaitForReplyAsync(command, limit, cancellationToken).ConfigureAwait(false);
+        return await WaitForReplyAsync(connection, command, limit, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<TimeSpan> PingAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
@@ -96,7 +96,7 @@ public sealed class RedisClient : IRedisClient, IAsyncDisposable
         var last = batch[^1];
         try
         {
-            return await WaitForReplyAsync(last, limit, cancellationToken).ConfigureAwait(false);
+            return await WaitForReplyAsync(connection, last, limit, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -107,7 +107,7 @@ public sealed class RedisClient : IRedisClient, IAsyncDisposable
         }
     }
 
-    private static async Task<RespValue> WaitForReplyAsync(PendingCommand command, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<RespValue> WaitForReplyAsync(PhysicalConnection connection, PendingCommand command, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
@@ -116,6 +116,7 @@ public sealed class RedisClient : IRedisClient, IAsyncDisposable
         catch (TimeoutException)
         {
             command.Abandon();
+            connection.OnCommandTimedOut(command);
             throw new RedisTimeoutException($"Redis did not answer {command.Name} within {timeout.TotalMilliseconds:0} ms.");
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -61,7 +61,7 @@ internal sealed class RedisSubscriber : IAsyncDisposable
 
         try
         {
-            var connection = await _connection.GetConnectionAsync(_options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+            var connection = await _connection.GetConnectionAsync(_options.ConnectTimeout + _options.SyncTimeout, cancellationToken).ConfigureAwait(false);
             var confirmed = _confirmations.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
             var command = new PendingCommand(new object[] { isPattern ? "PSUBSCRIBE" : "SUBSCRIBE", name }, expectsReply: false);
             if (!connection.TryEnqueue(command))

@@ -16,7 +16,11 @@ internal sealed class PendingCommand : TaskCompletionSource<RespValue>
     {
         Args = args;
         ExpectsReply = expectsReply;
+        Created = System.Diagnostics.Stopwatch.GetTimestamp();
     }
+
+    /// <summary>Stopwatch timestamp of when the caller issued the command.</summary>
+    public long Created { get; }
 
     public ReadOnlyMemory<object> Args { get; }
 

@@ -1,9 +1,29 @@
+using System.Diagnostics;
 using AgentLocator.Redis.Protocol;
 
 namespace AgentLocator.Redis.Connection;
 
 internal sealed partial class PhysicalConnection
 {
+    private long _lastReadTimestamp = Stopwatch.GetTimestamp();
+
+    /// <summary>Stopwatch timestamp of the last bytes received.</summary>
+    public long LastReadTimestamp => Volatile.Read(ref _lastReadTimestamp);
+
+    /// <summary>
+    /// Called when a command timed out: if the server has sent nothing at all since the command was issued
+    /// and that silence has lasted a whole syncTimeout, the connection is presumed dead (half-open TCP, a
+    /// hung server, a reply that will never be completed) and is failed so that it gets replaced.
+    /// </summary>
+    public void OnCommandTimedOut(PendingCommand command)
+    {
+        if (LastReadTimestamp < command.Created && Stopwatch.GetElapsedTime(command.Created) >= _options.SyncTimeout)
+        {
+            Fail(new RedisConnectionException(
+                $"Redis at {_options.EndPoint} sent nothing for {Stopwatch.GetElapsedTime(command.Created).TotalMilliseconds:0} ms while commands were waiting; reconnecting."));
+        }
+    }
+
     private async Task ReadLoopAsync()
     {
         try
@@ -11,6 +31,7 @@ internal sealed partial class PhysicalConnection
             while (true)
             {
                 var result = await _input.ReadAsync().ConfigureAwait(false);
+                Volatile.Write(ref _lastReadTimestamp, Stopwatch.GetTimestamp());
                 var buffer = result.Buffer;
                 try
                 {

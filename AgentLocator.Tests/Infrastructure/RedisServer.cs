@@ -54,9 +54,13 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Starts a server on a free port and waits until it answers PING.</summary>
     /// <param name="password">requirepass (Redis) / --auth Password (Garnet).</param>
     /// <param name="extraArgs">More server arguments, e.g. <c>--user alice on &gt;pw ~* &amp;* +@all</c> for redis-server.</param>
-    public static async Task<RedisServer> StartAsync(RedisServerKind kind = RedisServerKind.Redis, string? password = null, params string[] extraArgs)
+    public static Task<RedisServer> StartAsync(RedisServerKind kind = RedisServerKind.Redis, string? password = null, params string[] extraArgs) =>
+        StartOnPortAsync(FreePort(), kind, password, extraArgs);
+
+    /// <summary>Starts a server on a given port (e.g. one a client was already told to use).</summary>
+    public static async Task<RedisServer> StartOnPortAsync(int port, RedisServerKind kind = RedisServerKind.Redis, string? password = null, params string[] extraArgs)
     {
-        var server = new RedisServer(kind, FreePort(), password, extraArgs);
+        var server = new RedisServer(kind, port, password, extraArgs);
         try
         {
             await server.StartAsync();
