@@ -56,6 +56,17 @@ public sealed class RedisClient : IRedisClient, IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         var limit = timeout ?? _options.SyncTimeout;
         var connection = await _interactive.GetConnectionAsync(limit, cancellationToken).ConfigureAwait(false);
+        if (timeout is null && !cancellationToken.CanBeCanceled)
+        {
+            // The common call: the connection's timeout sweep enforces syncTimeout, no timer per command.
+            var swept = new PendingCommand(args) { SweepDeadline = Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * Stopwatch.Frequency) };
+            if (!connection.TryEnqueue(swept))
+            {
+                throw _interactive.NotConnected();
+            }
+            return await swept.Task.ConfigureAwait(false);
+        }
+
         var command = new PendingCommand(args);
         if (!connection.TryEnqueue(command))
         {

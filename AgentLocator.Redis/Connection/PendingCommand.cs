@@ -22,6 +22,12 @@ internal sealed class PendingCommand : TaskCompletionSource<RespValue>
     /// <summary>Stopwatch timestamp of when the caller issued the command.</summary>
     public long Created { get; }
 
+    /// <summary>
+    /// When non-zero, the connection's timeout sweep fails the command at this Stopwatch timestamp, so the
+    /// common call (default timeout, no cancellation token) needs no timer of its own.
+    /// </summary>
+    public long SweepDeadline { get; init; }
+
     public ReadOnlyMemory<object> Args { get; }
 
     /// <summary>False for SUBSCRIBE/UNSUBSCRIBE, whose confirmations arrive as push messages.</summary>

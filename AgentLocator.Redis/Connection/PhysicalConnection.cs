@@ -27,6 +27,7 @@ internal sealed partial class PhysicalConnection : IAsyncDisposable
     private readonly ConcurrentQueue<PendingCommand> _awaitingReply = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private RedisConnectionException? _failure;
+    private Timer? _timeoutSweep;
     private Task _readLoop = Task.CompletedTask;
     private Task _writeLoop = Task.CompletedTask;
 
@@ -160,6 +161,7 @@ internal sealed partial class PhysicalConnection : IAsyncDisposable
     {
         _readLoop = Task.Run(ReadLoopAsync);
         _writeLoop = Task.Run(WriteLoopAsync);
+        _timeoutSweep = new Timer(static state => ((PhysicalConnection)state!).SweepTimeouts(), this, SweepPeriod, SweepPeriod);
     }
 
     /// <summary>Fails the connection and every command on it. Idempotent.</summary>
@@ -173,6 +175,7 @@ internal sealed partial class PhysicalConnection : IAsyncDisposable
         }
 
         _outbound.Writer.TryComplete();
+        _timeoutSweep?.Dispose();
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -185,6 +188,39 @@ internal sealed partial class PhysicalConnection : IAsyncDisposable
         _socket.Dispose();
         FailAllPending();
         _closed.TrySetResult();
+    }
+
+    private static readonly TimeSpan SweepPeriod = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// Fails commands whose <see cref="PendingCommand.SweepDeadline"/> has passed. They stay in the reply
+    /// queue, so their replies are still matched (and dropped) when they come. Commands are in issue order
+    /// and share one deadline length, so the walk stops at the first one still in time.
+    /// </summary>
+    private void SweepTimeouts()
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        PendingCommand? firstExpired = null;
+        foreach (var command in _awaitingReply)
+        {
+            if (command.SweepDeadline == 0)
+            {
+                continue;
+            }
+            if (command.SweepDeadline > now)
+            {
+                break;
+            }
+            if (command.TrySetException(new RedisTimeoutException(
+                    $"Redis did not answer {command.Name} within {_options.SyncTimeout.TotalMilliseconds:0} ms.")))
+            {
+                firstExpired ??= command;
+            }
+        }
+        if (firstExpired is not null)
+        {
+            OnCommandTimedOut(firstExpired);
+        }
     }
 
     private void FailAllPending()

@@ -119,6 +119,36 @@ public class RedisResilienceTests
     }
 
     [Fact]
+    public async Task DefaultSyncTimeoutFailsCallsAndAConnectionSilentThatLongIsReplaced()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var client = new RedisClient(server.ConnectionString + ",syncTimeout=300");
+        await client.SetAsync(Prefix + "after-sweep", "expected");
+
+        var watch = Stopwatch.StartNew();
+        var blocked = Task.WhenAll(Enumerable.Range(0, 3).Select(_ => client.ExecuteAsync("BLPOP", Prefix + "empty-list-3", "2")));
+        await Assert.ThrowsAsync<RedisTimeoutException>(() => blocked);
+        Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(900));
+        Assert.All(blocked.Exception!.InnerExceptions, e => Assert.IsType<RedisTimeoutException>(e));
+
+        // Nothing arrived for a whole syncTimeout, so the connection was presumed dead and replaced:
+        // later calls get their own replies on the new connection instead of queueing behind BLPOP.
+        await RedisClientCommandTests.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                return await client.GetAsync(Prefix + "after-sweep") == "expected";
+            }
+            catch (RedisConnectionException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(5));
+        Assert.Equal(2, client.ConnectionCount);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"recovery took {watch.Elapsed}, as long as BLPOP blocks");
+    }
+
+    [Fact]
     public async Task CanceledCommandThrowsAndLaterRepliesStayMatched()
     {
         await using var server = await RedisServer.StartAsync();
