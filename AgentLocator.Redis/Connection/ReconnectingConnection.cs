@@ -21,6 +21,7 @@ internal sealed class ReconnectingConnection : IAsyncDisposable
     private readonly object _startLock = new();
     private PhysicalConnection? _current;
     private Exception? _lastError;
+    private int _connectionCount;
     private Task? _loop;
 
     public ReconnectingConnection(
@@ -49,7 +50,7 @@ internal sealed class ReconnectingConnection : IAsyncDisposable
     public bool IsConnected => Current is not null;
 
     /// <summary>Number of successful connections so far (1 after the first connect).</summary>
-    public int ConnectionCount { get; private set; }
+    public int ConnectionCount => Volatile.Read(ref _connectionCount);
 
     /// <summary>Starts the background connect loop if it is not running yet.</summary>
     public void EnsureStarted()
@@ -124,7 +125,7 @@ internal sealed class ReconnectingConnection : IAsyncDisposable
                     await _onConnected(connection, token).ConfigureAwait(false);
                 }
                 Volatile.Write(ref _current, connection);
-                ConnectionCount++;
+                Interlocked.Increment(ref _connectionCount);
                 delay = _options.ReconnectMinDelay;
                 RedisLog.Connected(_logger, _role, _options.EndPoint);
                 _firstAttempt.TrySetResult();
