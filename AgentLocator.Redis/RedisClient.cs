@@ -11,7 +11,7 @@ namespace AgentLocator.Redis;
 /// has its own connection, opened on the first subscription. Both connect in the background and
 /// reconnect by themselves, so constructing the client never blocks or throws when Redis is down.
 /// </summary>
-public sealed class RedisClient : IRedisClient, IAsyncDisposable
+public sealed class RedisClient : IRedisClient, IAsyncDisposable, IDisposable
 {
     private readonly RedisConnectionOptions _options;
     private readonly ReconnectingConnection _interactive;
@@ -136,6 +136,9 @@ public sealed class RedisClient : IRedisClient, IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>For containers disposed synchronously; prefer <see cref="DisposeAsync"/>.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public async ValueTask DisposeAsync()
     {

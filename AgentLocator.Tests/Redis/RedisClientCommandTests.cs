@@ -264,6 +264,26 @@ public abstract class RedisClientCommandTests : IAsyncLifetime
         Assert.Equal(2, received.Count);
     }
 
+    [Fact]
+    public async Task PatternSubscriptionReceivesMessagesOfMatchingChannels()
+    {
+        var pattern = Key("calls:*");
+        var received = new System.Collections.Concurrent.ConcurrentQueue<RedisMessage>();
+        await using var subscription = await Client.PatternSubscribeAsync(pattern, m =>
+        {
+            received.Enqueue(m);
+            return ValueTask.CompletedTask;
+        });
+
+        Assert.True(subscription.IsPattern);
+        Assert.Equal(1, await Client.PublishAsync(Key("calls:CA1"), "started"));
+        Assert.Equal(0, await Client.PublishAsync(Key("other:CA1"), "ignored"));
+        await WaitUntilAsync(() => Task.FromResult(received.Count == 1), TimeSpan.FromSeconds(5));
+
+        var message = Assert.Single(received);
+        Assert.Equal(new RedisMessage(Key("calls:CA1"), "started", pattern), message);
+    }
+
     internal static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
