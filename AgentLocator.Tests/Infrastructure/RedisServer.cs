@@ -190,8 +190,24 @@ public sealed class RedisServer : IAsyncDisposable
         return info;
     }
 
+    private static readonly Lazy<bool> ToolsRestored = new(() =>
+    {
+        // A fresh checkout has the manifest but not the tool: restore it once per test run.
+        var restore = new ProcessStartInfo("dotnet", ["tool", "restore"])
+        {
+            WorkingDirectory = RepositoryRoot(),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(restore)!;
+        process.StandardOutput.ReadToEnd();
+        process.StandardError.ReadToEnd();
+        return process.WaitForExit(TimeSpan.FromMinutes(5)) && process.ExitCode == 0;
+    });
+
     private ProcessStartInfo GarnetStartInfo()
     {
+        _ = ToolsRestored.Value;
         var root = RepositoryRoot();
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = root };
         foreach (var arg in new[] { "tool", "run", "garnet-server", "--", "--port", Port.ToString(), "--bind", "127.0.0.1",

@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Xml.Linq;
+using AgentLocator.Api;
+using AgentLocator.Data.Calls;
+using AgentLocator.Data.Sessions;
+using AgentLocator.Redis;
+using AgentLocator.Tests.Infrastructure;
+using AgentLocator.Tests.Voice;
+
+namespace AgentLocator.Tests.Sessions;
+
+/// <summary>What the services keep in a real Redis, and how they behave when it goes away and comes back.</summary>
+public sealed class LiveCallStateTests : IAsyncLifetime
+{
+    private RedisServer _redis = null!;
+    private RedisClient _client = null!;
+    private FakeTwilioServer _twilio = null!;
+    private string _database = "";
+    private ServiceFactory<ApiEntryPoint> _api = null!;
+    private TwilioWebhookClient _webhooks = null!;
+    private string _number = "";
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        _client = new RedisClient(_redis.ConnectionString);
+        _twilio = await FakeTwilioServer.StartAsync();
+        _database = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("sessions");
+        _api = ApiTestHost.Create(_database, extra: new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:redis"] = _redis.ConnectionString,
+            ["Twilio:AuthToken"] = VoiceWebhookFixture.AuthToken,
+            ["PublicBaseUrl"] = VoiceWebhookFixture.PublicBaseUrl,
+            ["Voice:GreetingDuration"] = "00:00:00",
+            ["Voice:StreamStartGrace"] = "00:00:01",
+        });
+        _webhooks = new TwilioWebhookClient(_api.CreateClient(), VoiceWebhookFixture.PublicBaseUrl, VoiceWebhookFixture.AuthToken);
+        _number = "+9725" + Random.Shared.Next(1_000_000, 9_999_999);
+        (await _api.CreateCrmClient().PostAsJsonAsync("/api/businesses", new { name = "Sessions", phoneNumbers = new[] { _number } })).EnsureSuccessStatusCode();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _api.DisposeAsync();
+        await _client.DisposeAsync();
+        await _twilio.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    private Task<HttpResponseMessage> IncomingCallAsync(string callSid, string? idempotencyToken = null) =>
+        _webhooks.PostAsync("/webhook/incoming_call",
+            [new("CallSid", callSid), new("From", "+972521112233"), new("To", _number), new("CallStatus", "ringing")],
+            headers: idempotencyToken is null ? null : new Dictionary<string, string> { ["I-Twilio-Idempotency-Token"] = idempotencyToken });
+
+    private ServiceFactory<MediaWorker.MediaWorkerEntryPoint> Worker() => MediaWorkerTestHost.Create(_database, _twilio.Configuration,
+        extra: new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:redis"] = _redis.ConnectionString,
+            ["PublicBaseUrl"] = VoiceWebhookFixture.PublicBaseUrl,
+            ["Watchdog:PollInterval"] = "00:00:00.050",
+            ["Jobs:Enabled"] = "false",
+        });
+
+    [Fact]
+    public async Task IncomingCallSharesTheSessionArmsTheWatchdogAndAnnouncesTheCall()
+    {
+        var events = new ConcurrentQueue<string>();
+        await using var subscription = await _client.SubscribeAsync(RedisCallSessions.EventsChannel, m =>
+        {
+            events.Enqueue(m.Message);
+            return ValueTask.CompletedTask;
+        });
+        var callSid = VoiceWebhookFixture.NewCallSid();
+        var before = DateTimeOffset.UtcNow;
+        var twiml = XDocument.Parse(await (await IncomingCallAsync(callSid)).Content.ReadAsStringAsync());
+        var token = twiml.Descendants("Parameter").Single(p => p.Attribute("name")!.Value == "token").Attribute("value")!.Value;
+
+        var session = JsonSerializer.Deserialize<CallSession>((await _client.GetAsync(RedisCallSessions.SessionKey(callSid)))!, JsonSerializerOptions.Web)!;
+        Assert.Equal(token, session.Token);
+        Assert.Equal("+972521112233", session.From);
+        var ttl = await _client.TimeToLiveAsync(RedisCallSessions.SessionKey(callSid));
+        Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(100), TimeSpan.FromHours(2));
+
+        var deadline = await _client.SortedSetScoreAsync(RedisCallSessions.WatchdogKey, callSid);
+        Assert.InRange(deadline!.Value, (before + TimeSpan.FromSeconds(1)).ToUnixTimeMilliseconds() - 50, (DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1)).ToUnixTimeMilliseconds() + 50);
+        Assert.True(await Sql.EventuallyAsync(() => Task.FromResult(events.Any(e => e.Contains(callSid, StringComparison.Ordinal) && e.Contains("call_started", StringComparison.Ordinal))),
+            TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task ARetryWithTheSameIdempotencyTokenGetsTheSameAnswer()
+    {
+        var callSid = VoiceWebhookFixture.NewCallSid();
+        var token = Guid.NewGuid().ToString();
+        var first = await (await IncomingCallAsync(callSid, token)).Content.ReadAsStringAsync();
+        var retry = await IncomingCallAsync(callSid, token);
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal("text/xml", retry.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(first, await retry.Content.ReadAsStringAsync());
+        Assert.True(_api.Logs.Contains("WEBHOOK_REPLAYED /webhook/incoming_call"));
+        Assert.Equal(1, await Sql.CountAsync(_database, "SELECT count(*) FROM calls WHERE call_sid = $1", callSid));
+    }
+
+    [Fact]
+    public async Task AnOverdueWatchdogRedirectsTheCallToVoicemailExactlyOnceAcrossReplicas()
+    {
+        await using var a = Worker();
+        await using var b = Worker();
+        a.CreateClient().Dispose();
+        b.CreateClient().Dispose();
+        var calls = Enumerable.Range(0, 6).Select(_ => VoiceWebhookFixture.NewCallSid()).ToList();
+        foreach (var callSid in calls)
+        {
+            (await IncomingCallAsync(callSid)).EnsureSuccessStatusCode();
+        }
+
+        foreach (var callSid in calls)
+        {
+            var update = await _twilio.WaitForRequestAsync(r => r.Path.Contains(callSid, StringComparison.Ordinal), TimeSpan.FromSeconds(15));
+            Assert.Equal(VoiceWebhookFixture.PublicBaseUrl + "/webhook/stream_ended", update.FormValue("Url"));
+        }
+        await Task.Delay(500);
+        foreach (var callSid in calls)
+        {
+            Assert.Equal(1, _twilio.Requests.Count(r => r.Path.Contains(callSid, StringComparison.Ordinal)));
+            Assert.NotNull(await Sql.ScalarAsync<DateTime?>(_database, "SELECT watchdog_fired_at FROM calls WHERE call_sid = $1", callSid));
+        }
+        Assert.Equal(calls.Count, a.Logs.Lines.Concat(b.Logs.Lines).Count(l => l.Contains("WATCHDOG_FIRED", StringComparison.Ordinal)));
+        Assert.Null(await _client.SortedSetScoreAsync(RedisCallSessions.WatchdogKey, calls[0]));
+    }
+
+    [Fact]
+    public async Task ADisarmedWatchdogNeverFires()
+    {
+        await using var worker = Worker();
+        worker.CreateClient().Dispose();
+        var callSid = VoiceWebhookFixture.NewCallSid();
+        (await IncomingCallAsync(callSid)).EnsureSuccessStatusCode();
+        var sessions = (ICallSessions)worker.Services.GetService(typeof(ICallSessions))!;
+        Assert.True(await sessions.DisarmWatchdogAsync(callSid, CancellationToken.None));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.DoesNotContain(_twilio.Requests, r => r.Path.Contains(callSid, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task WithRedisDownCallsAreStillAnsweredReadinessSaysWhyAndItAllRecovers()
+    {
+        using var http = _api.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz")).StatusCode);
+        _redis.Stop();
+
+        var callSid = VoiceWebhookFixture.NewCallSid();
+        var timer = Stopwatch.StartNew();
+        var response = await IncomingCallAsync(callSid, Guid.NewGuid().ToString());
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.InRange(timer.ElapsedMilliseconds, 0, 2000);
+        Assert.NotNull(XDocument.Parse(await response.Content.ReadAsStringAsync()).Root!.Element("Connect")!.Element("Stream"));
+        Assert.Equal(1, await Sql.CountAsync(_database, "SELECT count(*) FROM calls WHERE call_sid = $1", callSid));
+        Assert.True(_api.Logs.Contains("REDIS_DEGRADED arm_watchdog"));
+
+        var ready = await http.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal("redis", (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("failing")[0].GetString());
+
+        await _redis.StartAsync();
+        Assert.True(await Sql.EventuallyAsync(async () => (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30)),
+            "readiness did not recover after Redis came back");
+        var after = VoiceWebhookFixture.NewCallSid();
+        (await IncomingCallAsync(after)).EnsureSuccessStatusCode();
+        Assert.NotNull(await _client.SortedSetScoreAsync(RedisCallSessions.WatchdogKey, after));
+    }
+}
