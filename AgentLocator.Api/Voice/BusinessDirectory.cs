@@ -12,7 +12,9 @@ public sealed class BusinessDirectory(IOptions<VoiceOptions> options, TimeProvid
 {
     private readonly ConcurrentDictionary<string, (BusinessRoute? Route, DateTimeOffset At)> _cache = new(StringComparer.Ordinal);
 
-    public async Task<DirectoryAnswer> FindAsync(string number, CallStore store, CancellationToken cancellationToken)
+    /// <param name="budget">Cancels when the database budget is spent (a database failure, answered from the cache).</param>
+    /// <param name="requestAborted">Cancels when the caller went away (not a database failure).</param>
+    public async Task<DirectoryAnswer> FindAsync(string number, CallStore store, CancellationToken budget, CancellationToken requestAborted)
     {
         var now = clock.GetUtcNow();
         if (_cache.TryGetValue(number, out var cached) && now - cached.At < options.Value.DirectoryCacheTtl)
@@ -21,11 +23,11 @@ public sealed class BusinessDirectory(IOptions<VoiceOptions> options, TimeProvid
         }
         try
         {
-            var route = await store.FindBusinessByNumberAsync(number, cancellationToken);
+            var route = await store.FindBusinessByNumberAsync(number, budget);
             _cache[number] = (route, now);
             return new DirectoryAnswer(route, FromDatabase: true, DatabaseFailed: false);
         }
-        catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
+        catch (Exception ex) when (DatabaseFailures.IsTransient(ex, requestAborted))
         {
             return new DirectoryAnswer(cached.Route, FromDatabase: false, DatabaseFailed: true);
         }

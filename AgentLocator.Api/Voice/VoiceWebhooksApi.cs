@@ -43,7 +43,7 @@ public static partial class VoiceWebhooksApi
         var to = Field(form, "To") ?? "";
         using var budget = Budget(options.Value, cancellationToken);
 
-        var answer = await directory.FindAsync(to, store, budget.Token);
+        var answer = await directory.FindAsync(to, store, budget.Token, cancellationToken);
         if (answer.Route is null && !answer.DatabaseFailed)
         {
             LogNotInService(logger, callSid, PhoneNumbers.Redact(to));
@@ -191,7 +191,7 @@ public static partial class VoiceWebhooksApi
         try
         {
             call = await store.GetCallAsync(callSid, budget.Token);
-            if (call is not null && (await directory.FindAsync(call.To, store, budget.Token)).Route is { } route)
+            if (call is not null && (await directory.FindAsync(call.To, store, budget.Token, cancellationToken)).Route is { } route)
             {
                 maxLength = route.MaxRecordingSeconds;
             }

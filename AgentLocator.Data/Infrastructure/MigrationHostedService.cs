@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -7,7 +8,11 @@ namespace AgentLocator.Data.Infrastructure;
 /// Migrates at start-up without holding the service hostage: webhooks must answer even when
 /// Postgres is down, so a failed attempt is logged and retried in the background until it works.
 /// </summary>
-internal sealed partial class MigrationHostedService(DatabaseMigrator migrator, DatabaseState state, ILogger<MigrationHostedService> logger)
+internal sealed partial class MigrationHostedService(
+    DatabaseMigrator migrator,
+    DatabaseState state,
+    IServiceScopeFactory scopes,
+    ILogger<MigrationHostedService> logger)
     : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -41,6 +46,7 @@ internal sealed partial class MigrationHostedService(DatabaseMigrator migrator, 
             timeout.CancelAfter(TimeSpan.FromSeconds(30));
             await migrator.MigrateAsync(timeout.Token);
             state.MarkMigrated();
+            await WarmUpAsync(timeout.Token);
             return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -48,6 +54,18 @@ internal sealed partial class MigrationHostedService(DatabaseMigrator migrator, 
             LogMigrationFailed(logger, ex);
             return false;
         }
+    }
+
+    /// <summary>
+    /// Builds the EF model and runs the hot-path queries once, so the first webhook after a deploy
+    /// does not pay a second of model building inside Twilio's timeout.
+    /// </summary>
+    private async Task WarmUpAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var store = scope.ServiceProvider.GetRequiredService<AgentLocator.Data.Calls.CallStore>();
+        await store.FindBusinessByNumberAsync("+10000000000", cancellationToken);
+        await store.FindCallAsync("CAwarmup", cancellationToken);
     }
 
     [LoggerMessage(EventId = 2002, EventName = "MIGRATION_FAILED", Level = LogLevel.Error, Message = "MIGRATION_FAILED will retry")]

@@ -8,7 +8,7 @@ namespace AgentLocator.ServiceDefaults.Telemetry;
 /// variables, command line or settings files alike) rather than only from the process
 /// environment as the bare SDK does.
 /// </summary>
-internal sealed record OtlpSettings(Uri Endpoint, OtlpExportProtocol Protocol, string? Headers, int MetricInterval)
+internal sealed record OtlpSettings(Uri Endpoint, OtlpExportProtocol Protocol, string? Headers, int MetricInterval, int SpanDelay, int LogDelay)
 {
     public static OtlpSettings? From(IConfiguration configuration)
     {
@@ -22,8 +22,9 @@ internal sealed record OtlpSettings(Uri Endpoint, OtlpExportProtocol Protocol, s
             "http/protobuf" => OtlpExportProtocol.HttpProtobuf,
             _ => OtlpExportProtocol.Grpc,
         };
-        var interval = int.TryParse(configuration["OTEL_METRIC_EXPORT_INTERVAL"], out var ms) && ms > 0 ? ms : 60_000;
-        return new OtlpSettings(uri, protocol, configuration["OTEL_EXPORTER_OTLP_HEADERS"], interval);
+        int Milliseconds(string key, int fallback) => int.TryParse(configuration[key], out var ms) && ms > 0 ? ms : fallback;
+        return new OtlpSettings(uri, protocol, configuration["OTEL_EXPORTER_OTLP_HEADERS"],
+            Milliseconds("OTEL_METRIC_EXPORT_INTERVAL", 60_000), Milliseconds("OTEL_BSP_SCHEDULE_DELAY", 5_000), Milliseconds("OTEL_BLRP_SCHEDULE_DELAY", 1_000));
     }
 
     /// <summary>With http/protobuf a programmatic endpoint is used as is, so the signal's path is added here.</summary>

@@ -57,7 +57,11 @@ public static class TelemetryExtensions
             logging.IncludeScopes = true;
             if (exportOtlp)
             {
-                logging.AddOtlpExporter(o => otlp!.Apply(o, "logs"));
+                logging.AddOtlpExporter((o, processor) =>
+                {
+                    otlp!.Apply(o, "logs");
+                    processor.BatchExportProcessorOptions.ScheduledDelayMilliseconds = otlp.LogDelay;
+                });
             }
         });
 
@@ -69,7 +73,11 @@ public static class TelemetryExtensions
                 .AddSource("AgentLocator.*");
             if (exportOtlp)
             {
-                tracing.AddOtlpExporter(o => otlp!.Apply(o, "traces"));
+                tracing.AddOtlpExporter(o =>
+                {
+                    otlp!.Apply(o, "traces");
+                    o.BatchExportProcessorOptions.ScheduledDelayMilliseconds = otlp.SpanDelay;
+                });
             }
             return tracing.Build();
         });

@@ -25,6 +25,8 @@ public sealed class TelemetryExportTests(PostgresDatabaseFixture database) : ICl
             ["OTEL_SERVICE_NAME"] = "api",
             ["OTEL_RESOURCE_ATTRIBUTES"] = "service.version=abc123,deployment.environment=test",
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+            ["OTEL_BLRP_SCHEDULE_DELAY"] = "200",
         });
         // Raw HTTP over a socket: an in-process HttpClient would add client spans of its own,
         // so every span with a path in it here is the server's.
@@ -34,7 +36,12 @@ public sealed class TelemetryExportTests(PostgresDatabaseFixture database) : ICl
             Assert.StartsWith("HTTP/1.1 200", await RawGetAsync(api.BaseAddress, "/health"));
         }
         Assert.StartsWith("HTTP/1.1 200", await RawGetAsync(api.BaseAddress, "/api/businesses?limit=3", ApiTestHost.ApiKey));
-        // Disposing the host disposes the providers, which flush what they hold.
+        // Batches leave every 200 ms; wait for each signal, then dispose (which flushes the rest).
+        Assert.True(await Sql.EventuallyAsync(() => Task.FromResult(
+            collector.Text("/v1/traces").Contains("/api/businesses", StringComparison.Ordinal)
+            && collector.Text("/v1/logs").Contains("APP_START", StringComparison.Ordinal)
+            && collector.Text("/v1/metrics").Contains("http.server.request.duration", StringComparison.Ordinal)), TimeSpan.FromSeconds(20)),
+            "traces, logs and metrics did not all reach the collector");
         await api.DisposeAsync();
 
         var traces = collector.Text("/v1/traces");
