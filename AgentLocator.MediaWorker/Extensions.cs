@@ -3,6 +3,7 @@ using AgentLocator.Data.Jobs;
 using AgentLocator.Data.Storage;
 using AgentLocator.MediaWorker.Housekeeping;
 using AgentLocator.MediaWorker.Jobs;
+using AgentLocator.MediaWorker.Notifications;
 using AgentLocator.Twilio;
 
 namespace AgentLocator.MediaWorker;
@@ -18,6 +19,7 @@ public static class Extensions
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddJobHandler<RecordingStoreHandler>();
+        builder.AddWhatsAppNotifications();
         services.AddSingleton<TempAudioCleanup>();
         services.AddHostedService(sp => sp.GetRequiredService<TempAudioCleanup>());
         return builder;
