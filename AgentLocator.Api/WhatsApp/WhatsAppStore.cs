@@ -3,6 +3,8 @@ using AgentLocator.Data.Messages;
 using AgentLocator.Data.Model;
 using AgentLocator.Data.Phones;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace AgentLocator.Api.WhatsApp;
 
@@ -107,7 +109,7 @@ public sealed class WhatsAppStore(AgentLocatorDbContext db)
         }
         var sql = "UPDATE messages SET status = {0}, error_code = COALESCE({1}, error_code), updated_at = {2} "
             + "WHERE message_sid = {3} AND direction = 'outbound' AND (" + StatusRankSql + ") < {4}";
-        return await db.Database.ExecuteSqlRawAsync(sql, [status, (object?)errorCode ?? DBNull.Value, at, messageSid, rank], cancellationToken) == 1;
+        return await db.Database.ExecuteSqlRawAsync(sql, [status, new NpgsqlParameter("error_code", NpgsqlDbType.Text) { Value = (object?)errorCode ?? DBNull.Value }, at, messageSid, rank], cancellationToken) == 1;
     }
 }
 

@@ -126,6 +126,10 @@ public sealed class WhatsAppFixture : IAsyncLifetime
         return Webhooks.PostAsync("/whatsapp/webhook", form, sign, signatureOverride);
     }
 
+    /// <summary>The webhook filter answers Twilio safely even when a handler throws: make sure none did.</summary>
+    public void AssertNoWebhookErrors() =>
+        Assert.DoesNotContain(Api.Logs.Lines, l => l.Contains("WEBHOOK_ERROR", StringComparison.Ordinal));
+
     public Task<long> CountAsync(string sql, params object?[] args) => Sql.CountAsync(ConnectionString, sql, args);
 
     public Task<T?> ScalarAsync<T>(string sql, params object?[] args) => Sql.ScalarAsync<T>(ConnectionString, sql, args);

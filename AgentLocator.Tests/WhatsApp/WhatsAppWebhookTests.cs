@@ -93,6 +93,7 @@ public sealed class WhatsAppWebhookTests(WhatsAppFixture fixture) : IClassFixtur
         Assert.Equal(1, await fixture.CountAsync("SELECT count(*) FROM messages WHERE message_sid = $1", sid));
         Assert.Equal(1, await fixture.CountAsync("SELECT count(*) FROM messages WHERE business_id = $1 AND purpose = 'auto_reply'", business.Id));
         Assert.Equal(1, await fixture.CountAsync("SELECT count(*) FROM customers WHERE business_id = $1", business.Id));
+        fixture.AssertNoWebhookErrors();
     }
 
     [Fact]
@@ -157,5 +158,6 @@ public sealed class WhatsAppWebhookTests(WhatsAppFixture fixture) : IClassFixtur
         Assert.Equal(HttpStatusCode.NoContent, unknown.StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, inbound.StatusCode);
         Assert.Equal("received", await fixture.ScalarAsync<string>("SELECT status FROM messages WHERE message_sid = $1", sid));
+        fixture.AssertNoWebhookErrors();
     }
 }
