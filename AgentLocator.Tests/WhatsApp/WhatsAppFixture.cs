@@ -82,17 +82,18 @@ public sealed class WhatsAppFixture : IAsyncLifetime
     {
         var whatsApp = withWhatsApp ? NewNumber() : null;
         var notification = NewNumber();
+        var phone = NewNumber();
         var response = await Crm.PostAsJsonAsync("/api/businesses", new
         {
             name = "מספרת רחל & בנותיה",
-            phoneNumbers = new[] { NewNumber() },
+            phoneNumbers = new[] { phone },
             whatsAppNumber = whatsApp,
             notificationPhone = notification,
             whatsAppAutoReply = autoReply,
         });
         response.EnsureSuccessStatusCode();
         var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-        return new TestBusiness(id, whatsApp, notification);
+        return new TestBusiness(id, whatsApp, notification, phone);
     }
 
     /// <summary>An inbound WhatsApp message as Twilio posts it, signed.</summary>
@@ -135,4 +136,4 @@ public sealed class WhatsAppFixture : IAsyncLifetime
     public Task<T?> ScalarAsync<T>(string sql, params object?[] args) => Sql.ScalarAsync<T>(ConnectionString, sql, args);
 }
 
-public sealed record TestBusiness(Guid Id, string? WhatsAppNumber, string NotificationPhone);
+public sealed record TestBusiness(Guid Id, string? WhatsAppNumber, string NotificationPhone, string PhoneNumber);
