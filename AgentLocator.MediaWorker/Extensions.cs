@@ -1,9 +1,11 @@
 using AgentLocator.Data.Calls;
 using AgentLocator.Data.Jobs;
+using AgentLocator.Data.Sessions;
 using AgentLocator.Data.Storage;
 using AgentLocator.MediaWorker.Housekeeping;
 using AgentLocator.MediaWorker.Jobs;
 using AgentLocator.MediaWorker.Notifications;
+using AgentLocator.MediaWorker.Watchdog;
 using AgentLocator.Twilio;
 
 namespace AgentLocator.MediaWorker;
@@ -16,7 +18,12 @@ public static class Extensions
         var services = builder.Services;
         services.AddTwilio(builder.Configuration);
         services.AddCallTokens(builder.Configuration);
+        builder.AddCallSessions();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddOptions<WatchdogOptions>().BindConfiguration(WatchdogOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<StreamStartWatchdog>();
+        services.AddHostedService(sp => sp.GetRequiredService<StreamStartWatchdog>());
 
         services.AddJobHandler<RecordingStoreHandler>();
         builder.AddWhatsAppNotifications();

@@ -1,5 +1,6 @@
 using AgentLocator.Api.Webhooks;
 using AgentLocator.Data.Calls;
+using AgentLocator.Data.Sessions;
 using AgentLocator.Twilio;
 using Microsoft.Extensions.FileProviders;
 
@@ -14,6 +15,7 @@ public static class VoiceExtensions
         services.AddOptions<PublicUrlOptions>().Bind(builder.Configuration).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<VoiceOptions>().BindConfiguration(VoiceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddCallTokens(builder.Configuration);
+        builder.AddCallSessions();
         services.AddSingleton<BusinessDirectory>();
         services.AddSingleton<VoiceTwiml>();
         services.AddSingleton<DeferredWrites>();

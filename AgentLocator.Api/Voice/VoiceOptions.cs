@@ -18,7 +18,13 @@ public sealed class VoiceOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan StreamStartGrace { get; set; } = TimeSpan.FromSeconds(6);
 
-    /// <summary>Length of the greeting played before the stream connects (the watchdog's deadline starts after it).</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:02:00")]
-    public TimeSpan GreetingDuration { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// Length of the greeting played before the stream connects (the watchdog's deadline starts
+    /// after it); by default measured from the greeting prompt's 8 kHz mu-law file.
+    /// </summary>
+    public TimeSpan? GreetingDuration { get; set; }
+
+    /// <summary>How long a call's session stays in Redis.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    public TimeSpan SessionTtl { get; set; } = TimeSpan.FromHours(2);
 }

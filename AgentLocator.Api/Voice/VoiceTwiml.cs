@@ -5,8 +5,18 @@ using Microsoft.Extensions.Options;
 namespace AgentLocator.Api.Voice;
 
 /// <summary>The TwiML documents of a call, with every URL absolute under <c>PublicBaseUrl</c>.</summary>
-public sealed class VoiceTwiml(IOptions<PublicUrlOptions> options)
+public sealed class VoiceTwiml(IOptions<PublicUrlOptions> options, IOptions<VoiceOptions> voice, IConfiguration configuration)
 {
+    /// <summary>The greeting's length: configured, else its 8 kHz mu-law prompt file's size / 8000, else 5 s.</summary>
+    public TimeSpan GreetingDuration { get; } = voice.Value.GreetingDuration ?? MeasureGreeting(configuration);
+
+    private static TimeSpan MeasureGreeting(IConfiguration configuration)
+    {
+        var directory = configuration["Prompts:Directory"] ?? Path.Combine(AppContext.BaseDirectory, "tts");
+        var file = new FileInfo(Path.Combine(directory, "greeting_he.ulaw"));
+        return file.Exists ? TimeSpan.FromSeconds(file.Length / 8000.0) : TimeSpan.FromSeconds(5);
+    }
+
     public const string GreetingPrompt = "greeting_he.mp3";
     public const string FallbackPrompt = "fallback_he.mp3";
     public const string NotInServicePrompt = "not_in_service_he.mp3";

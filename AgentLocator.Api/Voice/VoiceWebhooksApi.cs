@@ -31,7 +31,7 @@ public static partial class VoiceWebhooksApi
     }
 
     public static async Task<Results<TwimlHttpResult, ProblemHttpResult>> IncomingCallAsync(
-        HttpRequest request, CallStore store, BusinessDirectory directory, VoiceTwiml twiml, CallToken tokens,
+        HttpRequest request, CallStore store, BusinessDirectory directory, VoiceTwiml twiml, CallToken tokens, ICallSessions sessions,
         DeferredWrites deferred, IOptions<VoiceOptions> options, TimeProvider clock, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
     {
         var form = request.Form;
@@ -77,8 +77,27 @@ public static partial class VoiceWebhooksApi
             LogCallNotRecorded(logger, "incoming_call", callSid, incoming.CallId, businessId, from, to, incoming.StartedAt);
             deferred.Add($"call {callSid}", (services, ct) => RecordLaterAsync(services, incoming, ct));
         }
+        var token = tokens.Create(callSid, callId, businessId);
+        await ShareLiveCallAsync(sessions, new CallSession(callSid, callId, businessId, null, from, to, token, twiml.GreetingDuration, incoming.StartedAt),
+            options.Value, cancellationToken);
         LogIncomingCall(logger, callSid, businessId, PhoneNumbers.Redact(from));
-        return twiml.GreetingAndStream(callSid, callId, businessId, tokens.Create(callSid, callId, businessId)).ToHttpResult();
+        return twiml.GreetingAndStream(callSid, callId, businessId, token).ToHttpResult();
+    }
+
+    /// <summary>
+    /// Puts the session where any MediaWorker finds it, arms the stream-start watchdog (the greeting's
+    /// length plus the grace) and announces the call. Redis being down skips all three (counted as
+    /// degraded); the call itself is unaffected.
+    /// </summary>
+    private static async Task ShareLiveCallAsync(ICallSessions sessions, CallSession session, VoiceOptions options, CancellationToken cancellationToken)
+    {
+        var deadline = session.CreatedAt + session.GreetingDuration + options.StreamStartGrace;
+        await Task.WhenAll(
+            sessions.SaveAsync(session, options.SessionTtl, cancellationToken),
+            sessions.ArmWatchdogAsync(session.CallSid, deadline, cancellationToken),
+            sessions.PublishAsync(new CallEvent(CallEvent.CallStarted, session.CallSid, session.CreatedAt,
+                new Dictionary<string, string> { ["businessId"] = session.BusinessId.ToString("D"), ["callId"] = session.CallId.ToString("D") }),
+                cancellationToken));
     }
 
     private static async Task RecordLaterAsync(IServiceProvider services, IncomingCall call, CancellationToken cancellationToken)
@@ -126,7 +145,7 @@ public static partial class VoiceWebhooksApi
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> CallStatusAsync(
-        HttpRequest request, CallStore store, DeferredWrites deferred, IOptions<VoiceOptions> options, TimeProvider clock,
+        HttpRequest request, CallStore store, DeferredWrites deferred, ICallSessions sessions, IOptions<VoiceOptions> options, TimeProvider clock,
         ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
     {
         var form = request.Form;
@@ -142,8 +161,12 @@ public static partial class VoiceWebhooksApi
         }
         int? duration = int.TryParse(Field(form, "CallDuration"), out var seconds) && seconds >= 0 ? seconds : null;
         var at = clock.GetUtcNow();
-        await WriteOrDeferAsync("call_status", callSid, store, deferred, options.Value, logger,
+        var moved = await WriteOrDeferAsync("call_status", callSid, store, deferred, options.Value, logger,
             (s, ct) => s.ApplyStatusAsync(callSid, status!, duration, at, ct), cancellationToken);
+        if (moved && CallStatuses.IsFinal(status))
+        {
+            await sessions.PublishAsync(new CallEvent(CallEvent.Ended, callSid, at, new Dictionary<string, string> { ["status"] = status! }), cancellationToken);
+        }
         return TypedResults.NoContent();
     }
 
@@ -153,7 +176,7 @@ public static partial class VoiceWebhooksApi
     /// or we cannot tell because Postgres is down) goes to voicemail.
     /// </summary>
     public static async Task<Results<TwimlHttpResult, ProblemHttpResult>> StreamEndedAsync(
-        HttpRequest request, CallStore store, BusinessDirectory directory, VoiceTwiml twiml, DeferredWrites deferred,
+        HttpRequest request, CallStore store, BusinessDirectory directory, VoiceTwiml twiml, DeferredWrites deferred, ICallSessions sessions,
         IOptions<VoiceOptions> options, TimeProvider clock, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
     {
         var form = request.Form;
@@ -191,6 +214,7 @@ public static partial class VoiceWebhooksApi
         };
         LogFallback(logger, callSid, reason);
         var at = clock.GetUtcNow();
+        await sessions.PublishAsync(new CallEvent(CallEvent.Fallback, callSid, at, new Dictionary<string, string> { ["reason"] = reason }), cancellationToken);
         await WriteOrDeferAsync("stream_ended", callSid, store, deferred, options.Value, logger,
             (s, ct) => s.RecordFallbackAsync(callSid, reason, at, ct), cancellationToken);
         return twiml.Voicemail(maxLength).ToHttpResult();

@@ -1,3 +1,4 @@
+using AgentLocator.Data.Sessions;
 using AgentLocator.Twilio;
 using AgentLocator.Twilio.Security;
 using AgentLocator.Twilio.Twiml;
@@ -61,7 +62,25 @@ public sealed partial class TwilioWebhookFilter(
         }
         try
         {
-            return await next(context);
+            var idempotency = IdempotencyKey(http);
+            var sessions = services.GetService<RedisCallSessions>();
+            if (idempotency is null || sessions is null)
+            {
+                return await next(context);
+            }
+            // A retry of a request already answered gets the same answer, and nothing runs twice.
+            if (await sessions.RecallResponseAsync(idempotency, http.RequestAborted) is { } remembered
+                && WebhookReplay.TryParse(remembered) is { } replay)
+            {
+                LogReplayed(logger, http.Request.Path);
+                return replay;
+            }
+            var result = await next(context);
+            if (WebhookReplay.Capture(result) is { } captured)
+            {
+                await sessions.RememberResponseAsync(idempotency, captured, IdempotencyTtl, http.RequestAborted);
+            }
+            return result;
         }
         catch (Exception ex) when (!http.RequestAborted.IsCancellationRequested)
         {
@@ -78,6 +97,21 @@ public sealed partial class TwilioWebhookFilter(
                         : TypedResults.NoContent();
         }
     }
+
+    public const string IdempotencyHeader = "I-Twilio-Idempotency-Token";
+
+    /// <summary>Twilio retries within seconds; an hour covers any retry policy.</summary>
+    public static readonly TimeSpan IdempotencyTtl = TimeSpan.FromHours(1);
+
+    private static string? IdempotencyKey(HttpContext http)
+    {
+        var token = http.Request.Headers[IdempotencyHeader].ToString();
+        return token.Length is > 0 and <= 200 ? http.Request.Path.Value + ":" + token : null;
+    }
+
+    [LoggerMessage(EventId = 3003, EventName = "WEBHOOK_REPLAYED", Level = LogLevel.Information,
+        Message = "WEBHOOK_REPLAYED {Path}: a retry with a known idempotency token got the first answer again")]
+    private static partial void LogReplayed(ILogger logger, string path);
 
     [LoggerMessage(EventId = 3002, EventName = "WEBHOOK_ERROR", Level = LogLevel.Error,
         Message = "WEBHOOK_ERROR {Path} failed unexpectedly; answered the safe fallback")]
