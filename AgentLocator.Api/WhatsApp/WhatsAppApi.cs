@@ -203,7 +203,7 @@ public static class WhatsAppApi
             }
             variables[property.Name] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
         }
-        var json = JsonSerializer.Serialize(variables);
+        var json = ContentVariablesJson.Serialize(variables);
         if (json.Length > MaxContentVariablesLength)
         {
             validation.Add("contentVariables", $"contentVariables must be at most {MaxContentVariablesLength} characters of JSON.");

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using AgentLocator.Data.Calls;
 using AgentLocator.Data.Infrastructure;
 using AgentLocator.Data.Jobs;
@@ -87,7 +86,7 @@ public sealed partial class LeadNotificationHandler(
             To = WhatsAppAddress.For(notify),
             Body = template is null ? LeadNotificationText.Body(business.Name, caller, customerName, call.StartedAt, Zone(business.TimeZone), answers, voicemail) : null,
             ContentSid = template,
-            ContentVariables = template is null ? null : JsonSerializer.Serialize(LeadNotificationText.TemplateVariables(caller, answers, voicemail)),
+            ContentVariables = template is null ? null : ContentVariablesJson.Serialize(LeadNotificationText.TemplateVariables(caller, answers, voicemail)),
             Status = MessageStatuses.Pending,
             Purpose = MessagePurposes.LeadNotification,
         };

@@ -191,6 +191,7 @@ public sealed class WhatsAppSendTests(WhatsAppFixture fixture) : IClassFixture<W
         var variables = JsonDocument.Parse(sent.ContentVariables!).RootElement;
         Assert.Equal("רחל", variables.GetProperty("_1").GetString());
         Assert.Equal("10", variables.GetProperty("_2").GetString());
+        Assert.Contains("רחל", await fixture.ScalarAsync<string>("SELECT content_variables FROM messages WHERE id = $1", id), StringComparison.Ordinal);
         Assert.Equal(1, await fixture.CountAsync("SELECT count(*) FROM customers WHERE business_id = $1 AND phone = $2", business.Id, "+972" + stranger[1..]));
     }
 
