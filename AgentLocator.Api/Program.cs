@@ -1,6 +1,7 @@
 using AgentLocator.Api.Apis;
 using AgentLocator.Api.Extensions;
 using AgentLocator.Api.Voice;
+using AgentLocator.Api.WhatsApp;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -15,5 +16,6 @@ app.MapOpenApi();
 app.MapPrompts();
 app.MapCrmApi();
 app.MapVoiceWebhooks();
+app.MapWhatsApp();
 
 app.Run();

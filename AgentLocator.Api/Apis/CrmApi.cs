@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using AgentLocator.Api.Security;
+using AgentLocator.Api.WhatsApp;
 
 namespace AgentLocator.Api.Apis;
 
@@ -17,6 +18,7 @@ public static class CrmApi
         api.MapBusinessesApi();
         api.MapCustomersApi();
         api.MapCallsApi();
+        api.MapWhatsAppApi();
         return endpoints;
     }
 

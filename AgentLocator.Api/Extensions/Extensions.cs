@@ -1,6 +1,7 @@
 using AgentLocator.Api.Apis;
 using AgentLocator.Api.Security;
 using AgentLocator.Api.Voice;
+using AgentLocator.Api.WhatsApp;
 
 namespace AgentLocator.Api.Extensions;
 
@@ -11,6 +12,7 @@ public static class Extensions
         builder.AddAgentLocatorData();
         builder.Services.AddCrmApi();
         builder.AddVoiceWebhooks();
+        builder.AddWhatsApp();
         builder.Services.AddOpenApi();
 
         var keys = builder.Configuration.GetSection($"{CrmOptions.Section}:ApiKeys").Get<string[]>() ?? [];

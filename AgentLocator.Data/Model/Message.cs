@@ -35,6 +35,13 @@ public static class MessageStatuses
     public static bool IsForward(string current, string next) => Rank(next) > Rank(current);
 }
 
+public static class MessagePurposes
+{
+    public const string Manual = "manual";
+    public const string LeadNotification = "lead_notification";
+    public const string AutoReply = "auto_reply";
+}
+
 /// <summary>A WhatsApp message in or out.</summary>
 public class Message
 {
@@ -43,6 +50,9 @@ public class Message
     public Guid BusinessId { get; set; }
 
     public Guid? CustomerId { get; set; }
+
+    /// <summary>The call a lead notification is about.</summary>
+    public Guid? CallId { get; set; }
 
     /// <summary>Twilio's MessageSid; null until an outbound message is accepted by Twilio.</summary>
     public string? MessageSid { get; set; }
@@ -71,7 +81,7 @@ public class Message
 
     public string? ErrorMessage { get; set; }
 
-    /// <summary>Why it was sent: manual, lead_notification, auto_reply.</summary>
+    /// <summary>Why it was sent: manual, lead_notification, auto_reply (see <see cref="MessagePurposes"/>).</summary>
     public string? Purpose { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
