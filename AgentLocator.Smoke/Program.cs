@@ -21,7 +21,7 @@ var businessNumber = new Option<string?>("--business-number") { Description = "A
 var allowWs = new Option<bool>("--allow-ws") { Description = "Accept a ws:// stream URL from a target that is not Development" };
 var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
 
-var root = new RootCommand("GO/NO-GO smoke suite for an AgentLocator deployment: exit 0 = GO, 1 = NO-GO.")
+var root = new RootCommand("GO/NO-GO smoke suite for an AgentLocator deployment: exit 0 = GO, 1 = NO-GO, 2 = bad arguments.")
 {
     baseUrl, publicUrl, mediaUrl, mediaWorkerUrl, authToken, apiKey, expectCommit, expectDeployId, businessNumber, allowWs, json,
 };
@@ -31,33 +31,34 @@ root.SetAction(async (parse, cancellationToken) =>
     Uri? Url(Option<string?> option, params string[] schemes) =>
         parse.GetValue(option) is { Length: > 0 } text ? ParseUrl(option.Name, text, schemes) : null;
 
-    var options = new SmokeOptions
+    SmokeOptions options;
+    try
     {
-        BaseUrl = ParseUrl(baseUrl.Name, parse.GetValue(baseUrl)!, "http", "https"),
-        PublicUrl = Url(publicUrl, "http", "https"),
-        MediaUrl = Url(mediaUrl, "ws", "wss"),
-        MediaWorkerUrl = Url(mediaWorkerUrl, "http", "https"),
-        AuthToken = NonEmpty(parse.GetValue(authToken)),
-        ApiKey = NonEmpty(parse.GetValue(apiKey)),
-        ExpectCommit = NonEmpty(parse.GetValue(expectCommit)),
-        ExpectDeployId = NonEmpty(parse.GetValue(expectDeployId)),
-        BusinessNumber = NonEmpty(parse.GetValue(businessNumber)),
-        AllowInsecureWebSocket = parse.GetValue(allowWs),
-    };
+        options = new SmokeOptions
+        {
+            BaseUrl = ParseUrl(baseUrl.Name, parse.GetValue(baseUrl)!, "http", "https"),
+            PublicUrl = Url(publicUrl, "http", "https"),
+            MediaUrl = Url(mediaUrl, "ws", "wss"),
+            MediaWorkerUrl = Url(mediaWorkerUrl, "http", "https"),
+            AuthToken = NonEmpty(parse.GetValue(authToken)),
+            ApiKey = NonEmpty(parse.GetValue(apiKey)),
+            ExpectCommit = NonEmpty(parse.GetValue(expectCommit)),
+            ExpectDeployId = NonEmpty(parse.GetValue(expectDeployId)),
+            BusinessNumber = NonEmpty(parse.GetValue(businessNumber)),
+            AllowInsecureWebSocket = parse.GetValue(allowWs),
+        };
+    }
+    catch (ArgumentException ex)
+    {
+        await Console.Error.WriteLineAsync(ex.Message);
+        return 2;
+    }
     var report = await SmokeRunner.RunAsync(options, cancellationToken);
     Console.Out.Write(parse.GetValue(json) ? SmokeReportWriter.ToJson(report) + Environment.NewLine : SmokeReportWriter.ToTable(report));
     return report.Go ? 0 : 1;
 });
 
-try
-{
-    return await root.Parse(args).InvokeAsync();
-}
-catch (ArgumentException ex)
-{
-    await Console.Error.WriteLineAsync(ex.Message);
-    return 2;
-}
+return await root.Parse(args).InvokeAsync();
 
 static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 

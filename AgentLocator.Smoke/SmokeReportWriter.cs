@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace AgentLocator.Smoke;
@@ -7,7 +8,7 @@ namespace AgentLocator.Smoke;
 /// <summary>The report as a table for a person (one line per check, then GO or NO-GO) or as JSON for a pipeline.</summary>
 public static class SmokeReportWriter
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static string ToJson(SmokeReport report) => JsonSerializer.Serialize(report, Json);
 

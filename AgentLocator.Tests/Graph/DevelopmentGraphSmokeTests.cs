@@ -33,6 +33,31 @@ public sealed class DevelopmentGraphSmokeTests(DevelopmentGraphFixture fixture) 
     }
 
     [Fact]
+    public async Task SmokeCallStartsTheStreamWithTheIncomingCallParametersAndHearsABotThatSpeaksTheProtocol()
+    {
+        var app = fixture.App;
+        await using var bot = await FakeMediaStreamBot.StartAsync();
+        var report = await GraphSmoke.RunAsync(GraphSmoke.Options(app.GetEndpoint("api")) with
+        {
+            MediaUrl = bot.MediaUrl,
+            MediaWorkerUrl = app.GetEndpoint("mediaworker"),
+            ApiKey = GraphSmoke.ApiKey,
+        }, RunTimeout);
+
+        var table = SmokeReportWriter.ToTable(report);
+        Assert.All(new[] { "webhook.incoming_call.twiml", "media.handshake", "media.handshake.slash", "media.call" },
+            name => Assert.True(report[name].Ok && !report[name].Skipped, $"{name} did not pass:\n{table}"));
+        Assert.StartsWith($"101 from {bot.MediaUrl}", report["media.handshake"].Detail, StringComparison.Ordinal);
+        Assert.Contains("first bot audio", report["media.call"].Detail, StringComparison.Ordinal);
+
+        // The call started with exactly the <Parameter>s of the run's own incoming_call TwiML.
+        var start = Assert.Single(bot.Starts);
+        Assert.Equal(["businessId", "callId", "callSid", "token"], start.Keys.Order(StringComparer.Ordinal));
+        Assert.StartsWith(SmokeRunner.CallSidPrefix, start["callSid"], StringComparison.Ordinal);
+        Assert.Contains($"({start["businessId"]})", report["crm.business.create"].Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SmokeSuiteIsNoGoWhenAnotherDeployAnswersOrACallbackIsOverBudgetAndSaysWhatItCouldNotCheckWithoutKeys()
     {
         var app = fixture.App;
