@@ -2,7 +2,6 @@ using AgentLocator.Data.Infrastructure;
 using AgentLocator.Data.Model;
 using AgentLocator.Data.Phones;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace AgentLocator.Data.Calls;
 
@@ -28,78 +27,41 @@ public sealed class CallStore(AgentLocatorDbContext db)
 
     /// <summary>
     /// Upserts the caller as a customer of the business and writes the call row, once per
-    /// CallSid: a retried webhook returns the existing call.
+    /// CallSid, in one statement (one round trip on the webhook's hot path). A retried webhook
+    /// writes nothing and returns the existing call. Anonymous and SIP/client callers get a
+    /// lead of their own, found again through the call.
     /// </summary>
     public async Task<RecordedCall> RecordIncomingAsync(IncomingCall call, CancellationToken cancellationToken)
     {
-        if (await FindCallAsync(call.CallSid, cancellationToken) is { } existing)
-        {
-            return existing with { Created = false };
-        }
-        var strategy = db.Database.CreateExecutionStrategy();
-        try
-        {
-            return await strategy.ExecuteAsync(async ct =>
-            {
-                await using var transaction = await db.Database.BeginTransactionAsync(ct);
-                var customerId = await UpsertCallerAsync(call, ct);
-                db.Calls.Add(new Call
-                {
-                    Id = call.CallId,
-                    CallSid = call.CallSid,
-                    BusinessId = call.BusinessId,
-                    CustomerId = customerId,
-                    From = call.From,
-                    To = call.To,
-                    Direction = call.Direction,
-                    Status = CallStatuses.IsKnown(call.Status) ? call.Status : CallStatuses.Ringing,
-                    StartedAt = call.StartedAt,
-                    IsTest = call.IsTest,
-                });
-                await db.SaveChangesAsync(ct);
-                await transaction.CommitAsync(ct);
-                return new RecordedCall(call.CallId, customerId, true);
-            }, cancellationToken);
-        }
-        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
-        {
-            // The same webhook raced itself on another replica: the other write won.
-            db.ChangeTracker.Clear();
-            var winner = await FindCallAsync(call.CallSid, cancellationToken);
-            if (winner is null)
-            {
-                throw;
-            }
-            return winner;
-        }
-    }
-
-    private async Task<Guid> UpsertCallerAsync(IncomingCall call, CancellationToken cancellationToken)
-    {
         var now = call.StartedAt;
-        if (PhoneNumbers.TryNormalize(call.From, out var phone))
-        {
-            var ids = await db.Database.SqlQuery<Guid>($"""
-                INSERT INTO customers (id, business_id, phone, source, first_contact_at, last_contact_at, created_at, updated_at)
-                VALUES ({Guid.CreateVersion7()}, {call.BusinessId}, {phone}, {CustomerSources.Call}, {now}, {now}, {now}, {now})
+        var phone = PhoneNumbers.NormalizeOrNull(call.From);
+        var name = phone is null ? AnonymousCallerName : null;
+        var status = CallStatuses.IsKnown(call.Status) ? call.Status : CallStatuses.Ringing;
+        var rows = await db.Database.SqlQuery<RecordedCall>($"""
+            WITH caller AS (
+                INSERT INTO customers (id, business_id, phone, name, source, first_contact_at, last_contact_at, created_at, updated_at)
+                SELECT {Guid.CreateVersion7()}, {call.BusinessId}, {phone}, {name}, {CustomerSources.Call}, {now}, {now}, {now}, {now}
+                WHERE NOT EXISTS (SELECT 1 FROM calls WHERE call_sid = {call.CallSid})
                 ON CONFLICT (business_id, phone) WHERE phone IS NOT NULL
                 DO UPDATE SET last_contact_at = GREATEST(customers.last_contact_at, excluded.last_contact_at), updated_at = excluded.updated_at
-                RETURNING id AS "Value"
-                """).ToListAsync(cancellationToken);
-            return ids[0];
-        }
-        // Anonymous or SIP/client callers: a lead of their own, found again through the call.
-        var customer = new Customer
+                RETURNING id),
+            inserted AS (
+                INSERT INTO calls (id, call_sid, business_id, customer_id, "from", "to", direction, status, started_at,
+                                   stream_started, fallback_used, conversation_completed, is_test, created_at, updated_at)
+                SELECT {call.CallId}, {call.CallSid}, {call.BusinessId}, caller.id, {call.From}, {call.To}, {call.Direction}, {status}, {now},
+                       false, false, false, {call.IsTest}, {now}, {now}
+                FROM caller
+                ON CONFLICT (call_sid) DO NOTHING
+                RETURNING id, customer_id)
+            SELECT id AS "CallId", customer_id AS "CustomerId", true AS "Created" FROM inserted
+            """).ToListAsync(cancellationToken);
+        if (rows.Count == 1)
         {
-            BusinessId = call.BusinessId,
-            Name = AnonymousCallerName,
-            Source = CustomerSources.Call,
-            FirstContactAt = now,
-            LastContactAt = now,
-        };
-        db.Customers.Add(customer);
-        await db.SaveChangesAsync(cancellationToken);
-        return customer.Id;
+            return rows[0];
+        }
+        // A retry, or the same webhook racing itself on another replica: the first write won.
+        return await FindCallAsync(call.CallSid, cancellationToken)
+            ?? throw new InvalidOperationException($"call {call.CallSid} was neither inserted nor found");
     }
 
     public async Task<RecordedCall?> FindCallAsync(string callSid, CancellationToken cancellationToken) =>

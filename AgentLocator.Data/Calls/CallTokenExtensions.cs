@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentLocator.Data.Calls;
 
@@ -23,6 +24,8 @@ public static class CallTokenExtensions
                 : new CallToken(secret);
         });
         services.AddScoped<CallStore>();
+        // Replaced by the Redis-backed sessions when ConnectionStrings:redis is configured.
+        services.TryAddSingleton<ICallSessions, NoCallSessions>();
         return services;
     }
 }

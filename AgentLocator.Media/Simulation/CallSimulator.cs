@@ -33,6 +33,7 @@ public sealed partial class CallSimulator : IAsyncDisposable
     private bool _turnPending;
     private TimeSpan _lastVoicedAt;
     private long _framesSent;
+    private int _disposed;
     private Task _lineLoop = Task.CompletedTask;
     private Task _receiveLoop = Task.CompletedTask;
 
@@ -170,6 +171,11 @@ public sealed partial class CallSimulator : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await CloseAsync().ConfigureAwait(false);
         _socket.Dispose();
         _writer.Dispose();

@@ -329,14 +329,17 @@ public sealed partial class FakeTwilioServer
     private static Reply NotFound(string path) =>
         Error(404, 20404, $"The requested resource {path} was not found");
 
-    private static Reply Error(int status, int? code, string message, TimeSpan? retryAfter = null) =>
-        JsonReply(status, new Dictionary<string, object?>
+    private static Reply Error(int status, int? code, string message, TimeSpan? retryAfter = null)
+    {
+        var json = new Dictionary<string, object?>
         {
             ["code"] = code,
             ["message"] = message,
             ["more_info"] = code is null ? null : $"https://www.twilio.com/docs/errors/{code}",
             ["status"] = status,
-        }) with { TwilioCode = code, RetryAfter = retryAfter };
+        };
+        return new Reply(status, "application/json; charset=utf-8", JsonSerializer.SerializeToUtf8Bytes(json, Json), code, retryAfter);
+    }
 
     private static Reply JsonReply(int status, Dictionary<string, object?> json) =>
         new(status, "application/json; charset=utf-8", JsonSerializer.SerializeToUtf8Bytes(json, Json), null, null);

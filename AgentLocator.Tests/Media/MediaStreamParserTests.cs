@@ -111,6 +111,15 @@ public class MediaStreamParserTests
     }
 
     [Fact]
+    public void WhitespaceInsideThePayloadIsTolerated()
+    {
+        const string spaced = """{"event":"media","streamSid":"MZ1","media":{"payload":"/3+A\r\n/w=="}}""";
+        Assert.Equal(MediaStreamParseStatus.Ok, MediaStreamParser.TryParse(Encoding.UTF8.GetBytes(spaced), out var m));
+        Assert.Equal(4, m.PayloadLength);
+        Assert.Equal(new byte[] { 0xFF, 0x7F, 0x80, 0xFF }, m.GetPayload());
+    }
+
+    [Fact]
     public void AnUnknownEventIsDistinguishableFromAnError()
     {
         Assert.Equal(MediaStreamParseStatus.UnknownEvent, MediaStreamParser.TryParse("""{"event":"transcript","streamSid":"MZ1"}"""u8, out var m));
@@ -138,6 +147,19 @@ public class MediaStreamParserTests
     {
         Assert.Equal(expected, Parse(json, out var summary));
         Assert.Contains(expected.ToString(), summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void InvalidUtf8InsideAStringIsAnErrorNotAnException()
+    {
+        var json = Encoding.UTF8.GetBytes("""{"event":"mark","mark":{"name":"ab"}}""");
+        json[Array.IndexOf(json, (byte)'a')] = 0xC3; // a lead byte followed by ASCII: invalid UTF-8
+        var start = Encoding.UTF8.GetBytes("""{"event":"start","start":{"streamSid":"MZ1","callSid":"CA1","customParameters":{"kX":"v"}}}""");
+        start[Array.IndexOf(start, (byte)'X')] = 0xFF;
+        Assert.NotEqual(MediaStreamParseStatus.Ok, MediaStreamParser.TryParse(json, out var mark));
+        Assert.NotNull(mark.Error);
+        Assert.NotEqual(MediaStreamParseStatus.Ok, MediaStreamParser.TryParse(start, out var s));
+        Assert.NotNull(s.Error);
     }
 
     [Fact]

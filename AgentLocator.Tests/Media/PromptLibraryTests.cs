@@ -48,7 +48,8 @@ public class PromptLibraryTests
 
             using (var wav = File.Create(Path.Combine(dir, "goodbye_he.wav")))
             {
-                WavFile.WritePcm16(wav, Signals.TonePcm(300, -12, 1000));
+                // A 44.1 kHz studio source beside its generated .ulaw is not read at all.
+                WavFile.WritePcm16(wav, Signals.TonePcm(300, -12, 1000), sampleRate: 44100);
             }
 
             File.WriteAllBytes(Path.Combine(dir, "goodbye_he.ulaw"), Signals.Tone(300, -12, 500));

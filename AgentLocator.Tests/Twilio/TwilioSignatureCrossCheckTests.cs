@@ -152,6 +152,11 @@ public sealed class TwilioSignatureCrossCheckTests
         var script = Path.Combine(RepositoryRoot.Path, "tests-node", "sign.js");
         var package = Path.Combine(RepositoryRoot.Path, "tests-node", "node_modules", "twilio", "package.json");
         Assert.True(File.Exists(script), $"{script} is missing.");
+        if (!File.Exists(package))
+        {
+            // A fresh checkout: install the pinned helper library (package-lock.json) from the npm registry.
+            await NpmCiAsync(Path.Combine(RepositoryRoot.Path, "tests-node"));
+        }
         Assert.True(File.Exists(package), $"{package} is missing: run `npm ci --prefix tests-node` at the repository root.");
 
         var input = Path.Combine(Path.GetTempPath(), $"twilio-signatures-{Guid.NewGuid():N}.json");
@@ -190,6 +195,22 @@ public sealed class TwilioSignatureCrossCheckTests
         {
             File.Delete(input);
         }
+    }
+
+    private static async Task NpmCiAsync(string folder)
+    {
+        var start = new ProcessStartInfo("npm", ["ci", "--no-audit", "--no-fund", "--prefix", folder])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("npm did not start.");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        _ = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"npm ci --prefix {folder} exited with {process.ExitCode}: {await stderr}");
     }
 
     private sealed record SigningCase(

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using AgentLocator.Twilio.Security;
+
+namespace AgentLocator.Benchmarks;
+
+/// <summary>
+/// Drives signed <c>/webhook/incoming_call</c> requests at a fixed (open-loop) rate against a
+/// running Api and reports latency percentiles and throughput next to <c>/health</c> on the same
+/// server. Start the system first, with signature checks on so their cost is measured:
+/// <code>dotnet run --project AgentLocator.AppHost -- --AppHost:Ephemeral true
+///   --AppHost:Resources:api:Env:Twilio__ValidateSignatures true --AppHost:Resources:api:Env:Twilio__AuthToken bench-token</code>
+/// then <c>dotnet run -c Release --project AgentLocator.Benchmarks -- webhooks --auth-token bench-token</c>.
+/// </summary>
+public sealed class WebhookBenchmark : IBenchmark
+{
+    public string Name => "webhooks";
+
+    public string Description => "incoming_call p50/p99 and throughput at a fixed rate, next to /health (needs a running Api)";
+
+    public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var options = BenchmarkArgs.Parse(args);
+        var baseUrl = options.Get("base-url", "http://localhost:5080").TrimEnd('/');
+        var publicBaseUrl = options.Get("public-base-url", baseUrl).TrimEnd('/');
+        var authToken = options.Get("auth-token", "bench-token");
+        var rate = int.Parse(options.Get("rate", "200"));
+        var seconds = int.Parse(options.Get("seconds", "15"));
+        var apiKey = options.Get("api-key", "");
+
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            BaseAddress = new Uri(baseUrl),
+            Timeout = TimeSpan.FromSeconds(20),
+        };
+        if (apiKey.Length > 0)
+        {
+            http.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        }
+
+        // A business whose number the calls dial.
+        var number = "+9727" + Random.Shared.Next(1_000_000, 9_999_999);
+        var created = await http.PostAsJsonAsync("/api/businesses", new { name = "benchmark", phoneNumbers = new[] { number } }, cancellationToken);
+        created.EnsureSuccessStatusCode();
+        var businessId = (await created.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetString();
+        var signer = new TwilioRequestValidator(authToken);
+        var url = publicBaseUrl + "/webhook/incoming_call";
+
+        HttpRequestMessage IncomingCall(int i)
+        {
+            var form = new List<KeyValuePair<string, string>>
+            {
+                new("CallSid", $"CAbench{Guid.NewGuid():N}"), new("AccountSid", "ACbench"), new("From", "+97252" + (1_000_000 + i)),
+                new("To", number), new("CallStatus", "ringing"), new("Direction", "inbound"), new("ApiVersion", "2010-04-01"),
+            };
+            var request = new HttpRequestMessage(HttpMethod.Post, "/webhook/incoming_call") { Content = new FormUrlEncodedContent(form) };
+            request.Headers.Add("X-Twilio-Signature", signer.ComputeSignature(url, form));
+            return request;
+        }
+
+        // Warm up both paths (JIT, connection pools, the business cache).
+        await DriveAsync(http, i => new HttpRequestMessage(HttpMethod.Get, "/health"), 50, 2, cancellationToken);
+        await DriveAsync(http, IncomingCall, 50, 2, cancellationToken);
+
+        var health = await DriveAsync(http, _ => new HttpRequestMessage(HttpMethod.Get, "/health"), rate, seconds, cancellationToken);
+        var calls = await DriveAsync(http, IncomingCall, rate, seconds, cancellationToken);
+
+        Console.WriteLine($"target rate {rate}/s for {seconds} s each, business {businessId}");
+        Console.WriteLine("| endpoint | requests | errors | throughput (req/s) | p50 ms | p90 ms | p99 ms | max ms |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        Print("GET /health", health);
+        Print("POST /webhook/incoming_call (signed, writes call + customer)", calls);
+        return calls.Errors == 0 ? 0 : 1;
+    }
+
+    private static void Print(string name, RunResult r)
+    {
+        var sorted = r.LatenciesMs.Order().ToArray();
+        double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+        Console.WriteLine($"| {name} | {sorted.Length} | {r.Errors} | {sorted.Length / r.Elapsed.TotalSeconds:F0} | {P(0.50):F2} | {P(0.90):F2} | {P(0.99):F2} | {(sorted.Length == 0 ? 0 : sorted[^1]):F2} |");
+    }
+
+    /// <summary>Open loop: request i is sent at start + i/rate whether or not earlier ones have answered.</summary>
+    private static async Task<RunResult> DriveAsync(HttpClient http, Func<int, HttpRequestMessage> make, int rate, int seconds, CancellationToken cancellationToken)
+    {
+        var total = rate * seconds;
+        var latencies = new double[total];
+        var errors = 0;
+        var tasks = new List<Task>(total);
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < total; i++)
+        {
+            var due = TimeSpan.FromSeconds((double)i / rate);
+            var wait = due - clock.Elapsed;
+            if (wait > TimeSpan.FromMilliseconds(1))
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+            var index = i;
+            tasks.Add(Task.Run(async () =>
+            {
+                using var request = make(index);
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    using var response = await http.SendAsync(request, cancellationToken);
+                    await response.Content.ReadAsByteArrayAsync(cancellationToken);
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        Interlocked.Increment(ref errors);
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+                latencies[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            }, cancellationToken));
+        }
+        await Task.WhenAll(tasks);
+        return new RunResult(latencies, errors, clock.Elapsed);
+    }
+
+    private sealed record RunResult(double[] LatenciesMs, int Errors, TimeSpan Elapsed);
+}

@@ -1,0 +1,63 @@
+namespace AgentLocator.Data.Calls;
+
+/// <summary>
+/// What any replica needs to serve a live call, kept in Redis for the call's lifetime:
+/// written by <c>incoming_call</c>, read by whichever MediaWorker takes the stream.
+/// </summary>
+public sealed record CallSession(
+    string CallSid,
+    Guid CallId,
+    Guid BusinessId,
+    Guid? CustomerId,
+    string From,
+    string To,
+    string Token,
+    TimeSpan GreetingDuration,
+    DateTimeOffset CreatedAt);
+
+/// <summary>A live call event (call started, stream started, turn, fallback, ended), for the dashboard and tests.</summary>
+public sealed record CallEvent(string Type, string CallSid, DateTimeOffset At, IReadOnlyDictionary<string, string>? Data = null)
+{
+    public const string CallStarted = "call_started";
+    public const string StreamStarted = "stream_started";
+    public const string Turn = "turn";
+    public const string Fallback = "fallback";
+    public const string Ended = "ended";
+}
+
+/// <summary>
+/// The shared, ephemeral state of live calls (Redis). Every member degrades instead of
+/// throwing when Redis is unreachable: the caller is told (false / null) and carries on,
+/// and the miss is counted as degraded.
+/// </summary>
+public interface ICallSessions
+{
+    /// <summary>Stores the session until <paramref name="ttl"/> passes; false when Redis is down.</summary>
+    Task<bool> SaveAsync(CallSession session, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>The session, or null when it is unknown, expired, or Redis is down.</summary>
+    Task<CallSession?> GetAsync(string callSid, CancellationToken cancellationToken);
+
+    /// <summary>Arms the stream-start watchdog: if no <c>start</c> arrives by <paramref name="deadline"/>, the call goes to voicemail.</summary>
+    Task<bool> ArmWatchdogAsync(string callSid, DateTimeOffset deadline, CancellationToken cancellationToken);
+
+    /// <summary>Disarms the watchdog when the stream starts; true when it was armed.</summary>
+    Task<bool> DisarmWatchdogAsync(string callSid, CancellationToken cancellationToken);
+
+    /// <summary>Publishes a live call event; false when Redis is down.</summary>
+    Task<bool> PublishAsync(CallEvent callEvent, CancellationToken cancellationToken);
+}
+
+/// <summary>Used when no Redis is configured: nothing is shared, everything reports "not available".</summary>
+public sealed class NoCallSessions : ICallSessions
+{
+    public Task<bool> SaveAsync(CallSession session, TimeSpan ttl, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    public Task<CallSession?> GetAsync(string callSid, CancellationToken cancellationToken) => Task.FromResult<CallSession?>(null);
+
+    public Task<bool> ArmWatchdogAsync(string callSid, DateTimeOffset deadline, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    public Task<bool> DisarmWatchdogAsync(string callSid, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    public Task<bool> PublishAsync(CallEvent callEvent, CancellationToken cancellationToken) => Task.FromResult(false);
+}
