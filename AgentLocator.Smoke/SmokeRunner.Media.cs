@@ -89,7 +89,9 @@ public sealed partial class SmokeRunner
         if (await Task.WhenAny(heard, call.Closed) != heard || !await heard)
         {
             var closed = call.Closed.IsCompleted ? $"the stream was closed ({call.CloseStatus?.ToString() ?? "dropped"})" : "the stream stayed open";
-            throw new SmokeFailure($"no bot audio within {_options.FirstAudioBudget.TotalSeconds:0.#} s of the caller's turn; {closed}, {call.Received.Count} messages received");
+            var audio = call.Received.Count(m => m.Kind == BotMessageKind.Media);
+            throw new SmokeFailure($"no bot audio within {_options.FirstAudioBudget.TotalSeconds:0.#} s of the end of the caller's turn; {closed}; " +
+                $"{audio} audio message(s) arrived in all, none after the turn ended");
         }
         var latency = call.Turns.FirstOrDefault()?.Latency ?? waited.Elapsed;
         var violations = call.ProtocolViolations;

@@ -1,11 +1,12 @@
 using AgentLocator.Smoke;
 using AgentLocator.Tests.AppHost;
+using Xunit.Abstractions;
 
 namespace AgentLocator.Tests.Graph;
 
 /// <summary>The smoke suite in-process against the whole graph in Development. Shares the AppHost collection: never in parallel with another graph.</summary>
 [Collection(AppHostCollection.Name)]
-public sealed class DevelopmentGraphSmokeTests(DevelopmentGraphFixture fixture) : IClassFixture<DevelopmentGraphFixture>
+public sealed class DevelopmentGraphSmokeTests(DevelopmentGraphFixture fixture, ITestOutputHelper output) : IClassFixture<DevelopmentGraphFixture>
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(45);
 
@@ -16,7 +17,7 @@ public sealed class DevelopmentGraphSmokeTests(DevelopmentGraphFixture fixture) 
         await GraphSmoke.AssertVersionIsTheInjectedBuildAsync(app, "api");
         await GraphSmoke.AssertVersionIsTheInjectedBuildAsync(app, "mediaworker");
 
-        var report = await GraphSmoke.RunAsync(GraphSmoke.Options(app.GetEndpoint("api")) with
+        var report = await GraphSmoke.RunAsync(output, GraphSmoke.Options(app.GetEndpoint("api")) with
         {
             MediaWorkerUrl = app.GetEndpoint("mediaworker"),
             ApiKey = GraphSmoke.ApiKey,
@@ -37,7 +38,7 @@ public sealed class DevelopmentGraphSmokeTests(DevelopmentGraphFixture fixture) 
     {
         var app = fixture.App;
         await using var bot = await FakeMediaStreamBot.StartAsync();
-        var report = await GraphSmoke.RunAsync(GraphSmoke.Options(app.GetEndpoint("api")) with
+        var report = await GraphSmoke.RunAsync(output, GraphSmoke.Options(app.GetEndpoint("api")) with
         {
             MediaUrl = bot.MediaUrl,
             MediaWorkerUrl = app.GetEndpoint("mediaworker"),
@@ -61,7 +62,7 @@ public sealed class DevelopmentGraphSmokeTests(DevelopmentGraphFixture fixture) 
     public async Task SmokeSuiteIsNoGoWhenAnotherDeployAnswersOrACallbackIsOverBudgetAndSaysWhatItCouldNotCheckWithoutKeys()
     {
         var app = fixture.App;
-        var report = await GraphSmoke.RunAsync(GraphSmoke.Options(app.GetEndpoint("api")) with
+        var report = await GraphSmoke.RunAsync(output, GraphSmoke.Options(app.GetEndpoint("api")) with
         {
             MediaWorkerUrl = app.GetEndpoint("mediaworker"),
             ExpectCommit = app.Metadata.Commit,

@@ -14,8 +14,8 @@ namespace AgentLocator.Tests.Graph;
 
 /// <summary>
 /// The smallest bot that speaks the Media Streams protocol (TWILIO.md §4) on <c>/ws/twilio-media</c> and
-/// <c>/ws/twilio-media/</c>: it closes a stream whose <c>start</c> lacks the TwiML's parameters, and answers a
-/// caller's turn (voice, then 200 ms of line silence) with one second of tone and a mark. It lets the smoke
+/// <c>/ws/twilio-media/</c>: it closes a stream whose <c>start</c> lacks the TwiML's parameters, and answers each
+/// caller turn (voice, then 600 ms of line silence, like the real end-of-turn window) with one second of tone and a mark. It lets the smoke
 /// suite's media checks be proven against the protocol independently of the MediaWorker.
 /// </summary>
 public sealed class FakeMediaStreamBot : IAsyncDisposable
@@ -69,7 +69,7 @@ public sealed class FakeMediaStreamBot : IAsyncDisposable
         string? streamSid = null;
         var heardVoice = false;
         var silentFrames = 0;
-        var replied = false;
+        var turns = 0;
         try
         {
             while (await reader.ReceiveAsync(socket, context.RequestAborted) == WebSocketMessageKind.Text)
@@ -92,16 +92,17 @@ public sealed class FakeMediaStreamBot : IAsyncDisposable
                     }
                     streamSid = start.StreamSid;
                 }
-                else if (message.EventType == MediaStreamEventType.Media && streamSid is not null && !replied)
+                else if (message.EventType == MediaStreamEventType.Media && streamSid is not null)
                 {
                     var voiced = AudioLevel.MuLawDbfs(message.GetPayload()) > -45;
                     heardVoice |= voiced;
                     silentFrames = voiced ? 0 : silentFrames + 1;
-                    if (heardVoice && silentFrames >= 10)
+                    if (heardVoice && silentFrames >= 30)
                     {
-                        replied = true;
+                        heardVoice = false;
+                        turns++;
                         await socket.SendAsync(writer.WriteMedia(streamSid, Tone()), WebSocketMessageType.Text, true, context.RequestAborted);
-                        await socket.SendAsync(writer.WriteMark(streamSid, "reply-1"), WebSocketMessageType.Text, true, context.RequestAborted);
+                        await socket.SendAsync(writer.WriteMark(streamSid, $"reply-{turns}"), WebSocketMessageType.Text, true, context.RequestAborted);
                     }
                 }
                 else if (message.EventType == MediaStreamEventType.Stop)

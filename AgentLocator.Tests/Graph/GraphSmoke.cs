@@ -3,6 +3,7 @@ using System.Text.Json;
 using AgentLocator.AppHost.Hosting;
 using AgentLocator.Smoke;
 using AgentLocator.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace AgentLocator.Tests.Graph;
 
@@ -49,10 +50,13 @@ internal static class GraphSmoke
         SimulatedCallTimeout = TimeSpan.FromSeconds(20),
     };
 
-    public static async Task<SmokeReport> RunAsync(SmokeOptions options, TimeSpan timeout)
+    /// <summary>One bounded smoke run; its table goes to the test's output (<c>--logger "console;verbosity=detailed"</c>).</summary>
+    public static async Task<SmokeReport> RunAsync(ITestOutputHelper output, SmokeOptions options, TimeSpan timeout)
     {
         using var cancellation = new CancellationTokenSource(timeout);
-        return await SmokeRunner.RunAsync(options, cancellation.Token);
+        var report = await SmokeRunner.RunAsync(options, cancellation.Token);
+        output.WriteLine(SmokeReportWriter.ToTable(report));
+        return report;
     }
 
     /// <summary>GO, and each named check ran and passed; the failure message is the whole table and the graph's log tail.</summary>

@@ -1,6 +1,7 @@
 using AgentLocator.Smoke;
 using AgentLocator.Tests.AppHost;
 using AgentLocator.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace AgentLocator.Tests.Graph;
 
@@ -9,7 +10,7 @@ namespace AgentLocator.Tests.Graph;
 /// a public https address (so TwiML carries wss://), webhook signatures enforced, Twilio's REST API a local fake.
 /// </summary>
 [Collection(AppHostCollection.Name)]
-public sealed class ProductionGraphSmokeTests
+public sealed class ProductionGraphSmokeTests(ITestOutputHelper output)
 {
     private const string PublicBaseUrl = "https://calls.agentlocator.test";
 
@@ -36,7 +37,7 @@ public sealed class ProductionGraphSmokeTests
         await GraphSmoke.AssertVersionIsTheInjectedBuildAsync(app, "mediaworker");
 
         var mediaworker = app.GetEndpoint("mediaworker");
-        var report = await GraphSmoke.RunAsync(GraphSmoke.Options(app.GetEndpoint("api")) with
+        var report = await GraphSmoke.RunAsync(output, GraphSmoke.Options(app.GetEndpoint("api")) with
         {
             PublicUrl = new Uri(PublicBaseUrl),
             // The public wss:// host does not resolve here: the simulated call goes to the MediaWorker directly.
@@ -54,7 +55,7 @@ public sealed class ProductionGraphSmokeTests
         Assert.Contains($"<Stream url=wss://calls.agentlocator.test:{mediaworker.Port}/ws/twilio-media>", report["webhook.incoming_call.twiml"].Detail, StringComparison.Ordinal);
 
         // Signed with the wrong token is as bad as unsigned: the same suite with another token is NO-GO.
-        var forged = await GraphSmoke.RunAsync(GraphSmoke.Options(app.GetEndpoint("api")) with
+        var forged = await GraphSmoke.RunAsync(output, GraphSmoke.Options(app.GetEndpoint("api")) with
         {
             PublicUrl = new Uri(PublicBaseUrl),
             MediaWorkerUrl = mediaworker,
