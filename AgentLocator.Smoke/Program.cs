@@ -10,6 +10,11 @@ var authToken = new Option<string?>("--auth-token")
     Description = "Twilio auth token to sign webhooks with (default: environment variable Twilio__AuthToken)",
     DefaultValueFactory = _ => Environment.GetEnvironmentVariable("Twilio__AuthToken"),
 };
+var accountSid = new Option<string?>("--account-sid")
+{
+    Description = "The AccountSid the webhooks carry (default: environment variable Twilio__AccountSid, else a random AC…)",
+    DefaultValueFactory = _ => Environment.GetEnvironmentVariable("Twilio__AccountSid"),
+};
 var apiKey = new Option<string?>("--api-key")
 {
     Description = "CRM API key: throw-away business, CRM round trip, WhatsApp (default: environment variable Crm__ApiKeys__0)",
@@ -23,7 +28,7 @@ var json = new Option<bool>("--json") { Description = "Print the report as JSON"
 
 var root = new RootCommand("GO/NO-GO smoke suite for an AgentLocator deployment: exit 0 = GO, 1 = NO-GO, 2 = bad arguments.")
 {
-    baseUrl, publicUrl, mediaUrl, mediaWorkerUrl, authToken, apiKey, expectCommit, expectDeployId, businessNumber, allowWs, json,
+    baseUrl, publicUrl, mediaUrl, mediaWorkerUrl, authToken, accountSid, apiKey, expectCommit, expectDeployId, businessNumber, allowWs, json,
 };
 
 root.SetAction(async (parse, cancellationToken) =>
@@ -41,6 +46,7 @@ root.SetAction(async (parse, cancellationToken) =>
             MediaUrl = Url(mediaUrl, "ws", "wss"),
             MediaWorkerUrl = Url(mediaWorkerUrl, "http", "https"),
             AuthToken = NonEmpty(parse.GetValue(authToken)),
+            AccountSid = NonEmpty(parse.GetValue(accountSid)),
             ApiKey = NonEmpty(parse.GetValue(apiKey)),
             ExpectCommit = NonEmpty(parse.GetValue(expectCommit)),
             ExpectDeployId = NonEmpty(parse.GetValue(expectDeployId)),

@@ -21,6 +21,9 @@ public sealed record SmokeOptions
     /// <summary>Twilio auth token: signs the webhooks (required against a target that validates signatures).</summary>
     public string? AuthToken { get; init; }
 
+    /// <summary>The <c>AccountSid</c> the webhooks carry, as Twilio's would; a random <c>AC…</c> when not given.</summary>
+    public string? AccountSid { get; init; }
+
     /// <summary>A CRM key (<c>X-Api-Key</c>): enables the throw-away business, the CRM round trip and the WhatsApp webhook.</summary>
     public string? ApiKey { get; init; }
 

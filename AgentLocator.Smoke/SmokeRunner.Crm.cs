@@ -116,7 +116,9 @@ public sealed partial class SmokeRunner
     {
         if (_whatsAppNumber is null)
         {
-            Skip("whatsapp.webhook", _options.ApiKey is null ? NeedsApiKeyReason : "the throw-away business could not be created");
+            var reason = _options.ApiKey is null ? NeedsApiKeyReason : "the throw-away business could not be created";
+            Skip("whatsapp.webhook", reason);
+            Skip("whatsapp.lead", reason);
             return;
         }
         var waId = RandomMobileNumber();
@@ -141,9 +143,10 @@ public sealed partial class SmokeRunner
         if (!CanPostWebhooks)
         {
             Skip("whatsapp.webhook", NeedsTokenReason);
+            Skip("whatsapp.lead", NeedsTokenReason);
             return;
         }
-        await CheckAsync("whatsapp.webhook", async ct =>
+        var delivered = await CheckAsync("whatsapp.webhook", async ct =>
         {
             var reply = await PostWebhookAsync("/whatsapp/webhook", form, sign: true, ct);
             if (!reply.IsSuccess)
@@ -151,6 +154,25 @@ public sealed partial class SmokeRunner
                 throw new SmokeFailure($"expected 2xx, got {reply.Code}: {reply.Snippet()}");
             }
             return $"{reply.Code} {reply.MediaType} in {reply.Ms} ms";
+        }, cancellationToken);
+        if (!delivered || _businessId is not { } business)
+        {
+            Skip("whatsapp.lead", "the WhatsApp webhook did not pass");
+            return;
+        }
+        // The message must have reached the business that owns the sender: its writer is now a customer there.
+        await CheckAsync("whatsapp.lead", async ct =>
+        {
+            var reply = (await GetAsync(ApiUrl($"/api/businesses/{business}/customers?phone={Uri.EscapeDataString(waId)}"), ct, withApiKey: true))
+                .Expect(HttpStatusCode.OK);
+            using var page = reply.Json();
+            var match = page.RootElement.GetProperty("items").EnumerateArray()
+                .FirstOrDefault(c => c.TryGetProperty("name", out var name) && name.GetString() == $"{NamePrefix}{_runId}");
+            if (match.ValueKind != JsonValueKind.Object)
+            {
+                throw new SmokeFailure($"no customer {NamePrefix}{_runId} with the sender's phone under the smoke business: the message was not stored for it");
+            }
+            return $"customer {NamePrefix}{_runId} ({match.GetProperty("source").GetString()}) under the smoke business";
         }, cancellationToken);
     }
 

@@ -27,7 +27,7 @@ public sealed partial class SmokeRunner : IDisposable
     private readonly List<SmokeCheck> _checks = [];
     private readonly string _runId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
     private readonly string _callSid = CallSidPrefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-    private readonly string _accountSid = "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    private readonly string _accountSid;
     private readonly string _streamSid = "MZ" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
     private readonly string _callerNumber = RandomMobileNumber();
 
@@ -38,6 +38,7 @@ public sealed partial class SmokeRunner : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _accountSid = options.AccountSid ?? "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) })
         {
             Timeout = options.RequestTimeout,

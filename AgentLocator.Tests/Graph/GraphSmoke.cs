@@ -21,7 +21,7 @@ internal static class GraphSmoke
         "webhook.stream_status", "webhook.handle_recording", "webhook.call_status",
         "prompt.greeting_he", "prompt.fallback_he",
         "crm.customer.create", "crm.customer.get", "crm.customer.update", "crm.customer.delete",
-        "whatsapp.webhook", "crm.cleanup",
+        "whatsapp.webhook", "whatsapp.lead", "crm.cleanup",
     ];
 
     /// <summary>

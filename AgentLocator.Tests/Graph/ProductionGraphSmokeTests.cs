@@ -44,6 +44,7 @@ public sealed class ProductionGraphSmokeTests(ITestOutputHelper output)
             MediaUrl = new UriBuilder(mediaworker) { Scheme = "ws", Path = "/ws/twilio-media" }.Uri,
             MediaWorkerUrl = mediaworker,
             AuthToken = twilio.AuthToken,
+            AccountSid = twilio.AccountSid,
             ApiKey = GraphSmoke.ApiKey,
             ExpectCommit = app.Metadata.Commit,
             ExpectDeployId = app.Metadata.DeployId,
