@@ -58,11 +58,7 @@ public static partial class ServiceDefaultsExtensions
             StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
-        app.Use((context, next) =>
-        {
-            TelemetryExtensions.SuppressProbeTraces(context);
-            return next(context);
-        });
+        app.Use(TelemetryExtensions.TraceRequestAsync);
         app.MapHealthEndpoints();
         return app;
     }

@@ -35,16 +35,18 @@ public static class TelemetryExtensions
 
     public static IHostApplicationBuilder ConfigureOpenTelemetry(this IHostApplicationBuilder builder, BuildInfo buildInfo)
     {
-        var exportOtlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var otlp = OtlpSettings.From(builder.Configuration);
+        var exportOtlp = otlp is not null;
         var telemetry = new ServiceTelemetry(buildInfo.Service, buildInfo.Commit);
         builder.Services.AddSingleton(telemetry);
 
-        // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES are read by the SDK's environment detector;
-        // the defaults below apply only where those are not set.
+        // OTEL_SERVICE_NAME already named the service; OTEL_RESOURCE_ATTRIBUTES (from any configuration
+        // source, not only the process environment) is applied last so the AppHost's values win.
+        var resourceAttributes = OtlpSettings.ResourceAttributes(builder.Configuration["OTEL_RESOURCE_ATTRIBUTES"]);
         void ConfigureResource(ResourceBuilder resource) => resource
             .AddService(serviceName: buildInfo.Service, serviceVersion: buildInfo.Commit, serviceInstanceId: Environment.MachineName + "-" + Environment.ProcessId)
             .AddAttributes([new("deployment.environment", buildInfo.Environment), new("deploy.id", buildInfo.DeployId)])
-            .AddEnvironmentVariableDetector();
+            .AddAttributes(resourceAttributes);
 
         builder.Logging.AddOpenTelemetry(logging =>
         {
@@ -55,7 +57,7 @@ public static class TelemetryExtensions
             logging.IncludeScopes = true;
             if (exportOtlp)
             {
-                logging.AddOtlpExporter();
+                logging.AddOtlpExporter(o => otlp!.Apply(o, "logs"));
             }
         });
 
@@ -67,7 +69,7 @@ public static class TelemetryExtensions
                 .AddSource("AgentLocator.*");
             if (exportOtlp)
             {
-                tracing.AddOtlpExporter();
+                tracing.AddOtlpExporter(o => otlp!.Apply(o, "traces"));
             }
             return tracing.Build();
         });
@@ -79,7 +81,11 @@ public static class TelemetryExtensions
                 .AddMeter("AgentLocator.*");
             if (exportOtlp)
             {
-                metrics.AddOtlpExporter();
+                metrics.AddOtlpExporter((o, reader) =>
+                {
+                    otlp!.Apply(o, "metrics");
+                    reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = otlp.MetricInterval;
+                });
             }
             return metrics.Build();
         });
@@ -88,13 +94,50 @@ public static class TelemetryExtensions
         return builder;
     }
 
-    /// <summary>Health probes are not traced: their activity is marked as not recorded, so no exporter sees it.</summary>
-    public static void SuppressProbeTraces(HttpContext context)
+    /// <summary>
+    /// Server spans with the OpenTelemetry HTTP semantic conventions (the instrumentation package
+    /// that would add them does not restore here): method, path, route, status, and a
+    /// <c>GET /api/customers/{id}</c> display name. Health probes are not traced at all: their
+    /// activity is marked as not recorded, so no exporter sees it.
+    /// </summary>
+    public static async Task TraceRequestAsync(HttpContext context, RequestDelegate next)
     {
-        if (IsProbePath(context.Request.Path) && Activity.Current is { } activity)
+        var activity = Activity.Current;
+        if (activity is null)
+        {
+            await next(context);
+            return;
+        }
+        if (IsProbePath(context.Request.Path))
         {
             activity.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
             activity.IsAllDataRequested = false;
+            await next(context);
+            return;
+        }
+        var request = context.Request;
+        activity.SetTag("http.request.method", request.Method);
+        activity.SetTag("url.scheme", request.Scheme);
+        activity.SetTag("url.path", request.Path.Value);
+        activity.SetTag("server.address", request.Host.Host);
+        activity.SetTag("network.protocol.version", request.Protocol);
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            var route = (context.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText;
+            if (route is not null)
+            {
+                activity.SetTag("http.route", route);
+                activity.DisplayName = $"{request.Method} {route}";
+            }
+            activity.SetTag("http.response.status_code", context.Response.StatusCode);
+            if (context.Response.StatusCode >= 500)
+            {
+                activity.SetStatus(ActivityStatusCode.Error);
+            }
         }
     }
 

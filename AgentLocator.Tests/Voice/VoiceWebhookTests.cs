@@ -246,4 +246,24 @@ public sealed class VoiceWebhookTests(VoiceWebhookFixture fixture) : IClassFixtu
         var twiml = await TwimlAsync(await IncomingCallAsync(callSid, from: "client:<Cohen & \"Sons\">\u0001]]>"));
         Assert.Equal("Response", twiml.Root!.Name.LocalName);
     }
+
+    [Theory]
+    [InlineData("greeting_he.mp3")]
+    [InlineData("fallback_he.mp3")]
+    [InlineData("thank_you_he.mp3")]
+    public async Task HebrewPromptsAreServedAsCacheableAudio(string file)
+    {
+        using var client = fixture.Api.CreateClient();
+        var response = await client.GetAsync("/static/tts/" + file);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("audio/mpeg", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("public, max-age=3600", response.Headers.CacheControl?.ToString());
+        Assert.NotNull(response.Headers.ETag);
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        Assert.True(bytes.Length > 2000, "a spoken prompt is more than a header");
+        Assert.True(bytes[0] == 0xFF || (bytes[0] == 'I' && bytes[1] == 'D' && bytes[2] == '3'), "an MP3 starts with a frame sync or an ID3 tag");
+        var notModified = new HttpRequestMessage(HttpMethod.Get, "/static/tts/" + file);
+        notModified.Headers.IfNoneMatch.Add(response.Headers.ETag!);
+        Assert.Equal(HttpStatusCode.NotModified, (await client.SendAsync(notModified)).StatusCode);
+    }
 }

@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using AgentLocator.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AgentLocator.Tests.ServiceDefaults;
+
+public sealed class TelemetryExportTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>
+{
+    [Fact]
+    public async Task TracesMetricsAndLogsReachTheOtlpEndpointButHealthProbesAreNotTraced()
+    {
+        await using var collector = await OtlpCollector.StartAsync();
+        var api = ApiTestHost.Create(database.ConnectionString, extra: new Dictionary<string, string?>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Endpoint,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_SERVICE_NAME"] = "api",
+            ["OTEL_RESOURCE_ATTRIBUTES"] = "service.version=abc123,deployment.environment=test",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+        });
+        // Raw HTTP over a socket: an in-process HttpClient would add client spans of its own,
+        // so every span with a path in it here is the server's.
+        api.CreateClient().Dispose();
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.StartsWith("HTTP/1.1 200", await RawGetAsync(api.BaseAddress, "/health"));
+        }
+        Assert.StartsWith("HTTP/1.1 200", await RawGetAsync(api.BaseAddress, "/api/businesses?limit=3", ApiTestHost.ApiKey));
+        // Disposing the host disposes the providers, which flush what they hold.
+        await api.DisposeAsync();
+
+        var traces = collector.Text("/v1/traces");
+        Assert.Contains("Microsoft.AspNetCore", traces);
+        Assert.Contains("/api/businesses", traces);
+        Assert.Contains("Npgsql", traces);
+        Assert.Contains("abc123", traces);
+        Assert.DoesNotContain("/health", traces);
+        Assert.Contains("http.server.request.duration", collector.Text("/v1/metrics"));
+        Assert.Contains("APP_START", collector.Text("/v1/logs"));
+    }
+
+    [Fact]
+    public async Task NothingIsExportedWithoutAnEndpoint()
+    {
+        await using var collector = await OtlpCollector.StartAsync();
+        await using (var api = ApiTestHost.Create(database.ConnectionString))
+        {
+            using var client = api.CreateClient();
+            await client.GetAsync("/version");
+        }
+        Assert.Empty(collector.Requests);
+    }
+
+    private static async Task<string> RawGetAsync(Uri server, string target, string? apiKey = null)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(server.Host, server.Port);
+        var stream = tcp.GetStream();
+        var request = $"GET {target} HTTP/1.1\r\nHost: {server.Authority}\r\nConnection: close\r\n"
+            + (apiKey is null ? "" : $"X-Api-Key: {apiKey}\r\n") + "\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await reader.ReadToEndAsync();
+    }
+
+    /// <summary>A minimal OTLP/HTTP receiver: keeps each request's path and body.</summary>
+    private sealed class OtlpCollector : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+
+        private OtlpCollector(WebApplication app) => _app = app;
+
+        public ConcurrentQueue<(string Path, byte[] Body)> Requests { get; } = new();
+
+        public string Endpoint { get; private set; } = "";
+
+        public static async Task<OtlpCollector> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var collector = new OtlpCollector(app);
+            app.Run(async context =>
+            {
+                using var body = new MemoryStream();
+                await context.Request.Body.CopyToAsync(body);
+                collector.Requests.Enqueue((context.Request.Path.Value ?? "", body.ToArray()));
+                context.Response.ContentType = "application/x-protobuf";
+                context.Response.StatusCode = StatusCodes.Status200OK;
+            });
+            await app.StartAsync();
+            collector.Endpoint = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            return collector;
+        }
+
+        /// <summary>The bodies sent to a path, as text: protobuf keeps strings as UTF-8, so names can be searched.</summary>
+        public string Text(string path) =>
+            string.Concat(Requests.Where(r => r.Path == path).Select(r => Encoding.UTF8.GetString(r.Body)));
+
+        public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+    }
+}
