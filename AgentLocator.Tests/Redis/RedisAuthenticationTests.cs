@@ -81,6 +81,11 @@ public class RedisAuthenticationTests
                 return false;
             }
         }, TimeSpan.FromSeconds(15));
+        // Each client reconnects on its own schedule (and fails fast until it has).
+        using (var reconnect = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+        {
+            await db0.WaitUntilConnectedAsync(reconnect.Token);
+        }
         Assert.Null(await db0.GetAsync(Prefix + "db-after"));
         Assert.Contains("db=3", (await db3.ExecuteAsync("CLIENT", "INFO")).AsString());
     }
