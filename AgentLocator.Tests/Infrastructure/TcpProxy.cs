@@ -6,25 +6,28 @@ namespace AgentLocator.Tests.Infrastructure;
 /// <summary>
 /// A loopback TCP forwarder in front of a real server. <see cref="Cut"/> drops every
 /// connection and refuses new ones (the dependency "goes away"); <see cref="Restore"/> brings it back.
+/// The target may be set after the proxy starts (a port that must exist before the server behind
+/// it, such as the Api's <c>PublicBaseUrl</c>); until then connections are refused.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly string _targetHost;
-    private readonly int _targetPort;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<TcpClient> _open = [];
     private volatile bool _cut;
 
-    public TcpProxy(string targetHost, int targetPort)
+    public TcpProxy(string targetHost, int? targetPort)
     {
         _targetHost = targetHost;
-        _targetPort = targetPort;
+        TargetPort = targetPort;
         _listener.Start();
         _ = AcceptLoopAsync();
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public int? TargetPort { get; set; }
 
     public void Cut()
     {
@@ -68,7 +71,7 @@ public sealed class TcpProxy : IAsyncDisposable
             {
                 return;
             }
-            if (_cut)
+            if (_cut || TargetPort is null)
             {
                 Reset(inbound);
                 continue;
@@ -82,7 +85,7 @@ public sealed class TcpProxy : IAsyncDisposable
         var outbound = new TcpClient();
         try
         {
-            await outbound.ConnectAsync(_targetHost, _targetPort, _stop.Token);
+            await outbound.ConnectAsync(_targetHost, TargetPort!.Value, _stop.Token);
             lock (_open)
             {
                 _open.Add(inbound);

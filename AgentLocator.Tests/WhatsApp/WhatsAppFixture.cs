@@ -15,7 +15,7 @@ public sealed class WhatsAppFixture : IAsyncLifetime
 {
     public const string MediaSecret = "whatsapp-test-media-secret";
 
-    private readonly ForwardingPort _port = new();
+    private readonly TcpProxy _port = new("127.0.0.1", targetPort: null);
 
     public FakeTwilioServer Twilio { get; private set; } = null!;
 
@@ -45,7 +45,7 @@ public sealed class WhatsAppFixture : IAsyncLifetime
             ["MediaStream:TokenSecret"] = MediaSecret,
         });
         Crm = Api.CreateCrmClient();
-        _port.Target = Api.BaseAddress.Port;
+        _port.TargetPort = Api.BaseAddress.Port;
         Webhooks = new TwilioWebhookClient(Api.CreateClient(), PublicBaseUrl, Twilio.AuthToken);
     }
 
