@@ -82,6 +82,11 @@ public sealed partial class StreamStartWatchdog(
             LogRedirectFailed(logger, callSid, ex.Message);
             await sessions.ArmWatchdogAsync(callSid, at + options.Value.RetryDelay, cancellationToken);
         }
+        catch (InvalidOperationException ex)
+        {
+            // Twilio is not configured (a local run without an account): retrying cannot help.
+            LogRedirectImpossible(logger, callSid, ex.Message);
+        }
     }
 
     [LoggerMessage(EventId = 4301, EventName = "WATCHDOG_FIRED", Level = LogLevel.Warning,
@@ -91,6 +96,10 @@ public sealed partial class StreamStartWatchdog(
     [LoggerMessage(EventId = 4302, EventName = "WATCHDOG_REDIRECT_FAILED", Level = LogLevel.Error,
         Message = "WATCHDOG_REDIRECT_FAILED {CallSid}: {Error}; will retry")]
     private static partial void LogRedirectFailed(ILogger logger, string callSid, string error);
+
+    [LoggerMessage(EventId = 4305, EventName = "WATCHDOG_REDIRECT_IMPOSSIBLE", Level = LogLevel.Error,
+        Message = "WATCHDOG_REDIRECT_IMPOSSIBLE {CallSid}: {Error}")]
+    private static partial void LogRedirectImpossible(ILogger logger, string callSid, string error);
 
     [LoggerMessage(EventId = 4303, EventName = "WATCHDOG_RECORD_FAILED", Level = LogLevel.Warning,
         Message = "WATCHDOG_RECORD_FAILED {CallSid}: {Error}")]
