@@ -3,6 +3,7 @@ using AgentLocator.Data.Jobs;
 using AgentLocator.Data.Storage;
 using AgentLocator.MediaWorker.Housekeeping;
 using AgentLocator.MediaWorker.Jobs;
+using AgentLocator.MediaWorker.MediaStreams;
 using AgentLocator.Twilio;
 
 namespace AgentLocator.MediaWorker;
@@ -17,6 +18,7 @@ public static class Extensions
         services.AddCallTokens(builder.Configuration);
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
+        builder.AddMediaStreams();
         services.AddJobHandler<RecordingStoreHandler>();
         services.AddSingleton<TempAudioCleanup>();
         services.AddHostedService(sp => sp.GetRequiredService<TempAudioCleanup>());
