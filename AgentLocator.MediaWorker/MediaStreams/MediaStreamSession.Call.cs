@@ -27,6 +27,12 @@ internal sealed partial class MediaStreamSession
     private ScheduledReply? _finalReply;
     private bool _endNow;
     private PendingTurn? _pendingTurn;
+    private bool _wasPlaying;
+    private TimeSpan _playbackEndedAt;
+    private bool _interruptedDuringSpeech;
+
+    /// <summary>Speech that overlapped playback by more than this without interrupting it is the bot's echo or a back-channel, not a turn.</summary>
+    private static readonly TimeSpan OverlapTolerance = TimeSpan.FromMilliseconds(300);
 
     private sealed record PendingTurn(byte[] Audio, TimeSpan Duration, TimeSpan SpeechEndedAt, long FrameReceivedAt);
 
@@ -161,6 +167,7 @@ internal sealed partial class MediaStreamSession
                 _outbound!.Clear(current.Id);
                 MediaStreamLog.BargeIn(_logger, _callSid, current.Id, (int)(heard?.Heard.TotalMilliseconds ?? 0), (int)current.Duration.TotalMilliseconds);
                 playing = false;
+                _interruptedDuringSpeech = true;
             }
         }
         else
@@ -168,6 +175,12 @@ internal sealed partial class MediaStreamSession
             _bargeIn.ObservePlaybackLevel(AudioLevel.SilenceDbfs, PlaybackTracker.FrameDuration);
         }
 
+        if (_wasPlaying && !playing)
+        {
+            _playbackEndedAt = frameEnd;
+        }
+
+        _wasPlaying = playing;
         var activity = _vad.Process(frame, timestamp);
         if (activity.Kind == VoiceActivityEventKind.SpeechStarted || _vad.IsSpeaking)
         {
@@ -177,8 +190,10 @@ internal sealed partial class MediaStreamSession
         else if (activity.Kind == VoiceActivityEventKind.SpeechEnded)
         {
             _lastActivity = frameEnd;
-            // Speech that ends while a reply still plays (and did not interrupt it) is echo or a back-channel "mm".
-            if (_ending == CallEnd.None && !playing)
+            // Speech under a reply that did not interrupt it is the bot's own echo or a back-channel "mm".
+            var overlapped = playing || (!_interruptedDuringSpeech && _vad.SpeechStartedAt < _playbackEndedAt - OverlapTolerance);
+            _interruptedDuringSpeech = false;
+            if (_ending == CallEnd.None && !overlapped)
             {
                 _pendingTurn = new PendingTurn(CutUtterance(_vad.SpeechStartedAt, activity.At), activity.Duration, activity.At, receivedAt);
                 next = Next.Turn;

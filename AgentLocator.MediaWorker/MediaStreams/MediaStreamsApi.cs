@@ -14,8 +14,8 @@ public static class MediaStreamsApi
     public static WebApplication MapMediaStreams(this WebApplication app)
     {
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
+        // Route matching ignores a trailing slash, so this one endpoint also answers "/ws/twilio-media/".
         app.Map(Path, AcceptAsync).WithName("TwilioMediaStream").ExcludeFromDescription();
-        app.Map(Path + "/", AcceptAsync).ExcludeFromDescription();
         return app;
     }
 
