@@ -249,6 +249,8 @@ internal sealed partial class MediaStreamSession
         }
 
         await PlayAsync(reply, turn, cancellationToken);
+        await PublishAsync(CallEvent.Turn, ("turn", number.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("speechMs", ((int)turn.Duration.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     private async Task IdleAsync(CancellationToken cancellationToken)
@@ -324,6 +326,7 @@ internal sealed partial class MediaStreamSession
                     break;
                 case CallEnd.Voicemail:
                     await _services.Records.FallbackAsync(_callSid, reason, cancellationToken);
+                    await PublishAsync(CallEvent.Fallback, ("reason", reason));
                     break;
             }
         }

@@ -113,6 +113,12 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
             return;
         }
 
+        // A mark of a reply dropped by barge-in (Twilio echoes those on clear) is no longer tracked.
+        if (!_sentMarks.Contains((replyId, chunk)))
+        {
+            return;
+        }
+
         // FIFO: marks come back in the order they were sent; skip any Twilio dropped.
         while (_sentMarks.TryDequeue(out var sent))
         {

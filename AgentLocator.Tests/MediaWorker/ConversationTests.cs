@@ -189,6 +189,24 @@ public sealed class ConversationTests(MediaPipelineFixture fixture) : IClassFixt
             "SELECT count(*) FROM jobs j JOIN calls c ON j.payload->>'callId' = c.id::text WHERE c.call_sid = $1", options.CallSid));
     }
 
+    [Fact]
+    public async Task ACallThatReachesItsMaximumLengthIsToldGoodbyeAndHungUpOn()
+    {
+        var worker = fixture.StartWorker(new Dictionary<string, string?> { ["MediaStream:MaxCallLength"] = "00:00:05" });
+        var options = await fixture.StartCallAsync(speed: 4);
+        await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
+
+        await PlayedAsync(sim, 1, PromptKeys.AskName);
+        await sim.SayAsync(TestAudio.Fixture("caller_name_he.wav"));
+        await PlayedAsync(sim, 2, PromptKeys.AskReason);
+        await PlayedAsync(sim, 3, PromptKeys.Goodbye);
+        await ClosedByServerAsync(sim);
+
+        Assert.True(worker.Logs.Contains($"CALL_ENDING {options.CallSid} end=HangUp reason=max_call_length"));
+        Assert.Contains(fixture.Twilio.GetCall(options.CallSid)!.Updates, u => u.Contains(new("Status", "completed")));
+        Assert.Equal(["name"], (await UtterancesAsync(options.CallSid)).Select(r => r.Slot));
+    }
+
     private static byte[] Louder(short[] pcm, int gain) =>
         MuLaw.Encode(pcm.Select(s => (short)Math.Clamp(s * gain, short.MinValue, short.MaxValue)).ToArray());
 
