@@ -228,7 +228,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
                     return Fail("mark before start");
                 }
 
-                _playback.OnMarkEcho(message.MarkName!);
+                _playback.OnMarkEcho(message.MarkName!, _streamNow);
                 return EndingDue() ? Next.EndNow : Next.Continue;
 
             case MediaStreamEventType.Stop:

@@ -106,7 +106,7 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
     }
 
     /// <summary>A mark came back: everything queued before it has played.</summary>
-    public void OnMarkEcho(string name)
+    public void OnMarkEcho(string name, TimeSpan now)
     {
         if (!ScheduledReply.TryParseMark(name, out var replyId, out var chunk))
         {
@@ -128,6 +128,13 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
                 if (reply is not null)
                 {
                     reply.ChunksPlayed = Math.Max(reply.ChunksPlayed, chunk + 1);
+                    // Re-anchor on what really played: a line that fell behind the schedule (jitter, a
+                    // slow peer) must not have its reply counted as over while it still plays.
+                    var remaining = reply.Duration - PlaybackTracker.FrameDuration * Math.Min(reply.FrameCount, (chunk + 1) * options.ChunkFrames);
+                    if (now + remaining > reply.ExpectedEnd)
+                    {
+                        reply.ExpectedEnd = now + remaining;
+                    }
                 }
 
                 break;
@@ -158,7 +165,7 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
         {
             var reply = _replies[0];
             var played = reply.FullyQueued && reply.ChunksPlayed >= reply.ChunkCount;
-            if (!played && now < reply.StartAt + reply.Duration + EchoGrace)
+            if (!played && now < reply.ExpectedEnd + EchoGrace)
             {
                 return;
             }
@@ -186,7 +193,11 @@ internal sealed class ScheduledReply
         FrameCount = (audio.Length + PlaybackTracker.FrameBytes - 1) / PlaybackTracker.FrameBytes;
         ChunkCount = (FrameCount + chunkFrames - 1) / chunkFrames;
         Label = string.Join('+', segments.Select(s => s.Label));
+        ExpectedEnd = startAt + Duration;
     }
+
+    /// <summary>When the reply should have finished playing: its schedule, moved later by marks that came back late.</summary>
+    public TimeSpan ExpectedEnd { get; set; }
 
     public int Id { get; }
 
