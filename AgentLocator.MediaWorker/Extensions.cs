@@ -4,6 +4,7 @@ using AgentLocator.Data.Sessions;
 using AgentLocator.Data.Storage;
 using AgentLocator.MediaWorker.Housekeeping;
 using AgentLocator.MediaWorker.Jobs;
+using AgentLocator.MediaWorker.MediaStreams;
 using AgentLocator.MediaWorker.Notifications;
 using AgentLocator.MediaWorker.Watchdog;
 using AgentLocator.Twilio;
@@ -25,6 +26,7 @@ public static class Extensions
         services.AddSingleton<StreamStartWatchdog>();
         services.AddHostedService(sp => sp.GetRequiredService<StreamStartWatchdog>());
 
+        builder.AddMediaStreams();
         services.AddJobHandler<RecordingStoreHandler>();
         builder.AddWhatsAppNotifications();
         services.AddSingleton<TempAudioCleanup>();

@@ -1,4 +1,5 @@
 using AgentLocator.MediaWorker;
+using AgentLocator.MediaWorker.MediaStreams;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -8,5 +9,6 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.MapMediaStreams();
 
 app.Run();

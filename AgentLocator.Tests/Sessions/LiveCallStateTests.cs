@@ -56,7 +56,7 @@ public sealed class LiveCallStateTests : IAsyncLifetime
             [new("CallSid", callSid), new("From", "+972521112233"), new("To", _number), new("CallStatus", "ringing")],
             headers: idempotencyToken is null ? null : new Dictionary<string, string> { ["I-Twilio-Idempotency-Token"] = idempotencyToken });
 
-    private ServiceFactory<MediaWorker.MediaWorkerEntryPoint> Worker() => MediaWorkerTestHost.Create(_database, _twilio.Configuration,
+    private ServiceFactory<AgentLocator.MediaWorker.MediaWorkerEntryPoint> Worker() => MediaWorkerTestHost.Create(_database, _twilio.Configuration,
         extra: new Dictionary<string, string?>
         {
             ["ConnectionStrings:redis"] = _redis.ConnectionString,

@@ -1,0 +1,53 @@
+using AgentLocator.Data.Calls;
+using AgentLocator.Data.Jobs;
+using AgentLocator.Data.Model;
+using AgentLocator.Twilio.Rest;
+
+namespace AgentLocator.MediaWorker.MediaStreams;
+
+/// <summary>The durable writes of a live call, each in a scope of its own (the pipeline is a singleton).</summary>
+public sealed class CallRecords(IServiceScopeFactory scopes, TimeProvider clock)
+{
+    public async Task<Call?> GetCallAsync(string callSid, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<CallStore>().GetCallAsync(callSid, cancellationToken);
+    }
+
+    public Task StreamStartedAsync(string callSid, string streamSid, CancellationToken cancellationToken) =>
+        WithStoreAsync(store => store.RecordStreamStartedAsync(callSid, streamSid, clock.GetUtcNow(), cancellationToken));
+
+    public Task StreamStoppedAsync(string callSid, string? error, CancellationToken cancellationToken) =>
+        WithStoreAsync(store => store.RecordStreamStoppedAsync(callSid, error, clock.GetUtcNow(), cancellationToken));
+
+    public Task FallbackAsync(string callSid, string reason, CancellationToken cancellationToken) =>
+        WithStoreAsync(store => store.RecordFallbackAsync(callSid, reason, clock.GetUtcNow(), cancellationToken));
+
+    /// <summary>Marks the conversation completed and queues the business's lead notification, in one transaction.</summary>
+    public async Task CompleteConversationAsync(string callSid, Guid callId, bool isTest, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var store = scope.ServiceProvider.GetRequiredService<CallStore>();
+        await using var transaction = await store.Db.Database.BeginTransactionAsync(cancellationToken);
+        await store.RecordConversationCompletedAsync(callSid, clock.GetUtcNow(), cancellationToken);
+        if (!isTest)
+        {
+            await JobQueue.EnqueueOnceAsync(store.Db, LeadNotificationJob.Type, new LeadNotificationJob.Payload(callId),
+                LeadNotificationJob.DedupKey(callId), cancellationToken: cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Ends the call through the REST API; a call that is already gone counts as ended.</summary>
+    public async Task<CallUpdateResult> HangUpAsync(string callSid, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<TwilioRestClient>().HangUpCallAsync(callSid, cancellationToken);
+    }
+
+    private async Task WithStoreAsync(Func<CallStore, Task<bool>> write)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        await write(scope.ServiceProvider.GetRequiredService<CallStore>());
+    }
+}

@@ -1,0 +1,42 @@
+using AgentLocator.Media;
+using AgentLocator.MediaWorker.Conversation;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace AgentLocator.MediaWorker.MediaStreams;
+
+public static class MediaStreamExtensions
+{
+    /// <summary>
+    /// The live call pipeline: <c>MediaStream:*</c> options, the Hebrew prompts (<c>Prompts:Directory</c>,
+    /// default <c>tts/</c> beside the executable), and the default intake conversation engine (replace
+    /// <see cref="IConversationEngineFactory"/> to plug in another).
+    /// </summary>
+    public static IHostApplicationBuilder AddMediaStreams(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<MediaStreamOptions>().BindConfiguration(MediaStreamOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<PromptLibraryOptions>().BindConfiguration(PromptLibraryOptions.SectionName).Configure(options =>
+        {
+            if (string.IsNullOrEmpty(builder.Configuration[PromptLibraryOptions.SectionName + ":Directory"]))
+            {
+                options.Directory = Path.Combine(AppContext.BaseDirectory, "tts");
+            }
+        });
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<PromptLibraryOptions>>().Value;
+            var library = PromptLibrary.Load(options);
+            var missing = PromptKeys.All.Where(k => !library.TryGet(k, out _) && k is not PromptKeys.Greeting and not PromptKeys.Fallback and not PromptKeys.NotInService).ToList();
+            return missing.Count == 0
+                ? library
+                : throw new InvalidOperationException($"Prompts missing in '{options.Directory}': {string.Join(", ", missing)} (set {PromptLibraryOptions.SectionName}:Directory).");
+        });
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<MediaStreamStats>();
+        services.AddSingleton<CallRecords>();
+        services.AddSingleton<UtteranceStore>();
+        services.TryAddSingleton<IConversationEngineFactory, IntakeConversationEngineFactory>();
+        services.AddSingleton<MediaStreamHandler>();
+        return builder;
+    }
+}

@@ -1,0 +1,45 @@
+namespace AgentLocator.MediaWorker.MediaStreams;
+
+/// <summary>The pipeline's log events; operators grep for the names (DESIGN.md).</summary>
+internal static partial class MediaStreamLog
+{
+    [LoggerMessage(EventId = 4200, EventName = "WS_START", Level = LogLevel.Information,
+        Message = "WS_START {CallSid} {StreamSid} session={SessionSource}")]
+    public static partial void WsStart(ILogger logger, string callSid, string streamSid, string sessionSource);
+
+    [LoggerMessage(EventId = 4201, EventName = "WS_STOP", Level = LogLevel.Information,
+        Message = "WS_STOP {CallSid} {StreamSid} reason={Reason} frames={Frames} turns={Turns}")]
+    public static partial void WsStop(ILogger logger, string callSid, string streamSid, string reason, long frames, int turns);
+
+    [LoggerMessage(EventId = 4202, EventName = "HEBREW_SPEECH", Level = LogLevel.Information,
+        Message = "HEBREW_SPEECH {CallSid} turn={Turn} duration_ms={DurationMs}")]
+    public static partial void HebrewSpeech(ILogger logger, string callSid, int turn, int durationMs);
+
+    [LoggerMessage(EventId = 4203, EventName = "PING_PONG_TX", Level = LogLevel.Information,
+        Message = "PING_PONG_TX {CallSid} reply={ReplyId} {Label} latency_ms={LatencyMs} engine_ms={EngineMs}")]
+    public static partial void PingPongTx(ILogger logger, string callSid, int replyId, string label, double latencyMs, double engineMs);
+
+    [LoggerMessage(EventId = 4204, EventName = "BARGE_IN", Level = LogLevel.Information,
+        Message = "BARGE_IN {CallSid} reply={ReplyId} heard_ms={HeardMs} of {DurationMs}")]
+    public static partial void BargeIn(ILogger logger, string callSid, int replyId, int heardMs, int durationMs);
+
+    [LoggerMessage(EventId = 4205, EventName = "WS_REJECTED", Level = LogLevel.Warning,
+        Message = "WS_REJECTED {CallSid} {StreamSid}: {Reason}")]
+    public static partial void WsRejected(ILogger logger, string callSid, string streamSid, string reason);
+
+    [LoggerMessage(EventId = 4206, EventName = "WS_PROTOCOL_ERROR", Level = LogLevel.Warning,
+        Message = "WS_PROTOCOL_ERROR {CallSid}: {Reason}")]
+    public static partial void ProtocolError(ILogger logger, string callSid, string reason);
+
+    [LoggerMessage(EventId = 4207, EventName = "CALL_ENDING", Level = LogLevel.Information,
+        Message = "CALL_ENDING {CallSid} end={End} reason={Reason}")]
+    public static partial void CallEnding(ILogger logger, string callSid, string end, string reason);
+
+    [LoggerMessage(EventId = 4208, EventName = "WS_ERROR", Level = LogLevel.Error,
+        Message = "WS_ERROR {CallSid}: {Stage} failed")]
+    public static partial void Error(ILogger logger, string callSid, string stage, Exception exception);
+
+    [LoggerMessage(EventId = 4209, EventName = "IDLE", Level = LogLevel.Information,
+        Message = "IDLE {CallSid} count={Count}")]
+    public static partial void Idle(ILogger logger, string callSid, int count);
+}

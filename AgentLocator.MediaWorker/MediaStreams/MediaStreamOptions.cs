@@ -1,0 +1,52 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AgentLocator.MediaWorker.MediaStreams;
+
+/// <summary>Tuning of the live call pipeline (configuration section <c>MediaStream</c>).</summary>
+public sealed class MediaStreamOptions
+{
+    public const string Section = "MediaStream";
+
+    /// <summary>Silence after the caller's last voiced frame that ends their turn.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:00:05")]
+    public TimeSpan SilenceWindow { get; set; } = TimeSpan.FromMilliseconds(550);
+
+    /// <summary>Caller silence (nothing playing) before a re-prompt; the second one says goodbye.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.500", "00:10:00")]
+    public TimeSpan IdleReprompt { get; set; } = TimeSpan.FromSeconds(8);
+
+    /// <summary>The longest a live conversation may run (stream time) before it says goodbye and hangs up.</summary>
+    [Range(typeof(TimeSpan), "00:00:05", "04:00:00")]
+    public TimeSpan MaxCallLength { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Largest WebSocket message accepted from Twilio; a larger one closes the stream.</summary>
+    [Range(1024, 16 * 1024 * 1024)]
+    public int MaxMessageBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Capacity of a connection's send queue (media frames, marks, clears); the pipeline never waits on it.</summary>
+    [Range(16, 100_000)]
+    public int SendQueueFrames { get; set; } = 256;
+
+    /// <summary>How far ahead of the caller's line reply audio is sent (Twilio buffers it); less is dropped faster on barge-in.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.020", "00:00:10")]
+    public TimeSpan PlaybackLead { get; set; } = TimeSpan.FromMilliseconds(600);
+
+    /// <summary>20 ms frames per reply chunk; each chunk is followed by a <c>mark</c>.</summary>
+    [Range(1, 500)]
+    public int ChunkFrames { get; set; } = 10;
+
+    /// <summary>Whether <c>*</c> plays the voicemail_transfer prompt before the stream closes.</summary>
+    public bool PlayVoicemailTransfer { get; set; } = true;
+
+    /// <summary>Bound on a send, on waiting for the last prompt to play, and on the closing handshake.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>A stream that sends no <c>start</c> within this time after connecting is closed.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Caller speech during playback must last this long to interrupt it (barge-in).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.040", "00:00:05")]
+    public TimeSpan BargeInMinSpeech { get; set; } = TimeSpan.FromMilliseconds(300);
+}

@@ -1,0 +1,15 @@
+using AgentLocator.Data.Calls;
+using AgentLocator.Media;
+using AgentLocator.MediaWorker.Conversation;
+
+namespace AgentLocator.MediaWorker.MediaStreams;
+
+/// <summary>The shared (singleton) services every stream session uses.</summary>
+internal sealed record MediaStreamServices(
+    CallToken Tokens,
+    ICallSessions Sessions,
+    CallRecords Records,
+    IConversationEngineFactory Engines,
+    PromptLibrary Prompts,
+    MediaStreamStats Stats,
+    TimeProvider Clock);

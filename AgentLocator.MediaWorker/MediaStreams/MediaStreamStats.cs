@@ -1,0 +1,75 @@
+using System.Diagnostics;
+
+namespace AgentLocator.MediaWorker.MediaStreams;
+
+/// <summary>
+/// Process-wide counters of the media pipeline: live streams, frames, and a lock-free histogram of
+/// per-frame processing time (10 µs buckets up to 10 ms). Read by benchmarks and diagnostics.
+/// </summary>
+public sealed class MediaStreamStats
+{
+    private const int BucketMicros = 10;
+    private readonly long[] _buckets = new long[1001];
+    private long _activeStreams;
+    private long _frames;
+    private long _maxTicks;
+
+    public long ActiveStreams => Interlocked.Read(ref _activeStreams);
+
+    public long Frames => Interlocked.Read(ref _frames);
+
+    public TimeSpan MaxFrameTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maxTicks));
+
+    internal void StreamOpened() => Interlocked.Increment(ref _activeStreams);
+
+    internal void StreamClosed() => Interlocked.Decrement(ref _activeStreams);
+
+    internal void RecordFrame(long elapsedTimestampTicks)
+    {
+        Interlocked.Increment(ref _frames);
+        var micros = elapsedTimestampTicks * 1_000_000 / Stopwatch.Frequency;
+        Interlocked.Increment(ref _buckets[Math.Min(micros / BucketMicros, _buckets.Length - 1)]);
+        var max = Interlocked.Read(ref _maxTicks);
+        while (elapsedTimestampTicks > max)
+        {
+            var seen = Interlocked.CompareExchange(ref _maxTicks, elapsedTimestampTicks, max);
+            if (seen == max)
+            {
+                break;
+            }
+
+            max = seen;
+        }
+    }
+
+    /// <summary>The per-frame processing time at quantile <paramref name="q"/> (upper bucket bound).</summary>
+    public TimeSpan FrameTimeQuantile(double q)
+    {
+        var counts = _buckets.Select(b => Interlocked.Read(ref b)).ToArray();
+        var total = counts.Sum();
+        if (total == 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var target = (long)Math.Ceiling(total * q);
+        long seen = 0;
+        for (var i = 0; i < counts.Length; i++)
+        {
+            seen += counts[i];
+            if (seen >= target)
+            {
+                return TimeSpan.FromMicroseconds((i + 1) * BucketMicros);
+            }
+        }
+
+        return TimeSpan.FromMicroseconds(counts.Length * BucketMicros);
+    }
+
+    public void Reset()
+    {
+        Array.Clear(_buckets);
+        Interlocked.Exchange(ref _frames, 0);
+        Interlocked.Exchange(ref _maxTicks, 0);
+    }
+}
