@@ -22,7 +22,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
     private readonly MediaStreamServices _services;
     private readonly ILogger _logger;
     private readonly WebSocketMessageReader _reader;
-    private readonly byte[] _payload;
+    private byte[] _payload;
     private readonly VoiceActivityDetector _vad;
     private readonly BargeInDetector _bargeIn;
     private readonly PlaybackTracker _playback;
@@ -43,7 +43,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         _services = services;
         _logger = logger;
         _reader = new WebSocketMessageReader(options.MaxMessageBytes);
-        _payload = ArrayPool<byte>.Shared.Rent(options.MaxMessageBytes * 3 / 4 + 4);
+        _payload = ArrayPool<byte>.Shared.Rent(1024); // grows for an unusually large frame (up to MaxMessageBytes)
         _callerAudio = ArrayPool<byte>.Shared.Rent(4 * 8000);
         _vad = new VoiceActivityDetector(new VoiceActivityOptions { EndOfTurnSilence = options.SilenceWindow });
         _bargeIn = new BargeInDetector(new BargeInOptions { MinDuration = options.BargeInMinSpeech });
@@ -202,6 +202,12 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
                 if (message.Track is MediaTrack.Outbound or MediaTrack.Other)
                 {
                     return Next.Continue;
+                }
+
+                if (message.PayloadLength > _payload.Length)
+                {
+                    ArrayPool<byte>.Shared.Return(_payload);
+                    _payload = ArrayPool<byte>.Shared.Rent(message.PayloadLength);
                 }
 
                 if (!message.TryDecodePayload(_payload, out var length))

@@ -13,6 +13,8 @@ public static class MediaStreamsApi
 
     public static WebApplication MapMediaStreams(this WebApplication app)
     {
+        // Load the prompts now: a missing prompt directory fails the start, not the first caller.
+        app.Services.GetRequiredService<PromptLibrary>();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
         // Route matching ignores a trailing slash, so this one endpoint also answers "/ws/twilio-media/".
         app.Map(Path, AcceptAsync).WithName("TwilioMediaStream").ExcludeFromDescription();
