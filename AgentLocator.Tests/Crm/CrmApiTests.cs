@@ -215,7 +215,9 @@ public sealed class CrmApiTests(PostgresDatabaseFixture database) : IClassFixtur
     public async Task HugeBodiesAreRejectedWith413()
     {
         var huge = "{\"name\":\"" + new string('a', 3 * 1024 * 1024) + "\"}";
-        var response = await _client.PostAsync("/api/businesses", new StringContent(huge, Encoding.UTF8, "application/json"));
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/businesses") { Content = new StringContent(huge, Encoding.UTF8, "application/json") };
+        request.Headers.ExpectContinue = true;
+        var response = await _client.SendAsync(request);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
 

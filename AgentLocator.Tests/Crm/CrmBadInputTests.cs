@@ -38,7 +38,11 @@ public sealed class CrmBadInputTests(PostgresDatabaseFixture database) : IClassF
     private Task<HttpResponseMessage> SendAsync(string method, string path, string body, string contentType = "application/json")
     {
         var url = path.Replace("{business}", _businessId.ToString()).Replace("{customer}", _customerId.ToString());
-        return _client.SendAsync(new HttpRequestMessage(new HttpMethod(method), url) { Content = new StringContent(body, Encoding.UTF8, contentType) });
+        var request = new HttpRequestMessage(new HttpMethod(method), url) { Content = new StringContent(body, Encoding.UTF8, contentType) };
+        // As a well-behaved client does with a large body: the server can refuse it before it is sent
+        // (without this, Kestrel's early 413 can race the upload and surface as a broken pipe).
+        request.Headers.ExpectContinue = true;
+        return _client.SendAsync(request);
     }
 
     [Theory]

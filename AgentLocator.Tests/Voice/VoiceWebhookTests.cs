@@ -235,7 +235,9 @@ public sealed class VoiceWebhookTests(VoiceWebhookFixture fixture) : IClassFixtu
     public async Task BodiesOverTheLimitAreRejected()
     {
         var huge = new string('x', 2 * 1024 * 1024);
-        var response = await fixture.Twilio.PostAsync("/webhook/incoming_call", ("CallSid", VoiceWebhookFixture.NewCallSid()), ("Junk", huge));
+        var response = await fixture.Twilio.PostAsync("/webhook/incoming_call",
+            [new("CallSid", VoiceWebhookFixture.NewCallSid()), new("Junk", huge)],
+            headers: new Dictionary<string, string> { ["Expect"] = "100-continue" });
         Assert.True(response.StatusCode is HttpStatusCode.RequestEntityTooLarge or HttpStatusCode.BadRequest, $"got {response.StatusCode}");
     }
 
