@@ -12,17 +12,7 @@ public static class CallTokenExtensions
     /// </summary>
     public static IServiceCollection AddCallTokens(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddSingleton(_ =>
-        {
-            var secret = configuration["MediaStream:TokenSecret"];
-            if (string.IsNullOrEmpty(secret))
-            {
-                secret = configuration["Twilio:AuthToken"];
-            }
-            return string.IsNullOrEmpty(secret)
-                ? throw new InvalidOperationException("Set MediaStream:TokenSecret (or Twilio:AuthToken): the per-call media stream tokens are keyed with it.")
-                : new CallToken(secret);
-        });
+        services.AddSingleton(_ => new CallToken(SharedSecret.Resolve(configuration, "the per-call media stream tokens")));
         services.AddScoped<CallStore>();
         // Replaced by the Redis-backed sessions when ConnectionStrings:redis is configured.
         services.TryAddSingleton<ICallSessions, NoCallSessions>();

@@ -1,3 +1,4 @@
+using AgentLocator.Data.Calls;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -12,17 +13,7 @@ public static class MediaLinksExtensions
     /// </summary>
     public static IServiceCollection AddMediaLinks(this IServiceCollection services, IConfiguration configuration)
     {
-        services.TryAddSingleton(_ =>
-        {
-            var secret = configuration["MediaStream:TokenSecret"];
-            if (string.IsNullOrEmpty(secret))
-            {
-                secret = configuration["Twilio:AuthToken"];
-            }
-            return string.IsNullOrEmpty(secret)
-                ? throw new InvalidOperationException("Set MediaStream:TokenSecret (or Twilio:AuthToken): signed media links are keyed with it.")
-                : new MediaLinks(secret);
-        });
+        services.TryAddSingleton(_ => new MediaLinks(SharedSecret.Resolve(configuration, "signed media links")));
         return services;
     }
 }
