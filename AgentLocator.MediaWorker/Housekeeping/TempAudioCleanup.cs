@@ -92,16 +92,16 @@ public sealed partial class TempAudioCleanup(
         return sid.StartsWith("RE", StringComparison.Ordinal) && sid.Length > 2 ? sid : null;
     }
 
-    [LoggerMessage(EventId = 4201, EventName = "TEMP_AUDIO_SWEPT", Level = LogLevel.Information, Message = "TEMP_AUDIO_SWEPT deleted {Count} old temporary files")]
+    [LoggerMessage(EventId = 4401, EventName = "TEMP_AUDIO_SWEPT", Level = LogLevel.Information, Message = "TEMP_AUDIO_SWEPT deleted {Count} old temporary files")]
     private static partial void LogSwept(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 4202, EventName = "TEMP_AUDIO_KEPT", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 4402, EventName = "TEMP_AUDIO_KEPT", Level = LogLevel.Warning,
         Message = "TEMP_AUDIO_KEPT {File}: its recording is not stored durably yet")]
     private static partial void LogKept(ILogger logger, string file);
 
-    [LoggerMessage(EventId = 4203, EventName = "TEMP_AUDIO_DELETE_FAILED", Level = LogLevel.Warning, Message = "TEMP_AUDIO_DELETE_FAILED {File}: {Error}")]
+    [LoggerMessage(EventId = 4403, EventName = "TEMP_AUDIO_DELETE_FAILED", Level = LogLevel.Warning, Message = "TEMP_AUDIO_DELETE_FAILED {File}: {Error}")]
     private static partial void LogDeleteFailed(ILogger logger, string file, string error);
 
-    [LoggerMessage(EventId = 4204, EventName = "TEMP_AUDIO_SWEEP_FAILED", Level = LogLevel.Error, Message = "TEMP_AUDIO_SWEEP_FAILED")]
+    [LoggerMessage(EventId = 4404, EventName = "TEMP_AUDIO_SWEEP_FAILED", Level = LogLevel.Error, Message = "TEMP_AUDIO_SWEEP_FAILED")]
     private static partial void LogFailed(ILogger logger, Exception exception);
 }
