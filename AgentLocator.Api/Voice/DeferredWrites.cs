@@ -45,11 +45,11 @@ public sealed partial class DeferredWrites(IServiceScopeFactory scopes, ILogger<
 
     private sealed record DeferredWrite(string Description, Func<IServiceProvider, CancellationToken, Task> Write);
 
-    [LoggerMessage(EventId = 3101, EventName = "DEFERRED_WRITE_DONE", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 3111, EventName = "DEFERRED_WRITE_DONE", Level = LogLevel.Information,
         Message = "DEFERRED_WRITE_DONE {Description} written after the database came back")]
     private static partial void LogRecovered(ILogger logger, string description);
 
-    [LoggerMessage(EventId = 3102, EventName = "DEFERRED_WRITE_PENDING", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3112, EventName = "DEFERRED_WRITE_PENDING", Level = LogLevel.Warning,
         Message = "DEFERRED_WRITE_PENDING {Description} still waiting for the database: {Error}")]
     private static partial void LogStillDown(ILogger logger, string description, string error);
 }

@@ -91,7 +91,7 @@ public sealed partial class RecordingStoreHandler(IOptions<StorageOptions> stora
         await transaction.CommitAsync(cancellationToken);
     }
 
-    [LoggerMessage(EventId = 4101, EventName = "RECORDING_STORED", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 4501, EventName = "RECORDING_STORED", Level = LogLevel.Information,
         Message = "RECORDING_STORED {CallSid} {RecordingSid} ({Bytes} bytes)")]
     private static partial void LogStored(ILogger logger, string callSid, string recordingSid, long bytes);
 }

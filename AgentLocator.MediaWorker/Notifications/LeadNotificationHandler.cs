@@ -107,11 +107,11 @@ public sealed partial class LeadNotificationHandler(
         }
     }
 
-    [LoggerMessage(EventId = 4211, EventName = "LEAD_NOTIFY_SKIPPED", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 4711, EventName = "LEAD_NOTIFY_SKIPPED", Level = LogLevel.Warning,
         Message = "LEAD_NOTIFY_SKIPPED {CallSid}: business {BusinessId} has {Reason}; nobody to tell")]
     private static partial void LogSkipped(ILogger logger, string callSid, Guid businessId, string reason);
 
-    [LoggerMessage(EventId = 4212, EventName = "LEAD_NOTIFY_DONE_BEFORE", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 4712, EventName = "LEAD_NOTIFY_DONE_BEFORE", Level = LogLevel.Information,
         Message = "LEAD_NOTIFY_DONE_BEFORE {CallSid}: the notification was already handled ({MessageStatus}); not sent again")]
     private static partial void LogAlreadyHandled(ILogger logger, string callSid, string messageStatus);
 }

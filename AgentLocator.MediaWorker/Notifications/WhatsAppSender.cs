@@ -91,15 +91,15 @@ public sealed partial class WhatsAppSender(TwilioRestClient twilio, IOptions<Not
         LogFailed(logger, message.Id, code, message.Purpose ?? "");
     }
 
-    [LoggerMessage(EventId = 4201, EventName = "WHATSAPP_SENT", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 4601, EventName = "WHATSAPP_SENT", Level = LogLevel.Information,
         Message = "WHATSAPP_SENT message {MessageId} as {MessageSid} to {To} ({Purpose})")]
     private static partial void LogSent(ILogger logger, Guid messageId, string messageSid, string to, string purpose);
 
-    [LoggerMessage(EventId = 4202, EventName = "WHATSAPP_FAILED", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 4602, EventName = "WHATSAPP_FAILED", Level = LogLevel.Warning,
         Message = "WHATSAPP_FAILED message {MessageId} refused by Twilio with code {ErrorCode} ({Purpose}); not retried")]
     private static partial void LogFailed(ILogger logger, Guid messageId, string errorCode, string purpose);
 
-    [LoggerMessage(EventId = 4203, EventName = "WHATSAPP_RETRY", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 4603, EventName = "WHATSAPP_RETRY", Level = LogLevel.Warning,
         Message = "WHATSAPP_RETRY message {MessageId}: Twilio answered HTTP {HttpStatus} code {TwilioCode}; will retry")]
     private static partial void LogRetry(ILogger logger, Guid messageId, int httpStatus, int twilioCode);
 }
