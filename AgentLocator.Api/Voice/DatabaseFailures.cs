@@ -3,9 +3,20 @@ using Npgsql;
 
 namespace AgentLocator.Api.Voice;
 
-/// <summary>Failures that mean "the database is not answering right now", as opposed to bugs.</summary>
+/// <summary>
+/// How webhooks wait for Postgres: within a budget, and treating "not answering right now" (as
+/// opposed to a bug) as a reason to answer from what they know and write later.
+/// </summary>
 public static class DatabaseFailures
 {
+    /// <summary>A token that cancels when the request is aborted or the database budget is spent.</summary>
+    public static CancellationTokenSource Budget(TimeSpan budget, CancellationToken requestAborted)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+        cts.CancelAfter(budget);
+        return cts;
+    }
+
     public static bool IsTransient(Exception ex, CancellationToken requestAborted) => ex switch
     {
         OperationCanceledException => !requestAborted.IsCancellationRequested,

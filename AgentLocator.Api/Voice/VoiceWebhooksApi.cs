@@ -39,9 +39,9 @@ public static partial class VoiceWebhooksApi
         {
             return problem;
         }
-        var from = Field(form, "From") ?? "anonymous";
-        var to = Field(form, "To") ?? "";
-        using var budget = Budget(options.Value, cancellationToken);
+        var from = form.Field("From") ?? "anonymous";
+        var to = form.Field("To") ?? "";
+        using var budget = DatabaseFailures.Budget(options.Value.DatabaseBudget, cancellationToken);
 
         var answer = await directory.FindAsync(to, store, budget.Token, cancellationToken);
         if (answer.Route is null && !answer.DatabaseFailed)
@@ -56,8 +56,8 @@ public static partial class VoiceWebhooksApi
         }
 
         var businessId = answer.Route?.BusinessId ?? Guid.Empty;
-        var incoming = new IncomingCall(callSid, businessId, Guid.CreateVersion7(), from, to, Field(form, "Direction") ?? "inbound",
-            Field(form, "CallStatus") ?? CallStatuses.Ringing, clock.GetUtcNow(), TestTraffic.IsTestCall(callSid));
+        var incoming = new IncomingCall(callSid, businessId, Guid.CreateVersion7(), from, to, form.Field("Direction") ?? "inbound",
+            form.Field("CallStatus") ?? CallStatuses.Ringing, clock.GetUtcNow(), TestTraffic.IsTestCall(callSid));
         var callId = incoming.CallId;
         if (!answer.DatabaseFailed)
         {
@@ -124,9 +124,9 @@ public static partial class VoiceWebhooksApi
         {
             return problem;
         }
-        var streamEvent = Field(form, "StreamEvent");
-        var streamSid = Field(form, "StreamSid") ?? "";
-        var error = Field(form, "StreamError");
+        var streamEvent = form.Field("StreamEvent");
+        var streamSid = form.Field("StreamSid") ?? "";
+        var error = form.Field("StreamError");
         var at = clock.GetUtcNow();
         Func<CallStore, CancellationToken, Task<bool>>? write = streamEvent switch
         {
@@ -153,13 +153,13 @@ public static partial class VoiceWebhooksApi
         {
             return problem;
         }
-        var status = Field(form, "CallStatus");
+        var status = form.Field("CallStatus");
         if (!CallStatuses.IsKnown(status))
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Unknown CallStatus",
                 detail: "CallStatus must be one of queued, initiated, ringing, in-progress, completed, busy, failed, no-answer, canceled.");
         }
-        int? duration = int.TryParse(Field(form, "CallDuration"), out var seconds) && seconds >= 0 ? seconds : null;
+        int? duration = int.TryParse(form.Field("CallDuration"), out var seconds) && seconds >= 0 ? seconds : null;
         var at = clock.GetUtcNow();
         var moved = await WriteOrDeferAsync("call_status", callSid, store, deferred, options.Value, logger,
             (s, ct) => s.ApplyStatusAsync(callSid, status!, duration, at, ct), cancellationToken);
@@ -184,8 +184,8 @@ public static partial class VoiceWebhooksApi
         {
             return problem;
         }
-        var callStatus = Field(form, "CallStatus");
-        using var budget = Budget(options.Value, cancellationToken);
+        var callStatus = form.Field("CallStatus");
+        using var budget = DatabaseFailures.Budget(options.Value.DatabaseBudget, cancellationToken);
         Call? call = null;
         var maxLength = 120;
         try
@@ -198,7 +198,7 @@ public static partial class VoiceWebhooksApi
         }
         catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
         {
-            LogCallNotRecorded(logger, "stream_ended", callSid, Guid.Empty, Guid.Empty, Field(form, "From") ?? "", Field(form, "To") ?? "", clock.GetUtcNow());
+            LogCallNotRecorded(logger, "stream_ended", callSid, Guid.Empty, Guid.Empty, form.Field("From") ?? "", form.Field("To") ?? "", clock.GetUtcNow());
         }
 
         if (call is { ConversationCompleted: true } || CallStatuses.IsFinal(callStatus))
@@ -244,7 +244,7 @@ public static partial class VoiceWebhooksApi
         {
             return problem;
         }
-        var url = Field(form, "RecordingUrl");
+        var url = form.Field("RecordingUrl");
         if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("https" or "http"))
         {
             // The caller hung up before anything was recorded: nothing to fetch.
@@ -252,9 +252,9 @@ public static partial class VoiceWebhooksApi
                 ? TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Missing RecordingUrl", detail: "RecordingUrl must be an absolute URL.")
                 : null;
         }
-        var sid = Field(form, "RecordingSid") ?? RecordingJob.SidFromUrl(url) ?? callSid;
-        int? duration = int.TryParse(Field(form, "RecordingDuration"), out var d) && d >= 0 ? d : null;
-        var payload = new RecordingJob.Payload(callSid, url, sid, duration, Field(form, "RecordingStatus"));
+        var sid = form.Field("RecordingSid") ?? RecordingJob.SidFromUrl(url) ?? callSid;
+        int? duration = int.TryParse(form.Field("RecordingDuration"), out var d) && d >= 0 ? d : null;
+        var payload = new RecordingJob.Payload(callSid, url, sid, duration, form.Field("RecordingStatus"));
         var queued = await WriteOrDeferAsync(webhook, callSid, store, deferred, options, logger,
             (s, ct) => JobQueue.EnqueueOnceAsync(s.Db, RecordingJob.Type, payload, RecordingJob.DedupKey(sid), maxAttempts: 40, cancellationToken: ct),
             cancellationToken);
@@ -269,7 +269,7 @@ public static partial class VoiceWebhooksApi
     private static async Task<bool> WriteOrDeferAsync(string webhook, string callSid, CallStore store, DeferredWrites deferred, VoiceOptions options,
         ILogger logger, Func<CallStore, CancellationToken, Task<bool>> write, CancellationToken cancellationToken)
     {
-        using var budget = Budget(options, cancellationToken);
+        using var budget = DatabaseFailures.Budget(options.DatabaseBudget, cancellationToken);
         try
         {
             var applied = await write(store, budget.Token);
@@ -287,30 +287,17 @@ public static partial class VoiceWebhooksApi
         }
     }
 
-    private static CancellationTokenSource Budget(VoiceOptions options, CancellationToken cancellationToken)
-    {
-        var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        cts.CancelAfter(options.DatabaseBudget);
-        return cts;
-    }
-
     private static bool TryCallSid(IFormCollection form, out string callSid, out ProblemHttpResult problem)
     {
-        callSid = Field(form, "CallSid") ?? "";
+        callSid = form.Field("CallSid") ?? "";
         problem = null!;
-        if (callSid.Length is >= 2 and <= 64 && callSid.All(char.IsAsciiLetterOrDigit))
+        if (WebhookForm.IsSid(callSid))
         {
             return true;
         }
         problem = TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Missing or malformed CallSid",
             detail: "CallSid is required: 2 to 64 letters and digits, such as CA0123456789abcdef0123456789abcdef.");
         return false;
-    }
-
-    private static string? Field(IFormCollection form, string name)
-    {
-        var value = form[name].ToString();
-        return string.IsNullOrEmpty(value) ? null : value;
     }
 
     [LoggerMessage(EventId = 3201, EventName = "INCOMING_CALL", Level = LogLevel.Information,

@@ -19,8 +19,6 @@ public sealed partial class TwilioWebhookFilter(
     IServiceProvider services,
     ILogger<TwilioWebhookFilter> logger) : IEndpointFilter
 {
-    public const string SignatureHeader = "X-Twilio-Signature";
-
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
@@ -37,10 +35,9 @@ public sealed partial class TwilioWebhookFilter(
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Expected a form body",
                 detail: "Twilio webhooks are application/x-www-form-urlencoded POSTs.");
         }
-        IFormCollection form;
         try
         {
-            form = await http.Request.ReadFormAsync(http.RequestAborted);
+            await http.Request.ReadFormAsync(http.RequestAborted);
         }
         catch (InvalidDataException ex)
         {
@@ -50,14 +47,13 @@ public sealed partial class TwilioWebhookFilter(
 
         if (twilio.Value.ShouldValidateSignatures(environment))
         {
-            var url = publicUrl.Value.Url(http.Request.Path.Value + http.Request.QueryString.Value);
-            var signature = http.Request.Headers[SignatureHeader].ToString();
+            var signature = http.Request.Headers[TwilioRequestValidator.SignatureHeader].ToString();
             var validator = services.GetRequiredService<TwilioRequestValidator>();
-            if (string.IsNullOrEmpty(signature) || !validator.Validate(url, form, signature))
+            if (string.IsNullOrEmpty(signature) || !await validator.ValidateAsync(http.Request, publicUrl.Value.PublicBaseUrl, http.RequestAborted))
             {
                 LogForbidden(logger, http.Request.Path, string.IsNullOrEmpty(signature) ? "missing" : "invalid");
                 return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Invalid Twilio signature",
-                    detail: $"The {SignatureHeader} header does not sign this request for {publicUrl.Value.PublicBaseUrl}.");
+                    detail: $"The {TwilioRequestValidator.SignatureHeader} header does not sign this request for {publicUrl.Value.PublicBaseUrl}.");
             }
         }
         try

@@ -1,3 +1,4 @@
+using AgentLocator.Api.Webhooks;
 namespace AgentLocator.Api.WhatsApp;
 
 /// <summary>What Twilio posts to <c>/whatsapp/webhook</c> for one inbound message.</summary>
@@ -18,42 +19,36 @@ public sealed record InboundWhatsAppMessage(
     public static bool TryParse(IFormCollection form, DateTimeOffset receivedAt, out InboundWhatsAppMessage message, out string error)
     {
         message = null!;
-        var sid = Field(form, "MessageSid") ?? Field(form, "SmsMessageSid");
+        var sid = form.Field("MessageSid") ?? form.Field("SmsMessageSid");
         if (sid is null || sid.Length is < 2 or > 64 || !sid.All(char.IsAsciiLetterOrDigit))
         {
             error = "MessageSid is required: 2 to 64 letters and digits, such as SM0123456789abcdef0123456789abcdef.";
             return false;
         }
-        var from = Field(form, "From");
-        var to = Field(form, "To");
+        var from = form.Field("From");
+        var to = form.Field("To");
         if (from is null || to is null)
         {
             error = "From and To are required (whatsapp:+E164).";
             return false;
         }
-        var count = int.TryParse(Field(form, "NumMedia"), out var n) ? Math.Clamp(n, 0, MaxMedia) : 0;
+        var count = int.TryParse(form.Field("NumMedia"), out var n) ? Math.Clamp(n, 0, MaxMedia) : 0;
         var urls = new List<string>(count);
         var types = new List<string>(count);
         for (var i = 0; i < count; i++)
         {
-            if (Field(form, $"MediaUrl{i}") is { } url)
+            if (form.Field($"MediaUrl{i}") is { } url)
             {
                 urls.Add(url);
-                types.Add(Field(form, $"MediaContentType{i}") ?? "application/octet-stream");
+                types.Add(form.Field($"MediaContentType{i}") ?? "application/octet-stream");
             }
         }
-        var waId = Field(form, "WaId");
-        message = new InboundWhatsAppMessage(sid, from, to, Field(form, "Body"),
+        var waId = form.Field("WaId");
+        message = new InboundWhatsAppMessage(sid, from, to, form.Field("Body"),
             waId is not null && waId.Length <= 20 && waId.All(char.IsAsciiDigit) ? waId : null,
-            Field(form, "ProfileName") is { } name ? (name.Length > 200 ? name[..200] : name) : null,
+            form.Field("ProfileName") is { } name ? (name.Length > 200 ? name[..200] : name) : null,
             urls, types, receivedAt);
         error = "";
         return true;
-    }
-
-    private static string? Field(IFormCollection form, string name)
-    {
-        var value = form[name].ToString();
-        return string.IsNullOrEmpty(value) ? null : value;
     }
 }

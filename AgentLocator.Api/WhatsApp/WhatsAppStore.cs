@@ -3,8 +3,6 @@ using AgentLocator.Data.Messages;
 using AgentLocator.Data.Model;
 using AgentLocator.Data.Phones;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace AgentLocator.Api.WhatsApp;
 
@@ -14,14 +12,6 @@ namespace AgentLocator.Api.WhatsApp;
 /// </summary>
 public sealed class WhatsAppStore(AgentLocatorDbContext db)
 {
-    /// <summary>Current status rank in SQL, the same order as <see cref="MessageStatuses.Rank"/>.</summary>
-    private static readonly string StatusRankSql = "CASE status " + string.Concat(
-        new[]
-        {
-            MessageStatuses.Pending, MessageStatuses.Received, MessageStatuses.Queued, MessageStatuses.Sending, MessageStatuses.Sent,
-            MessageStatuses.Delivered, MessageStatuses.Read, MessageStatuses.Undelivered, MessageStatuses.Failed,
-        }.Select(s => $"WHEN '{s}' THEN {MessageStatuses.Rank(s)} ")) + "ELSE -1 END";
-
     public Task<WhatsAppSender?> FindSenderAsync(string e164, CancellationToken cancellationToken) =>
         db.Businesses.AsNoTracking()
             .Where(b => b.WhatsAppNumber == e164 && b.DeletedAt == null)
@@ -102,14 +92,15 @@ public sealed class WhatsAppStore(AgentLocatorDbContext db)
     /// <summary>Applies a status callback when it moves the message forward; returns whether it did.</summary>
     public async Task<bool> ApplyStatusAsync(string messageSid, string status, string? errorCode, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        var rank = MessageStatuses.Rank(status);
-        if (rank < 0)
+        if (MessageStatuses.Rank(status) < 0)
         {
             return false;
         }
-        var sql = "UPDATE messages SET status = {0}, error_code = COALESCE({1}, error_code), updated_at = {2} "
-            + "WHERE message_sid = {3} AND direction = 'outbound' AND (" + StatusRankSql + ") < {4}";
-        return await db.Database.ExecuteSqlRawAsync(sql, [status, new NpgsqlParameter("error_code", NpgsqlDbType.Text) { Value = (object?)errorCode ?? DBNull.Value }, at, messageSid, rank], cancellationToken) == 1;
+        var earlier = MessageStatuses.Before(status);
+        return await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE messages SET status = {status}, error_code = COALESCE({errorCode}, error_code), updated_at = {at}
+            WHERE message_sid = {messageSid} AND direction = 'outbound' AND status = ANY({earlier})
+            """, cancellationToken) == 1;
     }
 }
 

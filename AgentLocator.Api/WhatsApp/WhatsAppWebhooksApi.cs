@@ -38,8 +38,7 @@ public static partial class WhatsAppWebhooksApi
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Not a WhatsApp message", detail: error);
         }
         var senderNumber = WhatsAppAddress.ToE164(message.To);
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        budget.CancelAfter(options.Value.DatabaseBudget);
+        using var budget = DatabaseFailures.Budget(options.Value.DatabaseBudget, cancellationToken);
         try
         {
             var sender = senderNumber is null ? null : await store.FindSenderAsync(senderNumber, budget.Token);
@@ -83,17 +82,16 @@ public static partial class WhatsAppWebhooksApi
         ILogger<WhatsAppWebhookLog> logger, CancellationToken cancellationToken)
     {
         var form = request.Form;
-        var sid = form["MessageSid"].ToString();
-        var status = form["MessageStatus"].ToString();
-        if (sid.Length is < 2 or > 64 || !sid.All(char.IsAsciiLetterOrDigit) || string.IsNullOrEmpty(status))
+        var sid = form.Field("MessageSid") ?? "";
+        var status = form.Field("MessageStatus") ?? "";
+        if (!WebhookForm.IsSid(sid) || status.Length == 0)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Not a message status callback",
                 detail: "MessageSid (letters and digits) and MessageStatus are required.");
         }
-        var errorCode = form["ErrorCode"].ToString() is { Length: > 0 and <= 16 } code ? code : null;
+        var errorCode = form.Field("ErrorCode") is { Length: <= 16 } code ? code : null;
         var at = clock.GetUtcNow();
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        budget.CancelAfter(options.Value.DatabaseBudget);
+        using var budget = DatabaseFailures.Budget(options.Value.DatabaseBudget, cancellationToken);
         try
         {
             var applied = await store.ApplyStatusAsync(sid, status, errorCode, at, budget.Token);

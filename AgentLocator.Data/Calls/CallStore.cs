@@ -79,17 +79,14 @@ public sealed class CallStore(AgentLocatorDbContext db)
         {
             return false;
         }
-        var rank = CallStatuses.Rank(status);
         var final = CallStatuses.IsFinal(status);
+        var earlier = CallStatuses.Before(status);
         var updated = await db.Database.ExecuteSqlInterpolatedAsync($"""
             UPDATE calls SET status = {status},
                 duration_seconds = COALESCE({durationSeconds}, duration_seconds),
                 ended_at = CASE WHEN {final} THEN COALESCE(ended_at, {at}) ELSE ended_at END,
                 updated_at = {at}
-            WHERE call_sid = {callSid} AND (CASE status
-                WHEN 'queued' THEN 0 WHEN 'initiated' THEN 1 WHEN 'ringing' THEN 2 WHEN 'in-progress' THEN 3
-                WHEN 'completed' THEN 4 WHEN 'busy' THEN 4 WHEN 'failed' THEN 4 WHEN 'no-answer' THEN 4 WHEN 'canceled' THEN 4
-                ELSE -1 END) < {rank}
+            WHERE call_sid = {callSid} AND status = ANY({earlier})
             """, cancellationToken);
         if (updated == 0 && final && durationSeconds is not null)
         {

@@ -67,6 +67,11 @@ public static class CallStatuses
     public const string NoAnswer = "no-answer";
     public const string Canceled = "canceled";
 
+    public static readonly string[] All = [Queued, Initiated, Ringing, InProgress, Completed, Busy, Failed, NoAnswer, Canceled];
+
+    /// <summary>The statuses a call may move to <paramref name="next"/> from (those earlier in its life).</summary>
+    public static string[] Before(string next) => All.Where(s => Rank(s) < Rank(next)).ToArray();
+
     public static int Rank(string? status) => status switch
     {
         Queued => 0,
@@ -80,7 +85,4 @@ public static class CallStatuses
     public static bool IsKnown(string? status) => Rank(status) >= 0;
 
     public static bool IsFinal(string? status) => Rank(status) == 4;
-
-    /// <summary>A new status applies only when it is later in the call's life than the current one.</summary>
-    public static bool IsForward(string current, string next) => Rank(next) > Rank(current);
 }

@@ -32,7 +32,12 @@ public static class MessageStatuses
         _ => -1,
     };
 
+    public static readonly string[] All = [Pending, Received, Queued, Sending, Sent, Delivered, Read, Undelivered, Failed];
+
     public static bool IsForward(string current, string next) => Rank(next) > Rank(current);
+
+    /// <summary>The statuses a message may move to <paramref name="next"/> from (those earlier in its life).</summary>
+    public static string[] Before(string next) => All.Where(s => Rank(s) < Rank(next)).ToArray();
 }
 
 public static class MessagePurposes

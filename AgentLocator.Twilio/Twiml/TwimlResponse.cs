@@ -201,32 +201,8 @@ public sealed class TwimlResponse
     }
 
     /// <summary>A write-only stream over an <see cref="IBufferWriter{T}"/>, so XmlWriter can encode straight into it.</summary>
-    private sealed class BufferWriterStream(IBufferWriter<byte> destination) : Stream
+    private sealed class BufferWriterStream(IBufferWriter<byte> destination) : WriteOnlyStream
     {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
         public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
         public override void Write(ReadOnlySpan<byte> buffer) => destination.Write(buffer);
