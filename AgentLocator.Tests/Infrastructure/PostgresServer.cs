@@ -1,6 +1,6 @@
+using AgentLocator.AppHost.Postgres;
+using AgentLocator.AppHost.Processes;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace AgentLocator.Tests.Infrastructure;
@@ -51,16 +51,16 @@ public sealed class PostgresServer
             return new PostgresServer(new NpgsqlConnectionStringBuilder(given) { Database = "postgres" }.ConnectionString, null, null, null);
         }
 
-        var binDir = FindBinDir() ?? throw new InvalidOperationException(
+        var binDir = PostgresBinaries.FindLocal() ?? throw new InvalidOperationException(
             "PostgreSQL server binaries not found (looked for initdb/pg_ctl under /usr/lib/postgresql/*/bin and on PATH). Install the postgresql package (apt-get install postgresql) or set ConnectionStrings__agentlocator.");
         var dataDir = Path.Combine(Path.GetTempPath(), "agentlocator-pg-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dataDir);
-        var runAs = Environment.UserName == "root" ? (UserExists("postgres") ? "postgres" : "nobody") : null;
+        var runAs = Environment.UserName == "root" ? UnixUser.Find("postgres", "nobody")?.Name : null;
         if (runAs is not null)
         {
             await RunAsync("chown", ["-R", runAs, dataDir], null);
         }
-        var port = FreePort();
+        var port = PortOwners.GetFreePort();
         await RunAsync(Path.Combine(binDir, "initdb"), ["-D", Path.Combine(dataDir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"], runAs);
         var pgCtl = Path.Combine(binDir, "pg_ctl");
         var options = $"-p {port} -k {dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
@@ -85,24 +85,6 @@ public sealed class PostgresServer
         {
             // Best effort at exit; the temp directory is unique to this run.
         }
-    }
-
-    public static string? FindBinDir()
-    {
-        var candidates = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => d, StringComparer.Ordinal).Select(d => Path.Combine(d, "bin"))
-            : [];
-        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries);
-        return candidates.Concat(path).FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
-    }
-
-    private static bool UserExists(string user) => File.ReadAllLines("/etc/passwd").Any(l => l.StartsWith(user + ":", StringComparison.Ordinal));
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task RunAsync(string file, IReadOnlyList<string> args, string? runAs)

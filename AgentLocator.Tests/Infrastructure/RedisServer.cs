@@ -1,3 +1,4 @@
+using AgentLocator.AppHost.Processes;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -55,7 +56,7 @@ public sealed class RedisServer : IAsyncDisposable
     /// <param name="password">requirepass (Redis) / --auth Password (Garnet).</param>
     /// <param name="extraArgs">More server arguments, e.g. <c>--user alice on &gt;pw ~* &amp;* +@all</c> for redis-server.</param>
     public static Task<RedisServer> StartAsync(RedisServerKind kind = RedisServerKind.Redis, string? password = null, params string[] extraArgs) =>
-        StartOnPortAsync(FreePort(), kind, password, extraArgs);
+        StartOnPortAsync(PortOwners.GetFreePort(), kind, password, extraArgs);
 
     /// <summary>Starts a server on a given port (e.g. one a client was already told to use).</summary>
     public static async Task<RedisServer> StartOnPortAsync(int port, RedisServerKind kind = RedisServerKind.Redis, string? password = null, params string[] extraArgs)
@@ -278,16 +279,6 @@ public sealed class RedisServer : IAsyncDisposable
                 _output.AppendLine(line);
             }
         }
-    }
-
-    /// <summary>A port nobody listens on right now.</summary>
-    public static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     private static string? FindOnPath(string name)

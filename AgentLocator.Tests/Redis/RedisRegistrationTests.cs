@@ -1,3 +1,4 @@
+using AgentLocator.AppHost.Processes;
 using AgentLocator.Redis;
 using AgentLocator.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
@@ -30,7 +31,7 @@ public class RedisRegistrationTests(RedisServerFixture redis) : IClassFixture<Re
     [Fact]
     public async Task HealthCheckIsUnhealthyQuicklyWhileRedisIsDown()
     {
-        await using var provider = BuildProvider($"127.0.0.1:{RedisServer.FreePort()},connectTimeout=500");
+        await using var provider = BuildProvider($"127.0.0.1:{PortOwners.GetFreePort()},connectTimeout=500");
         var health = provider.GetRequiredService<HealthCheckService>();
 
         var watch = System.Diagnostics.Stopwatch.StartNew();

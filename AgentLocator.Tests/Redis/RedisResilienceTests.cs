@@ -1,3 +1,4 @@
+using AgentLocator.AppHost.Processes;
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
@@ -18,7 +19,7 @@ public class RedisResilienceTests
     [Fact]
     public async Task ClientCreatedWhileRedisIsDownFailsFastThenRecoversWhenRedisStarts()
     {
-        var port = RedisServer.FreePort();
+        var port = PortOwners.GetFreePort();
         await using var client = new RedisClient($"127.0.0.1:{port},connectTimeout=1000,syncTimeout=3000");
 
         for (var attempt = 0; attempt < 3; attempt++)

@@ -1,3 +1,4 @@
+using AgentLocator.AppHost.Processes;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -24,7 +25,7 @@ public class RedisTlsTests
         var keyFile = Path.Combine(directory, "server.key");
         await File.WriteAllTextAsync(certFile, certificate.ExportCertificatePem());
         await File.WriteAllTextAsync(keyFile, key.ExportPkcs8PrivateKeyPem());
-        var tlsPort = RedisServer.FreePort();
+        var tlsPort = PortOwners.GetFreePort();
 
         try
         {

@@ -1,3 +1,4 @@
+using AgentLocator.AppHost.Processes;
 using System.Net;
 using System.Net.Http.Json;
 using System.Reflection;
@@ -62,7 +63,7 @@ public sealed class OperationalEndpointsTests(PostgresDatabaseFixture database) 
     [Fact]
     public async Task ReadinessIs503NamingPostgresWhenTheDatabaseIsDown()
     {
-        var deadPort = PostgresServer.FreePort();
+        var deadPort = PortOwners.GetFreePort();
         await using var api = ApiTestHost.Create($"Host=127.0.0.1;Port={deadPort};Database=none;Username=x;Timeout=1");
         using var client = api.CreateClient();
         var response = await client.GetAsync("/readyz");
