@@ -31,7 +31,7 @@ internal sealed record InboundEvent(
 /// <summary>
 /// A tiny app-side Media Streams endpoint on Kestrel (127.0.0.1, any free port): each connection
 /// runs <c>bot</c>, which reads <see cref="BotSession.Events"/> and answers through the session.
-/// Stands in for the MediaWorker endpoint, which does not exist yet.
+/// Lets the simulator be tested on its own, against a bot whose every reply the test scripts.
 /// </summary>
 internal sealed class FakeBotServer : IAsyncDisposable
 {
