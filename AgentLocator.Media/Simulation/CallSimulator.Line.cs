@@ -40,70 +40,100 @@ public sealed partial class CallSimulator
     /// <summary>
     /// The phone line: one tick per frame at drift-free due times (start + n × interval), so a late
     /// tick is caught up rather than shifting every later frame. Each tick runs the script's
-    /// events, sends one caller frame and plays one frame of the bot's queued audio.
+    /// events, sends one caller frame and plays one frame of the bot's queued audio. The line ends
+    /// between two ticks when <paramref name="lineStop"/> fires (the app closed, or the simulator is
+    /// closing); <paramref name="abort"/> also cancels a send in progress. Every step taken off the
+    /// script is finished: done when its last message is on the wire, failed if the line ends first.
     /// </summary>
-    private async Task LineLoopAsync(CancellationToken cancellationToken)
+    private async Task LineLoopAsync(CancellationToken lineStop, CancellationToken abort)
     {
         var frame = new byte[_options.FrameBytes];
         var interval = _options.FrameInterval;
         var lineStart = _clock.Elapsed;
         var marksToEcho = new List<string>();
-        for (long tick = 0; !cancellationToken.IsCancellationRequested; tick++)
+        CallerStep? inFlight = null;
+        try
         {
-            var wait = lineStart + interval * tick - _clock.Elapsed;
-            if (wait > TimeSpan.Zero)
+            for (long tick = 0; !lineStop.IsCancellationRequested; tick++)
             {
-                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-            }
-
-            // Events scheduled before this frame: key presses and the hang-up.
-            while (TryTakeEvent(out var step))
-            {
-                if (step.Kind == StepKind.HangUp)
+                var wait = lineStart + interval * tick - _clock.Elapsed;
+                if (wait > TimeSpan.Zero && !await DelayUntilStopped(wait, lineStop).ConfigureAwait(false))
                 {
-                    await SendAsync(static (w, seq, s) => w.WriteStop(s.StreamSid, seq, s.AccountSid, s.CallSid), _options, cancellationToken).ConfigureAwait(false);
-                    step.Done.TrySetResult();
                     return;
                 }
 
-                await SendAsync(static (w, seq, s) => w.WriteDtmf(s.Options.StreamSid, seq, s.Key), (Options: _options, step.Key), cancellationToken).ConfigureAwait(false);
-                step.Done.TrySetResult();
-            }
-
-            var finished = FillCallerFrame(frame);
-            var timestampMs = (long)(_options.FrameDuration * tick).TotalMilliseconds;
-            await SendAsync(
-                static (w, seq, s) => w.WriteInboundMedia(s.StreamSid, seq, s.Tick + 1, s.TimestampMs, s.Frame),
-                (_options.StreamSid, Tick: tick, TimestampMs: timestampMs, Frame: frame),
-                cancellationToken).ConfigureAwait(false);
-            Interlocked.Increment(ref _framesSent);
-
-            var sentAt = _clock.Elapsed;
-            if (AudioLevel.MuLawDbfs(frame) > _options.VoicedThresholdDbfs)
-            {
-                lock (_gate)
+                // Events scheduled before this frame: key presses and the hang-up.
+                while (TryTakeEvent(out var step))
                 {
-                    _lastVoicedAt = sentAt;
-                }
-            }
+                    inFlight = step;
+                    if (step.Kind == StepKind.HangUp)
+                    {
+                        await SendAsync(static (w, seq, s) => w.WriteStop(s.StreamSid, seq, s.AccountSid, s.CallSid), _options, abort).ConfigureAwait(false);
+                        step.Done.TrySetResult();
+                        inFlight = null;
+                        return;
+                    }
 
-            if (finished is not null)
-            {
-                if (finished.Kind == StepKind.Audio)
-                {
-                    BeginTurn();
+                    await SendAsync(static (w, seq, s) => w.WriteDtmf(s.Options.StreamSid, seq, s.Key), (Options: _options, step.Key), abort).ConfigureAwait(false);
+                    step.Done.TrySetResult();
+                    inFlight = null;
                 }
 
-                finished.Done.TrySetResult();
-            }
+                inFlight = FillCallerFrame(frame);
+                var timestampMs = (long)(_options.FrameDuration * tick).TotalMilliseconds;
+                await SendAsync(
+                    static (w, seq, s) => w.WriteInboundMedia(s.StreamSid, seq, s.Tick + 1, s.TimestampMs, s.Frame),
+                    (_options.StreamSid, Tick: tick, TimestampMs: timestampMs, Frame: frame),
+                    abort).ConfigureAwait(false);
+                Interlocked.Increment(ref _framesSent);
 
-            PlayOneFrame(marksToEcho);
-            foreach (var mark in marksToEcho)
-            {
-                await EchoMarkAsync(mark, cancellationToken).ConfigureAwait(false);
-            }
+                var sentAt = _clock.Elapsed;
+                if (AudioLevel.MuLawDbfs(frame) > _options.VoicedThresholdDbfs)
+                {
+                    lock (_gate)
+                    {
+                        _lastVoicedAt = sentAt;
+                    }
+                }
 
-            marksToEcho.Clear();
+                if (inFlight is not null)
+                {
+                    if (inFlight.Kind == StepKind.Audio)
+                    {
+                        BeginTurn();
+                    }
+
+                    inFlight.Done.TrySetResult();
+                    inFlight = null;
+                }
+
+                PlayOneFrame(marksToEcho);
+                foreach (var mark in marksToEcho)
+                {
+                    await EchoMarkAsync(mark, abort).ConfigureAwait(false);
+                }
+
+                marksToEcho.Clear();
+            }
+        }
+        finally
+        {
+            inFlight?.Done.TrySetException(new InvalidOperationException("The call ended before this step was sent: the stream is closed."));
+            EndLine();
+        }
+    }
+
+    /// <summary>Waits <paramref name="delay"/>; false when the line was stopped first.</summary>
+    private static async Task<bool> DelayUntilStopped(TimeSpan delay, CancellationToken lineStop)
+    {
+        try
+        {
+            await Task.Delay(delay, lineStop).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (lineStop.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
@@ -126,7 +156,8 @@ public sealed partial class CallSimulator
     {
         lock (_gate)
         {
-            if (!_script.TryPeek(out var step))
+            // A key press or hang-up queued since this tick's events ran waits for the next tick.
+            if (!_script.TryPeek(out var step) || step.Kind is StepKind.Digit or StepKind.HangUp)
             {
                 frame.AsSpan().Fill(MuLaw.Silence);
                 return null;

@@ -43,8 +43,7 @@ public sealed partial class CallSimulator
         {
             // Twilio continues the call (TwiML after <Connect>) once the app closes: stop the line.
             _closed.TrySetResult();
-            await _stopping.CancelAsync().ConfigureAwait(false);
-            FailPendingSteps();
+            await _lineStop.CancelAsync().ConfigureAwait(false);
         }
     }
 

@@ -20,7 +20,8 @@ public sealed partial class CallSimulator : IAsyncDisposable
     private readonly MediaStreamWriter _writer = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _lineStop = new(); // no more frames after the current one
+    private readonly CancellationTokenSource _stopping = new(); // also cancels sends and receives in progress
     private readonly Lock _gate = new();
     private readonly Queue<CallerStep> _script = new();
     private readonly LinkedList<PlaybackItem> _playback = new();
@@ -33,6 +34,7 @@ public sealed partial class CallSimulator : IAsyncDisposable
     private bool _turnPending;
     private TimeSpan _lastVoicedAt;
     private long _framesSent;
+    private bool _lineEnded;
     private int _disposed;
     private Task _lineLoop = Task.CompletedTask;
     private Task _receiveLoop = Task.CompletedTask;
@@ -180,6 +182,7 @@ public sealed partial class CallSimulator : IAsyncDisposable
         _socket.Dispose();
         _writer.Dispose();
         _sendLock.Dispose();
+        _lineStop.Dispose();
         _stopping.Dispose();
     }
 
@@ -197,14 +200,14 @@ public sealed partial class CallSimulator : IAsyncDisposable
         };
         await SendAsync(static (w, seq, s) => w.WriteStart(s, seq), start, cancellationToken).ConfigureAwait(false);
         _receiveLoop = Task.Run(() => ReceiveLoopAsync(_stopping.Token), CancellationToken.None);
-        _lineLoop = Task.Run(() => LineLoopAsync(_stopping.Token), CancellationToken.None);
+        _lineLoop = Task.Run(() => LineLoopAsync(_lineStop.Token, _stopping.Token), CancellationToken.None);
     }
 
     private Task Enqueue(CallerStep step, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            if (_closed.Task.IsCompleted || _stopping.IsCancellationRequested)
+            if (_closed.Task.IsCompleted || _lineEnded)
             {
                 throw new InvalidOperationException("The call has ended: the stream is closed.");
             }
@@ -215,8 +218,15 @@ public sealed partial class CallSimulator : IAsyncDisposable
         return step.Done.Task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Ends the call from Twilio's side: the line stops between two frames, then the WebSocket is
+    /// closed (each wait bounded by <see cref="CallSimulatorOptions.CloseTimeout"/>), then anything
+    /// still running is cancelled.
+    /// </summary>
     private async Task CloseAsync()
     {
+        await _lineStop.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAny(_lineLoop, Task.Delay(_options.CloseTimeout)).ConfigureAwait(false);
         if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
         {
             try
@@ -239,18 +249,14 @@ public sealed partial class CallSimulator : IAsyncDisposable
         }
 
         await Task.WhenAny(_receiveLoop, Task.Delay(_options.CloseTimeout)).ConfigureAwait(false);
-        if (!_stopping.IsCancellationRequested)
-        {
-            await _stopping.CancelAsync().ConfigureAwait(false);
-        }
-
+        await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(Quiet(_lineLoop), Quiet(_receiveLoop)).ConfigureAwait(false);
         if (_socket.State != WebSocketState.Closed)
         {
             _socket.Abort();
         }
 
-        FailPendingSteps();
+        EndLine();
         _closed.TrySetResult();
     }
 
@@ -266,10 +272,12 @@ public sealed partial class CallSimulator : IAsyncDisposable
         }
     }
 
-    private void FailPendingSteps()
+    /// <summary>The line is over: no step can be queued any more, and those still queued fail.</summary>
+    private void EndLine()
     {
         lock (_gate)
         {
+            _lineEnded = true;
             while (_script.TryDequeue(out var step))
             {
                 step.Done.TrySetException(new InvalidOperationException("The call ended before this step ran: the stream is closed."));

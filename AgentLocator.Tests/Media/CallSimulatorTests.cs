@@ -197,6 +197,26 @@ public class CallSimulatorTests
     }
 
     [Fact]
+    public async Task EveryScriptStepFinishesWhenTheAppHangsUpTheMomentTheKeyArrives()
+    {
+        // The app closes while the key press may still be in flight on the simulator's side: the
+        // press must complete (it reached the app), never wait forever. Many calls at once make
+        // the race between the app's close and the line's bookkeeping likely.
+        await using var server = await FakeBotServer.StartAsync(ReceptionistBot);
+        async Task<bool> PressAndHangUp()
+        {
+            await using var sim = await CallSimulator.ConnectAsync(server.MediaUri, new CallSimulatorOptions { Speed = 4 });
+            await sim.SilenceAsync(TimeSpan.FromMilliseconds(100)).WaitAsync(Timeout);
+            await sim.PressAsync('*').WaitAsync(Timeout);
+            await sim.Closed.WaitAsync(Timeout);
+            return true;
+        }
+
+        var calls = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => Task.Run(PressAndHangUp)));
+        Assert.All(calls, Assert.True);
+    }
+
+    [Fact]
     public async Task TheLineKeepsRealTimePaceWithoutDrift()
     {
         await using var server = await FakeBotServer.StartAsync(async session =>
