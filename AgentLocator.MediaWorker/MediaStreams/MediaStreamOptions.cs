@@ -46,6 +46,13 @@ public sealed class MediaStreamOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// After its expected end (stream time), a reply whose marks have not all come back counts as
+    /// played once this grace has passed, so a lost echo cannot hold a call open.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan MarkEchoGrace { get; set; } = TimeSpan.FromSeconds(1.5);
+
     /// <summary>Caller speech during playback must last this long to interrupt it (barge-in).</summary>
     [Range(typeof(TimeSpan), "00:00:00.040", "00:00:05")]
     public TimeSpan BargeInMinSpeech { get; set; } = TimeSpan.FromMilliseconds(300);

@@ -14,9 +14,6 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
     public const int FrameBytes = 160;
     public static readonly TimeSpan FrameDuration = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>After its scheduled end, a reply whose marks never came back counts as played after this grace.</summary>
-    public static readonly TimeSpan EchoGrace = TimeSpan.FromSeconds(1.5);
-
     private readonly List<ScheduledReply> _replies = [];
     private readonly Queue<(int ReplyId, int Chunk)> _sentMarks = new();
     private int _nextReplyId;
@@ -165,7 +162,7 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
         {
             var reply = _replies[0];
             var played = reply.FullyQueued && reply.ChunksPlayed >= reply.ChunkCount;
-            if (!played && now < reply.ExpectedEnd + EchoGrace)
+            if (!played && now < reply.ExpectedEnd + options.MarkEchoGrace)
             {
                 return;
             }

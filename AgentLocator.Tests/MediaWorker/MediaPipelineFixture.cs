@@ -54,6 +54,9 @@ public sealed class MediaPipelineFixture : IAsyncLifetime
             ["MediaStream:TokenSecret"] = TokenSecret,
             ["MediaStream:MaxMessageBytes"] = "65536",
             ["MediaStream:CloseTimeout"] = "00:00:03",
+            // Stream time: the simulated lines run at up to 4x, where the default 1.5 s would be
+            // under 0.4 s of wall time for the echoes to cross a loaded machine.
+            ["MediaStream:MarkEchoGrace"] = "00:00:06",
         };
         foreach (var (key, value) in overrides)
         {
