@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using AgentLocator.Redis.Protocol;
 
 namespace AgentLocator.Redis.Connection;
@@ -13,14 +14,29 @@ internal sealed partial class PhysicalConnection
     /// <summary>
     /// Called when a command timed out: if the server has sent nothing at all since the command was issued
     /// and that silence has lasted a whole syncTimeout, the connection is presumed dead (half-open TCP, a
-    /// hung server, a reply that will never be completed) and is failed so that it gets replaced.
+    /// hung server, a reply that will never be completed) and is failed so that it gets replaced. Bytes
+    /// waiting unread in the socket mean the server did answer and this process is behind (a starved
+    /// thread pool): replacing the connection then would only add a reconnect to the backlog.
     /// </summary>
     public void OnCommandTimedOut(PendingCommand command)
     {
-        if (LastReadTimestamp < command.Created && Stopwatch.GetElapsedTime(command.Created) >= _options.SyncTimeout)
+        if (LastReadTimestamp < command.Created && Stopwatch.GetElapsedTime(command.Created) >= _options.SyncTimeout
+            && !HasUnreadBytes())
         {
             Fail(new RedisConnectionException(
                 $"Redis at {_options.EndPoint} sent nothing for {Stopwatch.GetElapsedTime(command.Created).TotalMilliseconds:0} ms while commands were waiting; reconnecting."));
+        }
+    }
+
+    private bool HasUnreadBytes()
+    {
+        try
+        {
+            return _socket.Available > 0;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false;
         }
     }
 
