@@ -87,12 +87,15 @@ public sealed partial class CallSimulator
                     abort).ConfigureAwait(false);
                 Interlocked.Increment(ref _framesSent);
 
-                var sentAt = _clock.Elapsed;
+                // A turn is timed from the frame's place on the line (its due time), not from when a
+                // late line got it out: after a stall the catch-up burst would otherwise hand the app
+                // its silence window in a few milliseconds and the turn would look instant.
+                var dueAt = lineStart + interval * tick;
                 if (AudioLevel.MuLawDbfs(frame) > _options.VoicedThresholdDbfs)
                 {
                     lock (_gate)
                     {
-                        _lastVoicedAt = sentAt;
+                        _lastVoicedAt = dueAt;
                     }
                 }
 

@@ -48,6 +48,8 @@ public class CallSimulatorTests
         await using (sim)
         {
             Assert.True(await sim.WaitForBotAudioAsync(Timeout), "no greeting");
+            // The caller speaks once the greeting has played, so line silence comes first.
+            Assert.True(await sim.WaitForMarkEchoAsync("greeting", Timeout));
             await sim.SayAsync(TestAudio.Fixture("caller_name_he.wav"));
             Assert.True(await sim.WaitForBotAudioAsync(Timeout), "no reply to the name");
             await sim.SayAsync(TestAudio.Fixture("caller_yes_he.wav"));
@@ -88,12 +90,12 @@ public class CallSimulatorTests
         Assert.Equal(["greeting", "reply-1", "reply-2"], events.Where(e => e.Type == MediaStreamEventType.Mark).Select(e => e.MarkName));
         Assert.Equal(["greeting", "reply-1", "reply-2"], sim.EchoedMarks);
 
-        // Two turns; the bot cannot answer before its 550 ms end-of-turn silence (line time; the
-        // margin absorbs pacing jitter on a loaded machine, where late frames are sent in a burst).
+        // Two turns; the bot cannot answer before its 550 ms end-of-turn silence (line time: turns are
+        // timed from the frames' due times, so a late line's catch-up burst cannot squeeze it out).
         Assert.Equal(2, sim.Turns.Count);
         Assert.All(sim.Turns, t =>
         {
-            Assert.InRange(t.Latency.TotalMilliseconds * options.Speed, 350, 2500);
+            Assert.InRange(t.Latency.TotalMilliseconds * options.Speed, 550, 5000);
             Assert.True(t.BotAudioAt > t.CallerLastVoicedAt);
         });
         Assert.Equal(3, sim.Received.Count(m => m.Kind == BotMessageKind.Media));
@@ -140,8 +142,9 @@ public class CallSimulatorTests
 
         await using var sim = await CallSimulator.ConnectAsync(server.MediaUri);
         var (immediateEcho, afterAudio) = await echoDelays.Task.WaitAsync(Timeout);
-        Assert.InRange(immediateEcho.TotalMilliseconds, 0, 150);
-        Assert.InRange(afterAudio.TotalMilliseconds, 950, 1500);
+        // Upper bounds leave a loaded machine room while still telling "at once" from "after the second".
+        Assert.InRange(immediateEcho.TotalMilliseconds, 0, 500);
+        Assert.InRange(afterAudio.TotalMilliseconds, 950, 3000);
     }
 
     [Fact]
@@ -175,7 +178,7 @@ public class CallSimulatorTests
 
         await using var sim = await CallSimulator.ConnectAsync(server.MediaUri);
         var delay = await markEchoAfterClear.Task.WaitAsync(Timeout);
-        Assert.InRange(delay.TotalMilliseconds, 0, 500);
+        Assert.InRange(delay.TotalMilliseconds, 0, 2500); // the 4.7 s of audio left were not played first
         Assert.Equal(["long-prompt", "after-clear"], sim.EchoedMarks);
         Assert.Contains(sim.Received, m => m.Kind == BotMessageKind.Clear);
     }
@@ -229,27 +232,28 @@ public class CallSimulatorTests
                 }
             }
         });
+        var sinceConnect = Stopwatch.StartNew();
         await using var sim = await CallSimulator.ConnectAsync(server.MediaUri);
         await sim.SilenceAsync(TimeSpan.FromMilliseconds(200));
-        var framesBefore = sim.FramesSent;
-        var clock = Stopwatch.StartNew();
-        await sim.SilenceAsync(TimeSpan.FromSeconds(3));
-        var elapsed = clock.Elapsed;
-        var frames = sim.FramesSent - framesBefore;
-        await sim.HangUpAsync();
 
-        // Never faster than real time; a stalled machine may only make it later.
-        Assert.InRange(frames, 148, 152);
-        Assert.InRange(elapsed.TotalMilliseconds, 2900, 4500);
+        // Drift-free: 2 s of line takes 2 s; a line that slept 20 ms after each send would take
+        // 2.07 s or more every time. The best of three tries sets aside a stall of the machine.
+        var tries = new List<double>();
+        for (var i = 0; i < 3; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            await sim.SilenceAsync(TimeSpan.FromSeconds(2));
+            tries.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        // ...and never ahead of real time, however it catches up.
+        var frames = sim.FramesSent;
+        Assert.True(frames <= sinceConnect.Elapsed / TimeSpan.FromMilliseconds(20) + 1, $"{frames} frames in {sinceConnect.ElapsedMilliseconds} ms");
+        await sim.HangUpAsync();
+        Assert.True(tries.Min() <= 2035, $"2 s of line took {string.Join(", ", tries.Select(t => t.ToString("0")))} ms");
         var session = await server.NextSessionAsync();
         var media = session.All.Where(e => e.Type == MediaStreamEventType.Media).ToList();
         Assert.All(media, m => Assert.Equal(Enumerable.Repeat(MuLaw.Silence, 160), m.Payload!));
-
-        // Drift-free: one second's worth of frames (50) spans one second of arrival time. The median
-        // over every 50-frame window ignores a stall and the burst that catches it up; a line that
-        // slept 20 ms after each send would take 21 ms or more a frame.
-        var spans = Enumerable.Range(0, media.Count - 50).Select(i => (media[i + 50].At - media[i].At).TotalMilliseconds).Order().ToList();
-        Assert.InRange(spans[spans.Count / 2], 980, 1020);
     }
 
     [Fact]
