@@ -246,9 +246,9 @@ public class CallSimulatorTests
             tries.Add(clock.Elapsed.TotalMilliseconds);
         }
 
-        // ...and never ahead of real time, however it catches up.
+        // ...and never ahead of real time, however it catches up (a timer may fire a millisecond early).
         var frames = sim.FramesSent;
-        Assert.True(frames <= sinceConnect.Elapsed / TimeSpan.FromMilliseconds(20) + 1, $"{frames} frames in {sinceConnect.ElapsedMilliseconds} ms");
+        Assert.True(frames <= sinceConnect.Elapsed / TimeSpan.FromMilliseconds(20) + 3, $"{frames} frames in {sinceConnect.ElapsedMilliseconds} ms");
         await sim.HangUpAsync();
         Assert.True(tries.Min() <= 2035, $"2 s of line took {string.Join(", ", tries.Select(t => t.ToString("0")))} ms");
         var session = await server.NextSessionAsync();
