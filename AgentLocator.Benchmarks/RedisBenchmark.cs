@@ -3,60 +3,70 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using AgentLocator.Redis;
+using AgentLocator.Data.Sessions;
+using StackExchange.Redis;
 
 namespace AgentLocator.Benchmarks;
 
 /// <summary>
-/// Pipelined GET/SET throughput of AgentLocator.Redis against redis-benchmark on the same server.
-/// <c>dotnet run -c Release --project AgentLocator.Benchmarks -- redis [--connection host:port] [--duration 10] [--callers 64] [--requests 500000]</c>
+/// GET/SET throughput of StackExchange.Redis as the services configure it (one multiplexer,
+/// <see cref="CallPathRedisDefaults"/>) next to redis-benchmark on the same server in the same run:
+/// once with as many connections as we have callers and one request in flight each, once pipelined (-P 16).
+/// <c>dotnet run -c Release --project AgentLocator.Benchmarks -- redis [--connection host:port[,password=…]] [--duration 10] [--callers 50] [--requests 500000]</c>
 /// </summary>
 public sealed partial class RedisBenchmark : IBenchmark
 {
     public string Name => "redis";
 
-    public string Description => "AgentLocator.Redis pipelined GET/SET ops/s vs redis-benchmark -P 16";
+    public string Description => "StackExchange.Redis GET/SET ops/s (N callers, one multiplexer) vs redis-benchmark -c N and -P 16";
 
     public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
-        var connection = Option(args, "--connection");
-        var duration = TimeSpan.FromSeconds(double.Parse(Option(args, "--duration") ?? "10", CultureInfo.InvariantCulture));
-        var callers = int.Parse(Option(args, "--callers") ?? "64", CultureInfo.InvariantCulture);
-        var requests = int.Parse(Option(args, "--requests") ?? "500000", CultureInfo.InvariantCulture);
+        var options = BenchmarkArgs.Parse(args);
+        var connection = options.Get("connection", "");
+        var duration = TimeSpan.FromSeconds(double.Parse(options.Get("duration", "10"), CultureInfo.InvariantCulture));
+        var callers = int.Parse(options.Get("callers", "50"), CultureInfo.InvariantCulture);
+        var requests = int.Parse(options.Get("requests", "500000"), CultureInfo.InvariantCulture);
 
         Process? server = null;
         string? dataDirectory = null;
         try
         {
-            if (connection is null)
+            if (connection.Length == 0)
             {
-                (server, dataDirectory, connection) = StartRedisServer();
+                (server, dataDirectory, connection) = await StartRedisServerAsync(cancellationToken);
             }
-            var options = RedisConnectionOptions.Parse(connection);
-            Console.WriteLine($"redis benchmark: server {options.EndPoint}, {callers} concurrent callers, {duration.TotalSeconds:0} s, GET/SET alternating, 16-byte values");
-
-            await using var client = new RedisClient(options);
-            using (var ready = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            var configuration = ConfigurationOptions.Parse(connection);
+            configuration.Defaults = new CallPathRedisDefaults();
+            var (host, port) = configuration.EndPoints[0] switch
             {
-                ready.CancelAfter(TimeSpan.FromSeconds(15));
-                await client.WaitUntilConnectedAsync(ready.Token);
-            }
+                DnsEndPoint dns => (dns.Host, dns.Port),
+                IPEndPoint ip => (ip.Address.ToString(), ip.Port),
+                var other => throw new InvalidOperationException($"Unsupported endpoint {other}."),
+            };
+            Console.WriteLine($"redis benchmark: server {host}:{port}, {callers} concurrent callers, {duration.TotalSeconds:0} s, GET/SET alternating, 16-byte values");
 
-            await RunClientAsync(client, callers, TimeSpan.FromSeconds(1), cancellationToken);
-            var (ops, errors, elapsed) = await RunClientAsync(client, callers, duration, cancellationToken);
-            var clientRate = ops / elapsed.TotalSeconds;
-            Console.WriteLine($"AgentLocator.Redis: {ops:N0} ops in {elapsed.TotalSeconds:0.00} s = {clientRate:N0} ops/s ({errors} errors)");
-
-            var (setRate, getRate, output) = await RunRedisBenchmarkAsync(options, requests, cancellationToken);
-            if (setRate is null || getRate is null)
+            await using var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
+            if (!multiplexer.IsConnected)
             {
-                Console.WriteLine("redis-benchmark output could not be parsed:");
-                Console.WriteLine(output);
+                Console.WriteLine($"could not connect to {host}:{port}");
                 return 1;
             }
-            var reference = (setRate.Value + getRate.Value) / 2;
-            Console.WriteLine($"redis-benchmark -P 16 -n {requests}: SET {setRate:N0} req/s, GET {getRate:N0} req/s, mean {reference:N0} req/s");
-            Console.WriteLine($"ratio AgentLocator.Redis / redis-benchmark: {clientRate / reference:0.00}");
+            var db = multiplexer.GetDatabase();
+            await RunClientAsync(db, callers, TimeSpan.FromSeconds(1), cancellationToken);
+            var (sets, gets, errors, elapsed) = await RunClientAsync(db, callers, duration, cancellationToken);
+            var setRate = sets / elapsed.TotalSeconds;
+            var getRate = gets / elapsed.TotalSeconds;
+            Console.WriteLine($"StackExchange.Redis: {sets + gets:N0} ops in {elapsed.TotalSeconds:0.00} s: SET {setRate:N0}/s, GET {getRate:N0}/s ({errors} errors)");
+
+            var same = await RunRedisBenchmarkAsync(host, port, configuration.Password, requests, ["-c", callers.ToString(CultureInfo.InvariantCulture)], cancellationToken);
+            var pipelined = await RunRedisBenchmarkAsync(host, port, configuration.Password, requests, ["-P", "16"], cancellationToken);
+            if (same is null || pipelined is null)
+            {
+                return 1;
+            }
+            Report($"redis-benchmark -c {callers} -n {requests}", same.Value, setRate, getRate);
+            Report($"redis-benchmark -P 16 -n {requests}", pipelined.Value, setRate, getRate);
             return errors == 0 ? 0 : 1;
         }
         finally
@@ -74,63 +84,61 @@ public sealed partial class RedisBenchmark : IBenchmark
         }
     }
 
-    private static async Task<(long Ops, long Errors, TimeSpan Elapsed)> RunClientAsync(
-        RedisClient client, int callers, TimeSpan duration, CancellationToken cancellationToken)
+    private static void Report(string reference, (double Set, double Get) rates, double setRate, double getRate) =>
+        Console.WriteLine($"{reference}: SET {rates.Set:N0}/s, GET {rates.Get:N0}/s; ratio StackExchange.Redis / redis-benchmark: SET {setRate / rates.Set:0.00}, GET {getRate / rates.Get:0.00}");
+
+    private static async Task<(long Sets, long Gets, long Errors, TimeSpan Elapsed)> RunClientAsync(
+        IDatabase db, int callers, TimeSpan duration, CancellationToken cancellationToken)
     {
-        long ops = 0;
-        long errors = 0;
-        var value = new string('v', 16);
+        long sets = 0, gets = 0, errors = 0;
+        RedisValue value = new string('v', 16);
         var watch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, callers).Select(caller => Task.Run(async () =>
         {
-            var key = $"bench:{caller}";
-            long local = 0;
-            long failed = 0;
+            RedisKey key = $"bench:{caller}";
+            long localSets = 0, localGets = 0, failed = 0;
             while (watch.Elapsed < duration && !cancellationToken.IsCancellationRequested)
             {
                 try
                 {
-                    if ((local & 1) == 0)
+                    if (((localSets + localGets) & 1) == 0)
                     {
-                        await client.SetAsync(key, value);
+                        await db.StringSetAsync(key, value);
+                        localSets++;
                     }
                     else
                     {
-                        await client.GetAsync(key);
+                        await db.StringGetAsync(key);
+                        localGets++;
                     }
                 }
-                catch (RedisException)
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
                 {
                     failed++;
                 }
-                local++;
             }
-            Interlocked.Add(ref ops, local);
+            Interlocked.Add(ref sets, localSets);
+            Interlocked.Add(ref gets, localGets);
             Interlocked.Add(ref errors, failed);
         }, cancellationToken)));
-        return (ops, errors, watch.Elapsed);
+        return (sets, gets, errors, watch.Elapsed);
     }
 
-    private static async Task<(double? Set, double? Get, string Output)> RunRedisBenchmarkAsync(
-        RedisConnectionOptions options, int requests, CancellationToken cancellationToken)
+    private static async Task<(double Set, double Get)?> RunRedisBenchmarkAsync(
+        string host, int port, string? password, int requests, string[] shape, CancellationToken cancellationToken)
     {
-        var info = new ProcessStartInfo("redis-benchmark")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { "-h", options.Host, "-p", options.Port.ToString(CultureInfo.InvariantCulture),
-                     "-t", "get,set", "-n", requests.ToString(CultureInfo.InvariantCulture), "-P", "16", "-d", "16", "-q" })
+        var info = new ProcessStartInfo("redis-benchmark") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-h", host, "-p", port.ToString(CultureInfo.InvariantCulture), "-t", "get,set",
+                     "-n", requests.ToString(CultureInfo.InvariantCulture), "-d", "16", "-q" }.Concat(shape))
         {
             info.ArgumentList.Add(arg);
         }
-        if (options.Password is not null)
+        if (password is not null)
         {
             info.ArgumentList.Add("-a");
-            info.ArgumentList.Add(options.Password);
+            info.ArgumentList.Add(password);
         }
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start redis-benchmark.");
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start redis-benchmark (apt-get install -y redis-tools).");
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
@@ -139,25 +147,29 @@ public sealed partial class RedisBenchmark : IBenchmark
         double? set = null, get = null;
         foreach (var line in output.Split('\r', '\n'))
         {
-            var match = RateLine().Match(line);
-            if (!match.Success)
+            if (RateLine().Match(line) is { Success: true } match)
             {
-                continue;
-            }
-            var rate = double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
-            if (match.Groups[1].Value == "SET")
-            {
-                set = rate;
-            }
-            else
-            {
-                get = rate;
+                var rate = double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
+                if (match.Groups[1].Value == "SET")
+                {
+                    set = rate;
+                }
+                else
+                {
+                    get = rate;
+                }
             }
         }
-        return (set, get, output);
+        if (set is null || get is null)
+        {
+            Console.WriteLine($"redis-benchmark {string.Join(' ', shape)} output could not be parsed:");
+            Console.WriteLine(output);
+            return null;
+        }
+        return (set.Value, get.Value);
     }
 
-    private static (Process Server, string DataDirectory, string ConnectionString) StartRedisServer()
+    private static async Task<(Process Server, string DataDirectory, string ConnectionString)> StartRedisServerAsync(CancellationToken cancellationToken)
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -174,13 +186,21 @@ public sealed partial class RedisBenchmark : IBenchmark
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start redis-server (apt-get install -y redis-server).");
         process.OutputDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
+        // Wait until it listens, so the first connect does not race the server's start.
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
+                break;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+        }
         return (process, dataDirectory, $"127.0.0.1:{port}");
-    }
-
-    private static string? Option(string[] args, string name)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
     }
 
     [GeneratedRegex(@"^\s*(SET|GET): ([\d.]+) requests per second")]

@@ -1,4 +1,4 @@
-using AgentLocator.Data.Sessions;
+using AgentLocator.Data.Calls;
 using AgentLocator.Twilio;
 using AgentLocator.Twilio.Security;
 using AgentLocator.Twilio.Twiml;
@@ -16,6 +16,7 @@ public sealed partial class TwilioWebhookFilter(
     IOptions<TwilioOptions> twilio,
     IOptions<PublicUrlOptions> publicUrl,
     IHostEnvironment environment,
+    ICallSessions sessions,
     IServiceProvider services,
     ILogger<TwilioWebhookFilter> logger) : IEndpointFilter
 {
@@ -59,8 +60,7 @@ public sealed partial class TwilioWebhookFilter(
         try
         {
             var idempotency = IdempotencyKey(http);
-            var sessions = services.GetService<RedisCallSessions>();
-            if (idempotency is null || sessions is null)
+            if (idempotency is null)
             {
                 return await next(context);
             }

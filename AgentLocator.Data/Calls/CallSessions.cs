@@ -44,8 +44,23 @@ public interface ICallSessions
     /// <summary>Disarms the watchdog when the stream starts; true when it was armed.</summary>
     Task<bool> DisarmWatchdogAsync(string callSid, CancellationToken cancellationToken);
 
+    /// <summary>Watchdogs whose deadline has passed (at most <paramref name="limit"/>); empty when Redis is down.</summary>
+    Task<IReadOnlyList<string>> DueWatchdogsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Claims an overdue watchdog for this replica: of all the replicas that saw it due, exactly one
+    /// gets true and fires it.
+    /// </summary>
+    Task<bool> ClaimWatchdogAsync(string callSid, CancellationToken cancellationToken);
+
     /// <summary>Publishes a live call event; false when Redis is down.</summary>
     Task<bool> PublishAsync(CallEvent callEvent, CancellationToken cancellationToken);
+
+    /// <summary>Remembers a webhook's answer under Twilio's idempotency token, so a retry is answered the same.</summary>
+    Task<bool> RememberResponseAsync(string key, string response, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>The answer remembered under <paramref name="key"/>, or null when there is none or Redis is down.</summary>
+    Task<string?> RecallResponseAsync(string key, CancellationToken cancellationToken);
 }
 
 /// <summary>Used when no Redis is configured: nothing is shared, everything reports "not available".</summary>
@@ -59,5 +74,14 @@ public sealed class NoCallSessions : ICallSessions
 
     public Task<bool> DisarmWatchdogAsync(string callSid, CancellationToken cancellationToken) => Task.FromResult(false);
 
+    public Task<IReadOnlyList<string>> DueWatchdogsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>([]);
+
+    public Task<bool> ClaimWatchdogAsync(string callSid, CancellationToken cancellationToken) => Task.FromResult(false);
+
     public Task<bool> PublishAsync(CallEvent callEvent, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    public Task<bool> RememberResponseAsync(string key, string response, TimeSpan ttl, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    public Task<string?> RecallResponseAsync(string key, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
 }

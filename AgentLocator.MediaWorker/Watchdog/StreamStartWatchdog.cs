@@ -1,5 +1,4 @@
 using AgentLocator.Data.Calls;
-using AgentLocator.Data.Sessions;
 using AgentLocator.Twilio.Rest;
 using Microsoft.Extensions.Options;
 
@@ -10,10 +9,10 @@ namespace AgentLocator.MediaWorker.Watchdog;
 /// and no MediaWorker has seen the stream's <c>start</c>. The live call is redirected through the
 /// REST API to <c>/webhook/stream_ended</c>, which answers the voicemail; <c>WATCHDOG_FIRED</c> is
 /// logged and recorded on the call. Every replica runs this loop; the atomic claim lets exactly
-/// one of them fire each watchdog. Without Redis there is nothing to watch and the loop idles.
+/// one of them fire each watchdog. Without Redis nothing is ever due.
 /// </summary>
 public sealed partial class StreamStartWatchdog(
-    IServiceProvider services,
+    ICallSessions sessions,
     IServiceScopeFactory scopes,
     IOptions<WatchdogOptions> options,
     IConfiguration configuration,
@@ -22,16 +21,12 @@ public sealed partial class StreamStartWatchdog(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (services.GetService<RedisCallSessions>() is not { } sessions)
-        {
-            return;
-        }
         using var timer = new PeriodicTimer(options.Value.PollInterval, clock);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
-                await RunOnceAsync(sessions, stoppingToken);
+                await RunOnceAsync(stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -40,7 +35,7 @@ public sealed partial class StreamStartWatchdog(
         }
     }
 
-    public async Task<int> RunOnceAsync(RedisCallSessions sessions, CancellationToken cancellationToken)
+    public async Task<int> RunOnceAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var fired = 0;
@@ -48,14 +43,14 @@ public sealed partial class StreamStartWatchdog(
         {
             if (await sessions.ClaimWatchdogAsync(callSid, cancellationToken))
             {
-                await FireAsync(sessions, callSid, cancellationToken);
+                await FireAsync(callSid, cancellationToken);
                 fired++;
             }
         }
         return fired;
     }
 
-    private async Task FireAsync(RedisCallSessions sessions, string callSid, CancellationToken cancellationToken)
+    private async Task FireAsync(string callSid, CancellationToken cancellationToken)
     {
         var at = clock.GetUtcNow();
         var voicemail = (configuration["PublicBaseUrl"] ?? "").TrimEnd('/') + "/webhook/stream_ended";

@@ -1,8 +1,8 @@
 using AgentLocator.Data.Calls;
 using AgentLocator.Data.Sessions;
 using AgentLocator.Media.Simulation;
-using AgentLocator.Redis;
 using AgentLocator.Tests.Infrastructure;
+using StackExchange.Redis;
 
 namespace AgentLocator.Tests.MediaWorker;
 
@@ -23,7 +23,8 @@ public sealed class RedisDegradationTests(MediaPipelineFixture fixture) : IClass
             ["ConnectionStrings:redis"] = _redis.ConnectionString,
             ["MediaStream:IdleReprompt"] = "00:01:00",
         });
-        await using var redis = new RedisClient(_redis.ConnectionString);
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
+        var redis = connection.GetDatabase();
 
         // Redis up: incoming_call armed the watchdog far in the future; the stream's start disarms it.
         var options = await fixture.StartCallAsync(speed: 2);

@@ -7,9 +7,9 @@ using System.Xml.Linq;
 using AgentLocator.Api;
 using AgentLocator.Data.Calls;
 using AgentLocator.Data.Sessions;
-using AgentLocator.Redis;
 using AgentLocator.Tests.Infrastructure;
 using AgentLocator.Tests.Voice;
+using StackExchange.Redis;
 
 namespace AgentLocator.Tests.Sessions;
 
@@ -17,7 +17,9 @@ namespace AgentLocator.Tests.Sessions;
 public sealed class LiveCallStateTests : IAsyncLifetime
 {
     private RedisServer _redis = null!;
-    private RedisClient _client = null!;
+    private ConnectionMultiplexer _client = null!;
+
+    private IDatabase Redis => _client.GetDatabase();
     private FakeTwilioServer _twilio = null!;
     private string _database = "";
     private ServiceFactory<ApiEntryPoint> _api = null!;
@@ -27,7 +29,7 @@ public sealed class LiveCallStateTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _redis = await RedisServer.StartAsync();
-        _client = new RedisClient(_redis.ConnectionString);
+        _client = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
         _twilio = await FakeTwilioServer.StartAsync();
         _database = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("sessions");
         _api = ApiTestHost.Create(_database, extra: new Dictionary<string, string?>
@@ -69,23 +71,19 @@ public sealed class LiveCallStateTests : IAsyncLifetime
     public async Task IncomingCallSharesTheSessionArmsTheWatchdogAndAnnouncesTheCall()
     {
         var events = new ConcurrentQueue<string>();
-        await using var subscription = await _client.SubscribeAsync(RedisCallSessions.EventsChannel, m =>
-        {
-            events.Enqueue(m.Message);
-            return ValueTask.CompletedTask;
-        });
+        await _client.GetSubscriber().SubscribeAsync(RedisChannel.Literal(RedisCallSessions.EventsChannel), (_, message) => events.Enqueue(message.ToString()));
         var callSid = VoiceWebhookFixture.NewCallSid();
         var before = DateTimeOffset.UtcNow;
         var twiml = XDocument.Parse(await (await IncomingCallAsync(callSid)).Content.ReadAsStringAsync());
         var token = twiml.Descendants("Parameter").Single(p => p.Attribute("name")!.Value == "token").Attribute("value")!.Value;
 
-        var session = JsonSerializer.Deserialize<CallSession>((await _client.GetAsync(RedisCallSessions.SessionKey(callSid)))!, JsonSerializerOptions.Web)!;
+        var session = JsonSerializer.Deserialize<CallSession>((string)(await Redis.StringGetAsync(RedisCallSessions.SessionKey(callSid)))!, JsonSerializerOptions.Web)!;
         Assert.Equal(token, session.Token);
         Assert.Equal("+972521112233", session.From);
-        var ttl = await _client.TimeToLiveAsync(RedisCallSessions.SessionKey(callSid));
+        var ttl = await Redis.KeyTimeToLiveAsync(RedisCallSessions.SessionKey(callSid));
         Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(100), TimeSpan.FromHours(2));
 
-        var deadline = await _client.SortedSetScoreAsync(RedisCallSessions.WatchdogKey, callSid);
+        var deadline = await Redis.SortedSetScoreAsync(RedisCallSessions.WatchdogKey, callSid);
         Assert.InRange(deadline!.Value, (before + TimeSpan.FromSeconds(1)).ToUnixTimeMilliseconds() - 50, (DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1)).ToUnixTimeMilliseconds() + 50);
         Assert.True(await Sql.EventuallyAsync(() => Task.FromResult(events.Any(e => e.Contains(callSid, StringComparison.Ordinal) && e.Contains("call_started", StringComparison.Ordinal))),
             TimeSpan.FromSeconds(5)));
@@ -130,7 +128,7 @@ public sealed class LiveCallStateTests : IAsyncLifetime
             Assert.NotNull(await Sql.ScalarAsync<DateTime?>(_database, "SELECT watchdog_fired_at FROM calls WHERE call_sid = $1", callSid));
         }
         Assert.Equal(calls.Count, a.Logs.Lines.Concat(b.Logs.Lines).Count(l => l.Contains("WATCHDOG_FIRED", StringComparison.Ordinal)));
-        Assert.Null(await _client.SortedSetScoreAsync(RedisCallSessions.WatchdogKey, calls[0]));
+        Assert.Null(await Redis.SortedSetScoreAsync(RedisCallSessions.WatchdogKey, calls[0]));
     }
 
     [Fact]
@@ -171,6 +169,6 @@ public sealed class LiveCallStateTests : IAsyncLifetime
             "readiness did not recover after Redis came back");
         var after = VoiceWebhookFixture.NewCallSid();
         (await IncomingCallAsync(after)).EnsureSuccessStatusCode();
-        Assert.NotNull(await _client.SortedSetScoreAsync(RedisCallSessions.WatchdogKey, after));
+        Assert.NotNull(await Redis.SortedSetScoreAsync(RedisCallSessions.WatchdogKey, after));
     }
 }
