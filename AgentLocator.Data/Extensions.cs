@@ -12,10 +12,14 @@ public static class DataExtensions
 {
     public const string ConnectionName = "agentlocator";
 
+    /// <summary>Tags of the <c>postgres</c> check; <c>/readyz</c> runs the checks tagged "ready".</summary>
+    private static readonly string[] ReadyTags = ["ready"];
+
     /// <summary>
-    /// Postgres through one <see cref="NpgsqlDataSource"/> (connection string
-    /// <c>ConnectionStrings:agentlocator</c>), the EF Core context, start-up migrations,
-    /// the readiness check named <c>postgres</c>, and the durable job queue.
+    /// Postgres through Aspire's EF Core integration (<c>ConnectionStrings:agentlocator</c>): a pooled
+    /// <see cref="AgentLocatorDbContext"/> with the retrying execution strategy, Npgsql traces and metrics;
+    /// the EF migrations applied at start (<c>Database:MigrateOnStartup</c>); the readiness check named
+    /// <c>postgres</c>; and the durable job queue.
     /// </summary>
     public static IHostApplicationBuilder AddAgentLocatorData(this IHostApplicationBuilder builder)
     {
@@ -25,27 +29,42 @@ public static class DataExtensions
             throw new InvalidOperationException(
                 $"Missing connection string 'ConnectionStrings:{ConnectionName}' (environment variable ConnectionStrings__{ConnectionName}).");
         }
-        var csb = new NpgsqlConnectionStringBuilder(connectionString);
-        // Fail fast when the database is gone: callers (webhooks) have their own fallbacks.
-        if (!connectionString.Contains("Timeout", StringComparison.OrdinalIgnoreCase))
+        builder.AddNpgsqlDbContext<AgentLocatorDbContext>(ConnectionName, settings =>
         {
-            csb.Timeout = 3;
-        }
-        var dataSource = new NpgsqlDataSourceBuilder(csb.ConnectionString).Build();
-        builder.Services.AddSingleton(dataSource);
-        builder.Services.AddDbContext<AgentLocatorDbContext>((sp, options) => options.UseNpgsql(dataSource, npgsql => npgsql.CommandTimeout(15)));
-        builder.Services.AddSingleton<DatabaseState>();
-        builder.Services.AddSingleton<DatabaseMigrator>();
+            settings.ConnectionString = FailFast(connectionString);
+            settings.CommandTimeout ??= 15;
+            // Replaced below by the same EF check under the name operators know, gated on migrations.
+            settings.DisableHealthChecks = true;
+        });
+
+        var state = new DatabaseState();
+        builder.Services.AddSingleton(state);
+        builder.Services.AddScoped<DatabaseMigrator>();
         if (builder.Configuration.GetValue("Database:MigrateOnStartup", true))
         {
             builder.Services.AddHostedService<MigrationHostedService>();
         }
         else
         {
-            builder.Services.AddSingleton<DatabaseState>(_ => { var s = new DatabaseState(); s.MarkMigrated(); return s; });
+            state.MarkMigrated();
         }
-        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", HealthStatus.Unhealthy, ["ready"] /* HealthEndpoints.ReadyTag */, TimeSpan.FromSeconds(3));
+        builder.Services.AddHealthChecks().AddDbContextCheck<AgentLocatorDbContext>("postgres", HealthStatus.Unhealthy, ReadyTags,
+            customTestQuery: (db, cancellationToken) => state.IsReadyAsync(db, cancellationToken));
         builder.Services.AddJobQueue(builder.Configuration);
         return builder;
+    }
+
+    /// <summary>
+    /// A 3 s connect timeout unless the connection string names one: callers (webhooks) have their own
+    /// fallbacks and must learn quickly that the database is gone.
+    /// </summary>
+    private static string FailFast(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("Timeout", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Timeout = 3;
+        }
+        return builder.ConnectionString;
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 
 namespace AgentLocator.Api.Voice;
@@ -22,6 +23,8 @@ public static class DatabaseFailures
         OperationCanceledException => !requestAborted.IsCancellationRequested,
         NpgsqlException or TimeoutException or System.Net.Sockets.SocketException => true,
         DbUpdateException { InnerException: { } inner } => IsTransient(inner, requestAborted),
+        // The retrying execution strategy gave up: what it kept failing on decides.
+        RetryLimitExceededException { InnerException: { } inner } => IsTransient(inner, requestAborted),
         InvalidOperationException { InnerException: { } inner } => IsTransient(inner, requestAborted),
         _ => false,
     };

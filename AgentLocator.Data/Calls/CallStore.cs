@@ -1,4 +1,5 @@
 using AgentLocator.Data.Infrastructure;
+using AgentLocator.Data.Jobs;
 using AgentLocator.Data.Model;
 using AgentLocator.Data.Phones;
 using Microsoft.EntityFrameworkCore;
@@ -126,4 +127,22 @@ public sealed class CallStore(AgentLocatorDbContext db)
     public async Task<bool> RecordConversationCompletedAsync(string callSid, DateTimeOffset at, CancellationToken cancellationToken) =>
         await db.Database.ExecuteSqlInterpolatedAsync(
             $"UPDATE calls SET conversation_completed = true, updated_at = {at} WHERE call_sid = {callSid}", cancellationToken) == 1;
+
+    /// <summary>
+    /// Marks the conversation completed and, when <paramref name="notify"/>, queues the business's lead
+    /// notification, in one transaction. The retrying execution strategy replays the whole transaction
+    /// after a transient failure; both writes are idempotent, so a replay after a lost commit changes nothing.
+    /// </summary>
+    public Task CompleteConversationAsync(string callSid, Guid callId, bool notify, DateTimeOffset at, CancellationToken cancellationToken) =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(async ct =>
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            await RecordConversationCompletedAsync(callSid, at, ct);
+            if (notify)
+            {
+                await JobQueue.EnqueueOnceAsync(db, LeadNotificationJob.Type, new LeadNotificationJob.Payload(callId),
+                    LeadNotificationJob.DedupKey(callId), cancellationToken: ct);
+            }
+            await transaction.CommitAsync(ct);
+        }, cancellationToken);
 }

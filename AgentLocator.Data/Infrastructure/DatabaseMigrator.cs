@@ -1,89 +1,89 @@
-using System.Reflection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace AgentLocator.Data.Infrastructure;
 
 /// <summary>
-/// Applies the hand-written SQL migrations embedded under <c>Migrations/</c> in name order.
-/// The EF Core Design package does not restore here, so there is no <c>dotnet ef</c>; the
-/// drift test proves these scripts build the same schema as the EF model. Several replicas
-/// may start at once: a session-level advisory lock lets one migrate while the others wait,
-/// and each script runs in its own transaction with its row in <c>schema_migrations</c>.
+/// Applies the EF Core migrations (<c>Infrastructure/Migrations</c>, made with <c>dotnet ef migrations add</c>).
+/// Several replicas may start at once: a session-level advisory lock lets one migrate while the others
+/// wait. A database built by the hand-written SQL runner this replaced (its <c>schema_migrations</c>
+/// lists every script the baseline stands for) is adopted: the baseline is recorded as applied, not run.
 /// </summary>
-public sealed partial class DatabaseMigrator(NpgsqlDataSource dataSource, ILogger<DatabaseMigrator> logger)
+public sealed partial class DatabaseMigrator(AgentLocatorDbContext db, ILogger<DatabaseMigrator> logger)
 {
-    /// <summary>An arbitrary constant shared by every replica: "AgentLoc" as ASCII.</summary>
+    /// <summary>An arbitrary constant shared by every replica: "AgentLoc" as ASCII (the old runner's key too).</summary>
     private const long AdvisoryLockKey = 0x4167656E744C6F63;
 
-    public static IReadOnlyList<(string Id, string Sql)> LoadScripts()
-    {
-        var assembly = typeof(DatabaseMigrator).Assembly;
-        const string prefix = "AgentLocator.Data.Migrations.";
-        return assembly.GetManifestResourceNames()
-            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
-            .Order(StringComparer.Ordinal)
-            .Select(n => (n[prefix.Length..^".sql".Length], Read(assembly, n)))
-            .ToList();
-    }
+    /// <summary>
+    /// The scripts the old runner recorded in <c>schema_migrations</c>, whose schema the baseline migration
+    /// builds exactly (the drift test proves it).
+    /// </summary>
+    public static readonly IReadOnlyList<string> LegacyScripts = ["0001_initial", "0002_message_call"];
 
+    /// <summary>Migrates the database; returns the migrations this call applied (none when another replica did).</summary>
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await ExecuteAsync(connection, $"SELECT pg_advisory_lock({AdvisoryLockKey})", cancellationToken);
+        await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            await ExecuteAsync(connection,
-                "CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamp with time zone NOT NULL DEFAULT now())",
-                cancellationToken);
-            var applied = new HashSet<string>(StringComparer.Ordinal);
-            await using (var command = new NpgsqlCommand("SELECT id FROM schema_migrations", connection))
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({AdvisoryLockKey})", cancellationToken);
+            try
             {
-                while (await reader.ReadAsync(cancellationToken))
+                await AdoptLegacySchemaAsync(cancellationToken);
+                var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+                await db.Database.MigrateAsync(cancellationToken);
+                foreach (var id in pending)
                 {
-                    applied.Add(reader.GetString(0));
+                    LogApplied(logger, id);
                 }
+                return pending;
             }
-
-            var newlyApplied = new List<string>();
-            foreach (var (id, sql) in LoadScripts().Where(s => !applied.Contains(s.Id)))
+            finally
             {
-                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-                await using (var command = new NpgsqlCommand(sql, connection, transaction))
-                {
-                    await command.ExecuteNonQueryAsync(cancellationToken);
-                }
-                await using (var command = new NpgsqlCommand("INSERT INTO schema_migrations (id) VALUES ($1)", connection, transaction))
-                {
-                    command.Parameters.Add(new NpgsqlParameter { Value = id });
-                    await command.ExecuteNonQueryAsync(cancellationToken);
-                }
-                await transaction.CommitAsync(cancellationToken);
-                LogApplied(logger, id);
-                newlyApplied.Add(id);
+                await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({AdvisoryLockKey})", CancellationToken.None);
             }
-            return newlyApplied;
         }
         finally
         {
-            await ExecuteAsync(connection, $"SELECT pg_advisory_unlock({AdvisoryLockKey})", CancellationToken.None);
+            await db.Database.CloseConnectionAsync();
         }
     }
 
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records the baseline as applied on a database the old runner built completely, so EF starts from
+    /// it. A database it built only in part is refused with the scripts it lacks: nothing is guessed.
+    /// </summary>
+    private async Task AdoptLegacySchemaAsync(CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static string Read(Assembly assembly, string name)
-    {
-        using var stream = assembly.GetManifestResourceStream(name)!;
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
+        var hasLegacyTable = await db.Database
+            .SqlQueryRaw<bool>("""SELECT to_regclass('public.schema_migrations') IS NOT NULL AS "Value" """)
+            .SingleAsync(cancellationToken);
+        if (!hasLegacyTable || (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).Any())
+        {
+            return;
+        }
+        var applied = await db.Database.SqlQueryRaw<string>("""SELECT id AS "Value" FROM schema_migrations""").ToListAsync(cancellationToken);
+        var missing = LegacyScripts.Except(applied, StringComparer.Ordinal).ToList();
+        if (missing.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"This database was migrated by the previous release's SQL runner but lacks {string.Join(", ", missing)}: " +
+                "run the previous release once so it finishes its migrations, then start this one.");
+        }
+        var baseline = db.Database.GetMigrations().First();
+        // EF's own scripts for its history table; one batch, so both happen or neither does.
+        var history = db.GetService<IHistoryRepository>();
+        var adopt = history.GetCreateIfNotExistsScript() + "\n" + history.GetInsertScript(new HistoryRow(baseline, ProductInfo.GetVersion()));
+        await db.Database.ExecuteSqlRawAsync(adopt, cancellationToken);
+        LogAdopted(logger, baseline, string.Join(", ", LegacyScripts));
     }
 
     [LoggerMessage(EventId = 2001, EventName = "MIGRATION_APPLIED", Level = LogLevel.Information, Message = "MIGRATION_APPLIED {MigrationId}")]
     private static partial void LogApplied(ILogger logger, string migrationId);
+
+    [LoggerMessage(EventId = 2003, EventName = "MIGRATION_BASELINE_ADOPTED", Level = LogLevel.Information,
+        Message = "MIGRATION_BASELINE_ADOPTED {MigrationId} recorded as applied: the schema was built by the SQL scripts {Scripts}")]
+    private static partial void LogAdopted(ILogger logger, string migrationId, string scripts);
 }

@@ -9,7 +9,6 @@ namespace AgentLocator.Data.Infrastructure;
 /// Postgres is down, so a failed attempt is logged and retried in the background until it works.
 /// </summary>
 internal sealed partial class MigrationHostedService(
-    DatabaseMigrator migrator,
     DatabaseState state,
     IServiceScopeFactory scopes,
     ILogger<MigrationHostedService> logger)
@@ -44,7 +43,10 @@ internal sealed partial class MigrationHostedService(
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(30));
-            await migrator.MigrateAsync(timeout.Token);
+            await using (var scope = scopes.CreateAsyncScope())
+            {
+                await scope.ServiceProvider.GetRequiredService<DatabaseMigrator>().MigrateAsync(timeout.Token);
+            }
             state.MarkMigrated();
             await WarmUpAsync(timeout.Token);
             return true;
@@ -70,14 +72,4 @@ internal sealed partial class MigrationHostedService(
 
     [LoggerMessage(EventId = 2002, EventName = "MIGRATION_FAILED", Level = LogLevel.Error, Message = "MIGRATION_FAILED will retry")]
     private static partial void LogMigrationFailed(ILogger logger, Exception exception);
-}
-
-/// <summary>Whether this process has seen the schema migrated.</summary>
-public sealed class DatabaseState
-{
-    private volatile bool _migrated;
-
-    public bool Migrated => _migrated;
-
-    public void MarkMigrated() => _migrated = true;
 }

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using AgentLocator.Data.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -11,9 +14,10 @@ namespace AgentLocator.Data.Jobs;
 /// The job loop: claims due jobs with <c>FOR UPDATE SKIP LOCKED</c> (any number of replicas),
 /// runs their handlers, retries failures with exponential backoff and jitter, and dead-letters
 /// a job after its maximum attempts. A job whose worker died is taken over when its lease ends.
+/// Each statement goes through the context's retrying execution strategy; a claim replayed after a
+/// lost reply leaves the first claim to expire with its lease.
 /// </summary>
 public sealed partial class JobWorker(
-    NpgsqlDataSource dataSource,
     IServiceScopeFactory scopes,
     IEnumerable<IJobHandler> handlers,
     IOptions<JobOptions> options,
@@ -66,27 +70,19 @@ public sealed partial class JobWorker(
 
     private async Task<List<ClaimedJob>> ClaimAsync(int limit, TimeSpan lease, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
-            UPDATE jobs SET status = 'running', locked_by = $1, locked_until = now() + $2, attempts = attempts + 1, updated_at = now()
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentLocatorDbContext>();
+        return await db.Database.SqlQuery<ClaimedJob>($"""
+            UPDATE jobs SET status = 'running', locked_by = {_workerId}, locked_until = now() + {lease}, attempts = attempts + 1, updated_at = now()
             WHERE id IN (
                 SELECT id FROM jobs
                 WHERE (status = 'pending' AND run_at <= now()) OR (status = 'running' AND locked_until < now())
                 ORDER BY run_at, id
-                LIMIT $3
+                LIMIT {limit}
                 FOR UPDATE SKIP LOCKED)
-            RETURNING id, type, payload::text, attempts, max_attempts, trace_parent
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = _workerId });
-        command.Parameters.Add(new NpgsqlParameter { Value = lease });
-        command.Parameters.Add(new NpgsqlParameter { Value = limit });
-        var jobs = new List<ClaimedJob>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            jobs.Add(new ClaimedJob(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4),
-                reader.IsDBNull(5) ? null : reader.GetString(5)));
-        }
-        return jobs;
+            RETURNING id AS "Id", type AS "Type", payload::text AS "Payload", attempts AS "Attempts", max_attempts AS "MaxAttempts",
+                trace_parent AS "TraceParent"
+            """).ToListAsync(cancellationToken);
     }
 
     private async Task RunAsync(ClaimedJob job, JobOptions settings, CancellationToken cancellationToken)
@@ -134,53 +130,45 @@ public sealed partial class JobWorker(
         return TimeSpan.FromMilliseconds(capped / 2 + Random.Shared.NextDouble() * capped / 2);
     }
 
-    private async Task CompleteAsync(long id, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("""
-            UPDATE jobs SET status = 'succeeded', completed_at = now(), updated_at = now(), locked_by = NULL, locked_until = NULL
-            WHERE id = $1 AND locked_by = $2
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = id });
-        command.Parameters.Add(new NpgsqlParameter { Value = _workerId });
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    private Task CompleteAsync(long id, CancellationToken cancellationToken) => ExecuteAsync(db => db.Database.ExecuteSqlInterpolatedAsync($"""
+        UPDATE jobs SET status = 'succeeded', completed_at = now(), updated_at = now(), locked_by = NULL, locked_until = NULL
+        WHERE id = {id} AND locked_by = {_workerId}
+        """, cancellationToken));
 
-    private async Task FailAsync(long id, bool dead, TimeSpan delay, string error, CancellationToken cancellationToken)
+    private Task FailAsync(long id, bool dead, TimeSpan delay, string error, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
-            UPDATE jobs SET status = $3, run_at = now() + $4, last_error = $5, updated_at = now(), locked_by = NULL, locked_until = NULL
-            WHERE id = $1 AND locked_by = $2
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = id });
-        command.Parameters.Add(new NpgsqlParameter { Value = _workerId });
-        command.Parameters.Add(new NpgsqlParameter { Value = dead ? Model.JobStatuses.Dead : Model.JobStatuses.Pending });
-        command.Parameters.Add(new NpgsqlParameter { Value = dead ? TimeSpan.Zero : delay });
-        command.Parameters.Add(new NpgsqlParameter { Value = error });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        var status = dead ? Model.JobStatuses.Dead : Model.JobStatuses.Pending;
+        var runIn = dead ? TimeSpan.Zero : delay;
+        return ExecuteAsync(db => db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE jobs SET status = {status}, run_at = now() + {runIn}, last_error = {error}, updated_at = now(), locked_by = NULL, locked_until = NULL
+            WHERE id = {id} AND locked_by = {_workerId}
+            """, cancellationToken));
     }
 
     private async Task ReleaseAsync(long id, int attempts, CancellationToken cancellationToken)
     {
         try
         {
-            await using var command = dataSource.CreateCommand("""
-                UPDATE jobs SET status = 'pending', attempts = $3, updated_at = now(), locked_by = NULL, locked_until = NULL
-                WHERE id = $1 AND locked_by = $2
-                """);
-            command.Parameters.Add(new NpgsqlParameter { Value = id });
-            command.Parameters.Add(new NpgsqlParameter { Value = _workerId });
-            command.Parameters.Add(new NpgsqlParameter { Value = attempts });
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            await ExecuteAsync(db => db.Database.ExecuteSqlInterpolatedAsync($"""
+                UPDATE jobs SET status = 'pending', attempts = {attempts}, updated_at = now(), locked_by = NULL, locked_until = NULL
+                WHERE id = {id} AND locked_by = {_workerId}
+                """, cancellationToken));
         }
-        catch (NpgsqlException)
+        catch (Exception ex) when (ex is NpgsqlException or RetryLimitExceededException)
         {
             // The lease expires and another worker takes the job over.
         }
     }
 
+    private async Task ExecuteAsync(Func<AgentLocatorDbContext, Task<int>> statement)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        await statement(scope.ServiceProvider.GetRequiredService<AgentLocatorDbContext>());
+    }
+
     private static string Truncate(string value, int max) => value.Length <= max ? value : value[..max];
 
-    private sealed record ClaimedJob(long Id, string Type, string Payload, int Attempts, int MaxAttempts, string? TraceParent);
+    internal sealed record ClaimedJob(long Id, string Type, string Payload, int Attempts, int MaxAttempts, string? TraceParent);
 
     [LoggerMessage(EventId = 2101, EventName = "JOB_RETRY", Level = LogLevel.Warning,
         Message = "JOB_RETRY job {JobId} ({JobType}) attempt {Attempt} failed; retrying in {DelayMs} ms: {Error}")]

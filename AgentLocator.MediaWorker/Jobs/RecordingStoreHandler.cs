@@ -79,16 +79,24 @@ public sealed partial class RecordingStoreHandler(IOptions<StorageOptions> stora
         LogStored(logger, payload.CallSid, payload.RecordingSid, result.Bytes);
     }
 
+    /// <summary>
+    /// The recording's changes and the notification job in one transaction, replayed whole by the retrying
+    /// execution strategy: changes are accepted only once the commit succeeded, so a replay writes them again.
+    /// </summary>
     private static async Task SaveWithNotificationAsync(Data.Infrastructure.AgentLocatorDbContext db, Call call, CancellationToken cancellationToken)
     {
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await db.SaveChangesAsync(cancellationToken);
-        if (!call.IsTest)
+        await db.Database.CreateExecutionStrategy().ExecuteAsync(async ct =>
         {
-            await JobQueue.EnqueueOnceAsync(db, LeadNotificationJob.Type, new LeadNotificationJob.Payload(call.Id),
-                LeadNotificationJob.DedupKey(call.Id), cancellationToken: cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            await db.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct);
+            if (!call.IsTest)
+            {
+                await JobQueue.EnqueueOnceAsync(db, LeadNotificationJob.Type, new LeadNotificationJob.Payload(call.Id),
+                    LeadNotificationJob.DedupKey(call.Id), cancellationToken: ct);
+            }
+            await transaction.CommitAsync(ct);
+        }, cancellationToken);
+        db.ChangeTracker.AcceptAllChanges();
     }
 
     [LoggerMessage(EventId = 4501, EventName = "RECORDING_STORED", Level = LogLevel.Information,

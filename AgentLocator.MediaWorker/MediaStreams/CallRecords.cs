@@ -1,5 +1,4 @@
 using AgentLocator.Data.Calls;
-using AgentLocator.Data.Jobs;
 using AgentLocator.Data.Model;
 using AgentLocator.Twilio.Rest;
 
@@ -27,15 +26,7 @@ public sealed class CallRecords(IServiceScopeFactory scopes, TimeProvider clock)
     public async Task CompleteConversationAsync(string callSid, Guid callId, bool isTest, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        var store = scope.ServiceProvider.GetRequiredService<CallStore>();
-        await using var transaction = await store.Db.Database.BeginTransactionAsync(cancellationToken);
-        await store.RecordConversationCompletedAsync(callSid, clock.GetUtcNow(), cancellationToken);
-        if (!isTest)
-        {
-            await JobQueue.EnqueueOnceAsync(store.Db, LeadNotificationJob.Type, new LeadNotificationJob.Payload(callId),
-                LeadNotificationJob.DedupKey(callId), cancellationToken: cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
+        await scope.ServiceProvider.GetRequiredService<CallStore>().CompleteConversationAsync(callSid, callId, notify: !isTest, clock.GetUtcNow(), cancellationToken);
     }
 
     /// <summary>Ends the call through the REST API; a call that is already gone counts as ended.</summary>

@@ -7,32 +7,31 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace AgentLocator.Tests.Data;
 
 public sealed class JobQueueTests : IAsyncLifetime
 {
     private string _connectionString = "";
-    private NpgsqlDataSource _dataSource = null!;
+    private ServiceProvider _services = null!;
 
     public async Task InitializeAsync()
     {
         _connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("jobs");
-        _dataSource = NpgsqlDataSource.Create(_connectionString);
-        await new DatabaseMigrator(_dataSource, NullLogger<DatabaseMigrator>.Instance).MigrateAsync();
+        await TestDbContexts.MigrateAsync(_connectionString);
+        var services = new ServiceCollection();
+        services.AddDbContextPool<AgentLocatorDbContext>(options => options.UseNpgsql(_connectionString, npgsql => npgsql.EnableRetryOnFailure()));
+        _services = services.BuildServiceProvider();
     }
 
-    public async Task DisposeAsync() => await _dataSource.DisposeAsync();
+    public async Task DisposeAsync() => await _services.DisposeAsync();
 
-    private AgentLocatorDbContext NewContext() =>
-        new(new DbContextOptionsBuilder<AgentLocatorDbContext>().UseNpgsql(_dataSource).Options);
+    private AgentLocatorDbContext NewContext() => TestDbContexts.Create(_connectionString);
 
     private JobWorker NewWorker(params IJobHandler[] handlers)
     {
-        var services = new ServiceCollection().BuildServiceProvider();
         var options = Options.Create(new JobOptions { Enabled = true, Concurrency = 8, BaseBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(5) });
-        return new JobWorker(_dataSource, services.GetRequiredService<IServiceScopeFactory>(), handlers, options, new JobSignal(), NullLogger<JobWorker>.Instance);
+        return new JobWorker(_services.GetRequiredService<IServiceScopeFactory>(), handlers, options, new JobSignal(), NullLogger<JobWorker>.Instance);
     }
 
     private async Task<Job> ReloadAsync(long id)
@@ -54,13 +53,14 @@ public sealed class JobQueueTests : IAsyncLifetime
     public async Task AJobRolledBackWithItsDataIsNeverQueued()
     {
         await using var db = NewContext();
-        await using (var transaction = await db.Database.BeginTransactionAsync())
+        await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
         {
+            await using var transaction = await db.Database.BeginTransactionAsync();
             db.Businesses.Add(new Business { Name = "rolled back" });
             JobQueue.Enqueue(db, "noop", new { x = 1 });
             await db.SaveChangesAsync();
             await transaction.RollbackAsync();
-        }
+        });
         await using var check = NewContext();
         Assert.Equal(0, await check.Jobs.CountAsync());
         Assert.Equal(0, await check.Businesses.CountAsync());

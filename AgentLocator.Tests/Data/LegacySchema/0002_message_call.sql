@@ -1,3 +1,5 @@
+-- Frozen copy of the previous release's hand-written migration 0002 (see 0001_initial.sql).
+--
 -- 0002: a message can be about a call (the business's lead notification), so the
 -- notification job can tell whether it already sent one for that call.
 

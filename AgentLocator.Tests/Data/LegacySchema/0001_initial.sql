@@ -1,3 +1,7 @@
+-- Frozen copy of the previous release's hand-written migration 0001, as its SQL runner applied it.
+-- The EF baseline replaced it; MigrationTests builds a legacy database from these scripts to prove
+-- that such a database is adopted and ends up with the schema the EF migrations build.
+--
 -- 0001: the initial schema. Written by hand (no EF Core Design package here); the drift
 -- test compares it with the EF model. Names are snake_case, as SnakeCaseNaming gives them.
 

@@ -1,0 +1,21 @@
+using AgentLocator.Data.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AgentLocator.Tests.Infrastructure;
+
+/// <summary>Contexts configured as the services configure them (Npgsql with the retrying execution strategy).</summary>
+public static class TestDbContexts
+{
+    public static DbContextOptions<AgentLocatorDbContext> Options(string connectionString) =>
+        new DbContextOptionsBuilder<AgentLocatorDbContext>().UseNpgsql(connectionString, npgsql => npgsql.EnableRetryOnFailure()).Options;
+
+    public static AgentLocatorDbContext Create(string connectionString) => new(Options(connectionString));
+
+    /// <summary>Applies the EF migrations as a service does at start; returns the ones applied.</summary>
+    public static async Task<IReadOnlyList<string>> MigrateAsync(string connectionString)
+    {
+        await using var db = Create(connectionString);
+        return await new DatabaseMigrator(db, NullLogger<DatabaseMigrator>.Instance).MigrateAsync();
+    }
+}
