@@ -39,7 +39,7 @@ public static class DataExtensions
 
         var state = new DatabaseState();
         builder.Services.AddSingleton(state);
-        builder.Services.AddScoped<DatabaseMigrator>();
+        builder.Services.AddSingleton<DatabaseMigrator>();
         if (builder.Configuration.GetValue("Database:MigrateOnStartup", true))
         {
             builder.Services.AddHostedService<MigrationHostedService>();

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace AgentLocator.Data.Infrastructure;
@@ -10,8 +11,10 @@ namespace AgentLocator.Data.Infrastructure;
 /// Several replicas may start at once: a session-level advisory lock lets one migrate while the others
 /// wait. A database built by the hand-written SQL runner this replaced (its <c>schema_migrations</c>
 /// lists every script the baseline stands for) is adopted: the baseline is recorded as applied, not run.
+/// It runs without the retrying execution strategy: a failed attempt fails at once (a start-up with the
+/// database down is not held for a minute of retries), and its caller retries the whole migration.
 /// </summary>
-public sealed partial class DatabaseMigrator(AgentLocatorDbContext db, ILogger<DatabaseMigrator> logger)
+public sealed partial class DatabaseMigrator(DbContextOptions<AgentLocatorDbContext> options, ILogger<DatabaseMigrator> logger)
 {
     /// <summary>An arbitrary constant shared by every replica: "AgentLoc" as ASCII (the old runner's key too).</summary>
     private const long AdvisoryLockKey = 0x4167656E744C6F63;
@@ -25,13 +28,16 @@ public sealed partial class DatabaseMigrator(AgentLocatorDbContext db, ILogger<D
     /// <summary>Migrates the database; returns the migrations this call applied (none when another replica did).</summary>
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default)
     {
+        await using var db = new AgentLocatorDbContext(new DbContextOptionsBuilder<AgentLocatorDbContext>(options)
+            .UseNpgsql(npgsql => npgsql.ExecutionStrategy(dependencies => new NonRetryingExecutionStrategy(dependencies)))
+            .Options);
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
             await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({AdvisoryLockKey})", cancellationToken);
             try
             {
-                await AdoptLegacySchemaAsync(cancellationToken);
+                await AdoptLegacySchemaAsync(db, cancellationToken);
                 var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
                 await db.Database.MigrateAsync(cancellationToken);
                 foreach (var id in pending)
@@ -55,7 +61,7 @@ public sealed partial class DatabaseMigrator(AgentLocatorDbContext db, ILogger<D
     /// Records the baseline as applied on a database the old runner built completely, so EF starts from
     /// it. A database it built only in part is refused with the scripts it lacks: nothing is guessed.
     /// </summary>
-    private async Task AdoptLegacySchemaAsync(CancellationToken cancellationToken)
+    private async Task AdoptLegacySchemaAsync(AgentLocatorDbContext db, CancellationToken cancellationToken)
     {
         var hasLegacyTable = await db.Database
             .SqlQueryRaw<bool>("""SELECT to_regclass('public.schema_migrations') IS NOT NULL AS "Value" """)

@@ -11,15 +11,29 @@ public sealed class DatabaseState
 
     public void MarkMigrated() => _migrated = true;
 
+    /// <summary>How long readiness waits for the database, retries of the execution strategy included.</summary>
+    public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
+
     /// <summary>
-    /// The <c>postgres</c> readiness test: the database answers and the schema is migrated. A failure
-    /// throws with the reason, which the health report shows (<c>/readyz</c>).
+    /// The <c>postgres</c> readiness test: the database answers within <see cref="ProbeTimeout"/> and the
+    /// schema is migrated. A failure throws with the reason, which the health report shows (<c>/readyz</c>).
     /// </summary>
     public async Task<bool> IsReadyAsync(AgentLocatorDbContext db, CancellationToken cancellationToken)
     {
-        if (!await db.Database.CanConnectAsync(cancellationToken))
+        using var probe = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        probe.CancelAfter(ProbeTimeout);
+        bool reachable;
+        try
         {
-            throw new InvalidOperationException("postgres unreachable");
+            reachable = await db.Database.CanConnectAsync(probe.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            reachable = false;
+        }
+        if (!reachable)
+        {
+            throw new InvalidOperationException($"postgres unreachable (no answer within {ProbeTimeout.TotalSeconds:0} s)");
         }
         return Migrated ? true : throw new InvalidOperationException("postgres reachable but migrations not applied yet");
     }

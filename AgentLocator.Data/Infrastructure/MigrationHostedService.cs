@@ -9,6 +9,7 @@ namespace AgentLocator.Data.Infrastructure;
 /// Postgres is down, so a failed attempt is logged and retried in the background until it works.
 /// </summary>
 internal sealed partial class MigrationHostedService(
+    DatabaseMigrator migrator,
     DatabaseState state,
     IServiceScopeFactory scopes,
     ILogger<MigrationHostedService> logger)
@@ -43,10 +44,7 @@ internal sealed partial class MigrationHostedService(
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(30));
-            await using (var scope = scopes.CreateAsyncScope())
-            {
-                await scope.ServiceProvider.GetRequiredService<DatabaseMigrator>().MigrateAsync(timeout.Token);
-            }
+            await migrator.MigrateAsync(timeout.Token);
             state.MarkMigrated();
             await WarmUpAsync(timeout.Token);
             return true;

@@ -15,7 +15,6 @@ public static class TestDbContexts
     /// <summary>Applies the EF migrations as a service does at start; returns the ones applied.</summary>
     public static async Task<IReadOnlyList<string>> MigrateAsync(string connectionString)
     {
-        await using var db = Create(connectionString);
-        return await new DatabaseMigrator(db, NullLogger<DatabaseMigrator>.Instance).MigrateAsync();
+        return await new DatabaseMigrator(Options(connectionString), NullLogger<DatabaseMigrator>.Instance).MigrateAsync();
     }
 }
