@@ -12,6 +12,11 @@ public static class DataExtensions
 {
     public const string ConnectionName = "agentlocator";
 
+    /// <summary>How often and how far apart the execution strategy retries a transient failure.</summary>
+    public const int MaxRetryCount = 3;
+
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
+
     /// <summary>Tags of the <c>postgres</c> check; <c>/readyz</c> runs the checks tagged "ready".</summary>
     private static readonly string[] ReadyTags = ["ready"];
 
@@ -29,13 +34,25 @@ public static class DataExtensions
             throw new InvalidOperationException(
                 $"Missing connection string 'ConnectionStrings:{ConnectionName}' (environment variable ConnectionStrings__{ConnectionName}).");
         }
-        builder.AddNpgsqlDbContext<AgentLocatorDbContext>(ConnectionName, settings =>
-        {
-            settings.ConnectionString = FailFast(connectionString);
-            settings.CommandTimeout ??= 15;
-            // Replaced below by the same EF check under the name operators know, gated on migrations.
-            settings.DisableHealthChecks = true;
-        });
+        var retry = true;
+        builder.AddNpgsqlDbContext<AgentLocatorDbContext>(ConnectionName,
+            settings =>
+            {
+                settings.ConnectionString = FailFast(connectionString);
+                settings.CommandTimeout ??= 15;
+                // Replaced below by the same EF check under the name operators know, gated on migrations.
+                settings.DisableHealthChecks = true;
+                retry = !settings.DisableRetry;
+            },
+            options =>
+            {
+                if (retry)
+                {
+                    // Retries ride out a blip (a failover, a dropped connection), not an outage: a live call
+                    // or a webhook has its own fallback and must not wait Aspire's default minute for it.
+                    options.UseNpgsql(npgsql => npgsql.EnableRetryOnFailure(MaxRetryCount, MaxRetryDelay, errorCodesToAdd: null));
+                }
+            });
 
         var state = new DatabaseState();
         builder.Services.AddSingleton(state);

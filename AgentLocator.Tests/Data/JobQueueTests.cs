@@ -5,6 +5,7 @@ using AgentLocator.Data.Model;
 using AgentLocator.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -20,7 +21,8 @@ public sealed class JobQueueTests : IAsyncLifetime
         _connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("jobs");
         await TestDbContexts.MigrateAsync(_connectionString);
         var services = new ServiceCollection();
-        services.AddDbContextPool<AgentLocatorDbContext>(options => options.UseNpgsql(_connectionString, npgsql => npgsql.EnableRetryOnFailure()));
+        services.AddDbContextPool<AgentLocatorDbContext>(options => options.UseNpgsql(_connectionString, npgsql =>
+            npgsql.EnableRetryOnFailure(DataExtensions.MaxRetryCount, DataExtensions.MaxRetryDelay, errorCodesToAdd: null)));
         _services = services.BuildServiceProvider();
     }
 

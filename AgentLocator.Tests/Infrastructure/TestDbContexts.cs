@@ -1,5 +1,6 @@
 using AgentLocator.Data.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgentLocator.Tests.Infrastructure;
@@ -8,7 +9,8 @@ namespace AgentLocator.Tests.Infrastructure;
 public static class TestDbContexts
 {
     public static DbContextOptions<AgentLocatorDbContext> Options(string connectionString) =>
-        new DbContextOptionsBuilder<AgentLocatorDbContext>().UseNpgsql(connectionString, npgsql => npgsql.EnableRetryOnFailure()).Options;
+        new DbContextOptionsBuilder<AgentLocatorDbContext>().UseNpgsql(connectionString, npgsql =>
+            npgsql.EnableRetryOnFailure(DataExtensions.MaxRetryCount, DataExtensions.MaxRetryDelay, errorCodesToAdd: null)).Options;
 
     public static AgentLocatorDbContext Create(string connectionString) => new(Options(connectionString));
 
