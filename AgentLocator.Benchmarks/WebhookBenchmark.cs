@@ -44,7 +44,7 @@ public sealed class WebhookBenchmark : IBenchmark
         var created = await http.PostAsJsonAsync("/api/businesses", new { name = "benchmark", phoneNumbers = new[] { number } }, cancellationToken);
         created.EnsureSuccessStatusCode();
         var businessId = (await created.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetString();
-        var signer = new TwilioRequestValidator(authToken);
+        var signer = new TwilioRequestSigner(authToken);
         var url = publicBaseUrl + "/webhook/incoming_call";
 
         HttpRequestMessage IncomingCall(int i)
@@ -55,7 +55,7 @@ public sealed class WebhookBenchmark : IBenchmark
                 new("To", number), new("CallStatus", "ringing"), new("Direction", "inbound"), new("ApiVersion", "2010-04-01"),
             };
             var request = new HttpRequestMessage(HttpMethod.Post, "/webhook/incoming_call") { Content = new FormUrlEncodedContent(form) };
-            request.Headers.Add("X-Twilio-Signature", signer.ComputeSignature(url, form));
+            request.Headers.Add("X-Twilio-Signature", signer.Sign(url, form));
             return request;
         }
 

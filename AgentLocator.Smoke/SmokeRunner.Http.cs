@@ -25,8 +25,8 @@ public sealed partial class SmokeRunner
         var request = new HttpRequestMessage(HttpMethod.Post, ApiUrl(path)) { Content = new FormUrlEncodedContent(form) };
         if (sign && _options.AuthToken is { } token)
         {
-            var signature = new TwilioRequestValidator(token).ComputeSignature(_options.SigningBase + path, form);
-            request.Headers.Add(TwilioRequestValidator.SignatureHeader, signature);
+            var signature = new TwilioRequestSigner(token).Sign(_options.SigningBase + path, form);
+            request.Headers.Add(TwilioSignatureValidator.SignatureHeader, signature);
         }
         return SendAsync(request, withApiKey: false, cancellationToken);
     }

@@ -11,9 +11,11 @@ namespace AgentLocator.Twilio;
 public static class TwilioServiceCollectionExtensions
 {
     /// <summary>
-    /// Binds <see cref="TwilioOptions"/> from the <c>Twilio</c> section (validated at start), registers the
-    /// typed <see cref="TwilioRestClient"/> (resilience and service discovery come from the HttpClient
-    /// defaults) and a <see cref="TwilioRequestValidator"/> keyed with the configured auth token.
+    /// Binds <see cref="TwilioOptions"/> from the <c>Twilio</c> section (validated at start), registers
+    /// <see cref="TwilioRestApi"/> on the <see cref="TwilioRestApi.HttpClientName"/> HttpClient (the service
+    /// defaults give it resilience; <see cref="RepeatableCallUpdateHandler"/> runs before that,
+    /// <see cref="TwilioApiBaseUrlHandler"/> after) and a <see cref="TwilioSignatureValidator"/> keyed with the
+    /// configured auth token.
     /// </summary>
     public static IHttpClientBuilder AddTwilio(this IServiceCollection services, IConfiguration configuration)
     {
@@ -24,15 +26,18 @@ public static class TwilioServiceCollectionExtensions
             .Bind(configuration.GetSection(TwilioOptions.SectionName))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TwilioOptions>, TwilioOptionsValidator>());
-        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp =>
         {
             var token = sp.GetRequiredService<IOptions<TwilioOptions>>().Value.AuthToken;
             return string.IsNullOrEmpty(token)
                 ? throw new InvalidOperationException("Twilio:AuthToken is not configured (environment variable Twilio__AuthToken); webhook signatures cannot be checked.")
-                : new TwilioRequestValidator(token);
+                : new TwilioSignatureValidator(token);
         });
+        services.TryAddTransient<TwilioRestApi>();
+        services.TryAddTransient<TwilioApiBaseUrlHandler>();
 
-        return services.AddHttpClient<TwilioRestClient>();
+        return services.AddHttpClient(TwilioRestApi.HttpClientName)
+            .ConfigureAdditionalHttpMessageHandlers((handlers, _) => handlers.Insert(0, new RepeatableCallUpdateHandler()))
+            .AddHttpMessageHandler<TwilioApiBaseUrlHandler>();
     }
 }

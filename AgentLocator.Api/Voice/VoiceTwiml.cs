@@ -1,6 +1,10 @@
 using AgentLocator.Api.Webhooks;
-using AgentLocator.Twilio.Twiml;
 using Microsoft.Extensions.Options;
+using Twilio.TwiML;
+using Connect = Twilio.TwiML.Voice.Connect;
+using MediaStream = Twilio.TwiML.Voice.Stream;
+using Record = Twilio.TwiML.Voice.Record;
+using SdkHttpMethod = Twilio.Http.HttpMethod;
 
 namespace AgentLocator.Api.Voice;
 
@@ -27,30 +31,47 @@ public sealed class VoiceTwiml(IOptions<PublicUrlOptions> options, IOptions<Voic
 
     public string Prompt(string file) => Urls.Url("/static/tts/" + file);
 
-    /// <summary>Greeting, then the live conversation over a Media Stream; when the stream ends Twilio asks <c>/webhook/stream_ended</c>.</summary>
-    public TwimlResponse GreetingAndStream(string callSid, Guid callId, Guid businessId, string token) =>
-        new TwimlResponse()
-            .Play(Prompt(GreetingPrompt))
-            .Connect(connect => connect.Stream(Urls.ResolvedMediaStreamUrl, stream => stream
-                    .Parameter("callSid", callSid)
-                    .Parameter("callId", callId.ToString("D"))
-                    .Parameter("businessId", businessId.ToString("D"))
-                    .Parameter("token", token),
-                statusCallback: Urls.Url("/webhook/stream_status"), statusCallbackMethod: "POST"),
-                action: Urls.Url("/webhook/stream_ended"), method: "POST");
+    /// <summary>
+    /// Greeting, then the live conversation over a Media Stream; when the stream ends Twilio asks
+    /// <c>/webhook/stream_ended</c>. The stream URL is <c>wss</c> (<c>ws</c> only for a local run) and carries
+    /// no query string: the call's identity travels in <c>&lt;Parameter&gt;</c>s (<c>start.customParameters</c>).
+    /// </summary>
+    public VoiceResponse GreetingAndStream(string callSid, Guid callId, Guid businessId, string token)
+    {
+        var stream = new MediaStream(url: MediaStreamUrl, statusCallback: Urls.Url("/webhook/stream_status"),
+                statusCallbackMethod: MediaStream.StatusCallbackMethodEnum.Post)
+            .Parameter("callSid", callSid)
+            .Parameter("callId", callId.ToString("D"))
+            .Parameter("businessId", businessId.ToString("D"))
+            .Parameter("token", token);
+        var connect = new Connect(action: new Uri(Urls.Url("/webhook/stream_ended")), method: SdkHttpMethod.Post);
+        connect.Append(stream);
+        return new VoiceResponse().Play(new Uri(Prompt(GreetingPrompt))).Append(connect);
+    }
 
-    public TwimlResponse NotInService() => new TwimlResponse().Play(Prompt(NotInServicePrompt)).Hangup();
+    public VoiceResponse NotInService() => new VoiceResponse().Play(new Uri(Prompt(NotInServicePrompt))).Hangup();
 
     /// <summary>The voicemail fallback: a prompt, a beep and a recording; <c>#</c> ends it.</summary>
-    public TwimlResponse Voicemail(int maxLengthSeconds) =>
-        new TwimlResponse()
-            .Play(Prompt(FallbackPrompt))
-            .Record(action: Urls.Url("/webhook/handle_recording"), method: "POST", maxLength: maxLengthSeconds, playBeep: true,
-                finishOnKey: "#", timeout: 10, recordingStatusCallback: Urls.Url("/webhook/recording_status"),
-                recordingStatusCallbackMethod: "POST", recordingStatusCallbackEvent: "completed")
+    public VoiceResponse Voicemail(int maxLengthSeconds) =>
+        new VoiceResponse()
+            .Play(new Uri(Prompt(FallbackPrompt)))
+            .Record(action: new Uri(Urls.Url("/webhook/handle_recording")), method: SdkHttpMethod.Post, maxLength: maxLengthSeconds,
+                playBeep: true, finishOnKey: "#", timeout: 10, recordingStatusCallback: new Uri(Urls.Url("/webhook/recording_status")),
+                recordingStatusCallbackMethod: SdkHttpMethod.Post, recordingStatusCallbackEvent: [Record.RecordingEventEnum.Completed])
             .Hangup();
 
-    public TwimlResponse Goodbye() => new TwimlResponse().Play(Prompt(GoodbyePrompt)).Hangup();
+    public VoiceResponse Goodbye() => new VoiceResponse().Play(new Uri(Prompt(GoodbyePrompt))).Hangup();
 
-    public TwimlResponse ThankYou() => new TwimlResponse().Play(Prompt(ThankYouPrompt)).Hangup();
+    public VoiceResponse ThankYou() => new VoiceResponse().Play(new Uri(Prompt(ThankYouPrompt))).Hangup();
+
+    private string MediaStreamUrl
+    {
+        get
+        {
+            var url = Urls.ResolvedMediaStreamUrl;
+            return Uri.TryCreate(url, UriKind.Absolute, out var parsed) && parsed.Scheme is "wss" or "ws" && parsed.Query.Length == 0 && parsed.Fragment.Length == 0
+                ? url
+                : throw new InvalidOperationException($"MediaStreamUrl must be an absolute wss:// URL without a query string (Twilio drops it; use <Parameter>): '{url}'.");
+        }
+    }
 }

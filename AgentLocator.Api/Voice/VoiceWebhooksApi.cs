@@ -30,7 +30,7 @@ public static partial class VoiceWebhooksApi
         return endpoints;
     }
 
-    public static async Task<Results<TwimlHttpResult, ProblemHttpResult>> IncomingCallAsync(
+    public static async Task<Results<TwimlResult, ProblemHttpResult>> IncomingCallAsync(
         HttpRequest request, CallStore store, BusinessDirectory directory, VoiceTwiml twiml, CallToken tokens, ICallSessions sessions,
         DeferredWrites deferred, IOptions<VoiceOptions> options, TimeProvider clock, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
     {
@@ -47,12 +47,12 @@ public static partial class VoiceWebhooksApi
         if (answer.Route is null && !answer.DatabaseFailed)
         {
             LogNotInService(logger, callSid, PhoneNumbers.Redact(to));
-            return twiml.NotInService().ToHttpResult();
+            return twiml.NotInService().ToResult();
         }
         if (answer.Route is { Active: false })
         {
             LogNotInService(logger, callSid, PhoneNumbers.Redact(to));
-            return twiml.NotInService().ToHttpResult();
+            return twiml.NotInService().ToResult();
         }
 
         var businessId = answer.Route?.BusinessId ?? Guid.Empty;
@@ -81,7 +81,7 @@ public static partial class VoiceWebhooksApi
         await ShareLiveCallAsync(sessions, new CallSession(callSid, callId, businessId, null, from, to, token, twiml.GreetingDuration, incoming.StartedAt),
             options.Value, cancellationToken);
         LogIncomingCall(logger, callSid, businessId, PhoneNumbers.Redact(from));
-        return twiml.GreetingAndStream(callSid, callId, businessId, token).ToHttpResult();
+        return twiml.GreetingAndStream(callSid, callId, businessId, token).ToResult();
     }
 
     /// <summary>
@@ -175,7 +175,7 @@ public static partial class VoiceWebhooksApi
     /// goodbye hangs up; anything else (the caller pressed *, the stream never started or broke,
     /// or we cannot tell because Postgres is down) goes to voicemail.
     /// </summary>
-    public static async Task<Results<TwimlHttpResult, ProblemHttpResult>> StreamEndedAsync(
+    public static async Task<Results<TwimlResult, ProblemHttpResult>> StreamEndedAsync(
         HttpRequest request, CallStore store, BusinessDirectory directory, VoiceTwiml twiml, DeferredWrites deferred, ICallSessions sessions,
         IOptions<VoiceOptions> options, TimeProvider clock, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
     {
@@ -203,7 +203,7 @@ public static partial class VoiceWebhooksApi
 
         if (call is { ConversationCompleted: true } || CallStatuses.IsFinal(callStatus))
         {
-            return twiml.Goodbye().ToHttpResult();
+            return twiml.Goodbye().ToResult();
         }
         var reason = call switch
         {
@@ -217,16 +217,16 @@ public static partial class VoiceWebhooksApi
         await sessions.PublishAsync(new CallEvent(CallEvent.Fallback, callSid, at, new Dictionary<string, string> { ["reason"] = reason }), cancellationToken);
         await WriteOrDeferAsync("stream_ended", callSid, store, deferred, options.Value, logger,
             (s, ct) => s.RecordFallbackAsync(callSid, reason, at, ct), cancellationToken);
-        return twiml.Voicemail(maxLength).ToHttpResult();
+        return twiml.Voicemail(maxLength).ToResult();
     }
 
     /// <summary>The <c>&lt;Record&gt;</c> action: thank the caller and hang up at once; a durable job fetches the recording.</summary>
-    public static async Task<Results<TwimlHttpResult, ProblemHttpResult>> HandleRecordingAsync(
+    public static async Task<Results<TwimlResult, ProblemHttpResult>> HandleRecordingAsync(
         HttpRequest request, CallStore store, VoiceTwiml twiml, DeferredWrites deferred, JobSignal jobs,
         IOptions<VoiceOptions> options, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
     {
         var result = await EnqueueRecordingAsync(request.Form, "handle_recording", store, deferred, jobs, options.Value, logger, cancellationToken);
-        return result is { } problem ? problem : twiml.ThankYou().ToHttpResult();
+        return result is { } problem ? problem : twiml.ThankYou().ToResult();
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> RecordingStatusAsync(

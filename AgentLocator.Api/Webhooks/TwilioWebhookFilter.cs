@@ -2,6 +2,7 @@ using AgentLocator.Data.Calls;
 using AgentLocator.Twilio;
 using AgentLocator.Twilio.Security;
 using AgentLocator.Twilio.Twiml;
+using Twilio.TwiML;
 using Microsoft.Extensions.Options;
 
 namespace AgentLocator.Api.Webhooks;
@@ -26,7 +27,7 @@ public sealed partial class TwilioWebhookFilter(
         http.Response.OnStarting(static state =>
         {
             var headers = ((HttpResponse)state).Headers;
-            headers.CacheControl = "no-store, no-cache, must-revalidate, max-age=0";
+            headers.CacheControl = TwimlResult.NoCache;
             headers.Pragma = "no-cache";
             return Task.CompletedTask;
         }, http.Response);
@@ -38,6 +39,8 @@ public sealed partial class TwilioWebhookFilter(
         }
         try
         {
+            // Buffered, so the signature check can read the fields exactly as sent.
+            http.Request.EnableBuffering();
             await http.Request.ReadFormAsync(http.RequestAborted);
         }
         catch (InvalidDataException ex)
@@ -48,13 +51,13 @@ public sealed partial class TwilioWebhookFilter(
 
         if (twilio.Value.ShouldValidateSignatures(environment))
         {
-            var signature = http.Request.Headers[TwilioRequestValidator.SignatureHeader].ToString();
-            var validator = services.GetRequiredService<TwilioRequestValidator>();
+            var signature = http.Request.Headers[TwilioSignatureValidator.SignatureHeader].ToString();
+            var validator = services.GetRequiredService<TwilioSignatureValidator>();
             if (string.IsNullOrEmpty(signature) || !await validator.ValidateAsync(http.Request, publicUrl.Value.PublicBaseUrl, http.RequestAborted))
             {
                 LogForbidden(logger, http.Request.Path, string.IsNullOrEmpty(signature) ? "missing" : "invalid");
                 return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Invalid Twilio signature",
-                    detail: $"The {TwilioRequestValidator.SignatureHeader} header does not sign this request for {publicUrl.Value.PublicBaseUrl}.");
+                    detail: $"The {TwilioSignatureValidator.SignatureHeader} header does not sign this request for {publicUrl.Value.PublicBaseUrl}.");
             }
         }
         try
@@ -85,11 +88,11 @@ public sealed partial class TwilioWebhookFilter(
             var twiml = services.GetRequiredService<Voice.VoiceTwiml>();
             var path = http.Request.Path.Value ?? "";
             return path.EndsWith("/incoming_call", StringComparison.Ordinal) || path.EndsWith("/stream_ended", StringComparison.Ordinal)
-                ? twiml.Voicemail(120).ToHttpResult()
+                ? twiml.Voicemail(120).ToResult()
                 : path.EndsWith("/handle_recording", StringComparison.Ordinal)
-                    ? twiml.ThankYou().ToHttpResult()
+                    ? twiml.ThankYou().ToResult()
                     : path.StartsWith("/whatsapp/webhook", StringComparison.Ordinal)
-                        ? new TwimlResponse().ToHttpResult()
+                        ? new MessagingResponse().ToResult()
                         : TypedResults.NoContent();
         }
     }

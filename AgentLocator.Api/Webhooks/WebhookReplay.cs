@@ -1,4 +1,3 @@
-using System.Text;
 using AgentLocator.Twilio.Twiml;
 
 namespace AgentLocator.Api.Webhooks;
@@ -11,7 +10,7 @@ public static class WebhookReplay
 
     public static string? Capture(object? result) => Unwrap(result) switch
     {
-        TwimlHttpResult twiml => XmlPrefix + twiml.Twiml.ToString(),
+        TwimlResult twiml => XmlPrefix + twiml.Xml,
         Microsoft.AspNetCore.Http.HttpResults.NoContent => NoContent,
         _ => null,
     };
@@ -19,21 +18,9 @@ public static class WebhookReplay
     public static IResult? TryParse(string stored) => stored switch
     {
         NoContent => TypedResults.NoContent(),
-        _ when stored.StartsWith(XmlPrefix, StringComparison.Ordinal) => new StoredTwimlResult(stored[XmlPrefix.Length..]),
+        _ when stored.StartsWith(XmlPrefix, StringComparison.Ordinal) => new TwimlResult(stored[XmlPrefix.Length..]),
         _ => null,
     };
 
     private static object? Unwrap(object? result) => result is INestedHttpResult nested ? Unwrap(nested.Result) : result;
-
-    private sealed class StoredTwimlResult(string xml) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            var bytes = Encoding.UTF8.GetBytes(xml);
-            httpContext.Response.StatusCode = StatusCodes.Status200OK;
-            httpContext.Response.ContentType = TwimlResponse.ContentType;
-            httpContext.Response.ContentLength = bytes.Length;
-            return httpContext.Response.Body.WriteAsync(bytes, httpContext.RequestAborted).AsTask();
-        }
-    }
 }

@@ -3,6 +3,7 @@ using AgentLocator.Api.Webhooks;
 using AgentLocator.Data.Messages;
 using AgentLocator.Data.Phones;
 using AgentLocator.Twilio.Twiml;
+using Twilio.TwiML;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -29,7 +30,7 @@ public static partial class WhatsAppWebhooksApi
     /// Stores the message (once per MessageSid) under the business that owns the <c>To</c> sender and
     /// answers an empty <c>&lt;Response/&gt;</c>, or the business's auto-reply as a TwiML <c>&lt;Message&gt;</c>.
     /// </summary>
-    public static async Task<Results<TwimlHttpResult, ProblemHttpResult>> InboundAsync(
+    public static async Task<Results<TwimlResult, ProblemHttpResult>> InboundAsync(
         HttpRequest request, WhatsAppStore store, DeferredWrites deferred, IOptions<VoiceOptions> options, TimeProvider clock,
         ILogger<WhatsAppWebhookLog> logger, CancellationToken cancellationToken)
     {
@@ -46,24 +47,24 @@ public static partial class WhatsAppWebhooksApi
             {
                 // A number we do not serve: a retry would not change that, so 200 and nothing stored.
                 LogUnknownSender(logger, message.MessageSid, PhoneNumbers.Redact(senderNumber ?? message.To));
-                return new TwimlResponse().ToHttpResult();
+                return new MessagingResponse().ToResult();
             }
             var result = await store.StoreInboundAsync(message, sender, budget.Token);
             LogInbound(logger, message.MessageSid, sender.BusinessId, PhoneNumbers.Redact(WhatsAppAddress.ToE164(message.From) ?? message.From),
                 message.MediaUrls.Count, result.Stored);
-            var reply = new TwimlResponse();
+            var reply = new MessagingResponse();
             if (sender.Active && !string.IsNullOrWhiteSpace(sender.AutoReply))
             {
                 reply.Message(sender.AutoReply.Trim());
             }
-            return reply.ToHttpResult();
+            return reply.ToResult();
         }
         catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
         {
             // Twilio does not retry messaging webhooks: keep the message and store it when Postgres is back.
             LogDeferred(logger, message.MessageSid, ex.Message);
             deferred.Add($"whatsapp {message.MessageSid}", (services, ct) => StoreLaterAsync(services, message, ct));
-            return new TwimlResponse().ToHttpResult();
+            return new MessagingResponse().ToResult();
         }
     }
 

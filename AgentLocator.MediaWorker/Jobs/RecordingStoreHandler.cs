@@ -56,7 +56,7 @@ public sealed partial class RecordingStoreHandler(IOptions<StorageOptions> stora
         var options = storage.Value;
         Directory.CreateDirectory(options.TempDirectory);
         var temp = Path.Combine(options.TempDirectory, payload.RecordingSid + ".wav.partial");
-        var twilio = context.Services.GetRequiredService<TwilioRestClient>();
+        var twilio = context.Services.GetRequiredService<TwilioRestApi>();
         var result = await twilio.DownloadRecordingToFileAsync(payload.RecordingUrl, temp, RecordingFormat.Wav, cancellationToken);
         if (result.IsNotReady)
         {

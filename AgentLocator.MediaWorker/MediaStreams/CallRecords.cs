@@ -33,7 +33,7 @@ public sealed class CallRecords(IServiceScopeFactory scopes, TimeProvider clock)
     public async Task<CallUpdateResult> HangUpAsync(string callSid, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<TwilioRestClient>().HangUpCallAsync(callSid, cancellationToken);
+        return await scope.ServiceProvider.GetRequiredService<TwilioRestApi>().HangUpCallAsync(callSid, cancellationToken);
     }
 
     private async Task WithStoreAsync(Func<CallStore, Task<bool>> write)

@@ -15,7 +15,7 @@ public static class NotificationsExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddMediaLinks(builder.Configuration);
-        // Transient like the typed TwilioRestClient it wraps; job handlers resolve it from the job's scope.
+        // Transient like the TwilioRestApi it wraps; job handlers resolve it from the job's scope.
         services.AddTransient<WhatsAppSender>();
         services.AddJobHandler<WhatsAppSendHandler>();
         services.AddJobHandler<LeadNotificationHandler>();

@@ -16,7 +16,7 @@ namespace AgentLocator.MediaWorker.Notifications;
 /// 24-hour window 63016, …) the status <c>failed</c> with Twilio's code, and the job is not
 /// retried; on rate limiting or a Twilio outage the job is retried with backoff.
 /// </summary>
-public sealed partial class WhatsAppSender(TwilioRestClient twilio, IOptions<NotificationOptions> options, ILogger<WhatsAppSender> logger)
+public sealed partial class WhatsAppSender(TwilioRestApi twilio, IOptions<NotificationOptions> options, ILogger<WhatsAppSender> logger)
 {
     public const string StatusCallbackPath = "/whatsapp/status";
 

@@ -66,7 +66,7 @@ public sealed partial class StreamStartWatchdog(
         }
         try
         {
-            var twilio = scope.ServiceProvider.GetRequiredService<TwilioRestClient>();
+            var twilio = scope.ServiceProvider.GetRequiredService<TwilioRestApi>();
             var result = await twilio.RedirectCallAsync(callSid, voicemail, "POST", cancellationToken);
             LogFired(logger, callSid, result.Outcome.ToString());
             await sessions.PublishAsync(new CallEvent(CallEvent.Fallback, callSid, at, new Dictionary<string, string> { ["reason"] = "watchdog" }), cancellationToken);

@@ -100,7 +100,7 @@ public sealed class ServiceDiscoveryTests
         await using var provider = services.BuildServiceProvider();
         twilio.FailNext(1, FakeTwilioFailure.TooManyRequests(TimeSpan.FromSeconds(1)));
 
-        var result = await provider.GetRequiredService<TwilioRestClient>().SendMessageAsync(new TwilioMessage
+        var result = await provider.GetRequiredService<TwilioRestApi>().SendMessageAsync(new TwilioMessage
         {
             To = "whatsapp:+972501234567",
             From = "whatsapp:+14155238886",
@@ -127,8 +127,8 @@ public sealed class ServiceDiscoveryTests
         twilio.FailNext(1, FakeTwilioFailure.ServerError());
         twilio.FailNext(1, FakeTwilioFailure.ServerError(), pathContains: "Messages");
 
-        var call = await provider.GetRequiredService<TwilioRestClient>().RedirectCallAsync("CA1", "https://example.com/voicemail");
-        var message = await Assert.ThrowsAsync<TwilioApiException>(() => provider.GetRequiredService<TwilioRestClient>().SendMessageAsync(new TwilioMessage
+        var call = await provider.GetRequiredService<TwilioRestApi>().RedirectCallAsync("CA1", "https://example.com/voicemail");
+        var message = await Assert.ThrowsAsync<TwilioApiException>(() => provider.GetRequiredService<TwilioRestApi>().SendMessageAsync(new TwilioMessage
         {
             To = "+972501234567",
             From = "+14155238886",

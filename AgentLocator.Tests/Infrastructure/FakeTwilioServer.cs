@@ -46,14 +46,14 @@ public sealed partial class FakeTwilioServer : IAsyncDisposable
     private readonly Dictionary<string, FakeTwilioRecording> _recordings = new(StringComparer.Ordinal);
     private readonly List<(Func<FakeTwilioRequest, bool> Predicate, TaskCompletionSource<FakeTwilioRequest> Waiter)> _waiters = [];
     private readonly HttpClient _ownCallbackClient = new() { Timeout = TimeSpan.FromSeconds(30) };
-    private readonly TwilioRequestValidator _signer;
+    private readonly TwilioRequestSigner _signer;
 
     private FakeTwilioServer(WebApplication app, string accountSid, string authToken)
     {
         _app = app;
         AccountSid = accountSid;
         AuthToken = authToken;
-        _signer = new TwilioRequestValidator(authToken);
+        _signer = new TwilioRequestSigner(authToken);
         CallbackClient = _ownCallbackClient;
     }
 
@@ -268,7 +268,7 @@ public sealed partial class FakeTwilioServer : IAsyncDisposable
     {
         var fields = form.ToList();
         var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(fields) };
-        request.Headers.Add(TwilioRequestValidator.SignatureHeader, _signer.ComputeSignature(signedUrl ?? url, fields));
+        request.Headers.Add(TwilioSignatureValidator.SignatureHeader, _signer.Sign(signedUrl ?? url, fields));
         request.Headers.Add("I-Twilio-Idempotency-Token", Guid.NewGuid().ToString());
         request.Headers.UserAgent.ParseAdd("TwilioProxy/1.1");
         return request;

@@ -5,7 +5,7 @@ namespace AgentLocator.Tests.Infrastructure;
 /// <summary>Posts webhooks the way Twilio does: a form body signed over the public URL.</summary>
 public sealed class TwilioWebhookClient(HttpClient http, string publicBaseUrl, string authToken)
 {
-    private readonly TwilioRequestValidator _signer = new(authToken);
+    private readonly TwilioRequestSigner _signer = new(authToken);
 
     public Task<HttpResponseMessage> PostAsync(string path, IEnumerable<KeyValuePair<string, string>> form, bool sign = true,
         string? signatureOverride = null, IDictionary<string, string>? headers = null)
@@ -14,7 +14,7 @@ public sealed class TwilioWebhookClient(HttpClient http, string publicBaseUrl, s
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(fields) };
         if (sign)
         {
-            request.Headers.Add("X-Twilio-Signature", signatureOverride ?? _signer.ComputeSignature(publicBaseUrl.TrimEnd('/') + path, fields));
+            request.Headers.Add("X-Twilio-Signature", signatureOverride ?? _signer.Sign(publicBaseUrl.TrimEnd('/') + path, fields));
         }
         foreach (var (key, value) in headers ?? new Dictionary<string, string>())
         {

@@ -108,7 +108,7 @@ public sealed class FakeTwilioServerTests
         Assert.Equal(sid, callback.Form["MessageSid"]);
         Assert.Equal("undelivered", callback.Form["MessageStatus"]);
         Assert.Equal("63016", callback.Form["ErrorCode"]);
-        Assert.True(new TwilioRequestValidator(twilio.AuthToken).Validate(callbackUrl, callback.Form, callback.Signature));
+        Assert.True(new TwilioSignatureValidator(twilio.AuthToken).IsValid(callbackUrl, callback.Form.SelectMany(f => f.Value.Select(v => KeyValuePair.Create(f.Key, v ?? ""))), callback.Signature));
     }
 
     private static HttpClient AuthenticatedClient(FakeTwilioServer twilio)
@@ -141,7 +141,7 @@ public sealed class FakeTwilioServerTests
             app.MapPost("/webhook/message_status", async (HttpRequest request) =>
             {
                 var form = await request.ReadFormAsync();
-                receiver.Received.TrySetResult(new Callback(form, request.Headers[TwilioRequestValidator.SignatureHeader]));
+                receiver.Received.TrySetResult(new Callback(form, request.Headers[TwilioSignatureValidator.SignatureHeader]));
                 return Results.NoContent();
             });
             await app.StartAsync();

@@ -18,12 +18,13 @@ public sealed class TwilioWebhookValidationTests
         new("CallerName", "כהן & בניו"),
     ];
 
-    private readonly TwilioRequestValidator _validator = new(Token);
+    private readonly TwilioSignatureValidator _validator = new(Token);
+    private readonly TwilioRequestSigner _signer = new(Token);
 
     [Fact]
     public async Task FormPostSignedForThePublicUrlIsValidThoughKestrelSawAnInternalAddress()
     {
-        var signature = _validator.ComputeSignature(PublicBaseUrl + "/webhook/incoming_call?business=7", Form);
+        var signature = _signer.Sign(PublicBaseUrl + "/webhook/incoming_call?business=7", Form);
         var context = FormRequest("/webhook/incoming_call?business=7", Form, signature);
 
         Assert.True(await _validator.ValidateAsync(context.Request, PublicBaseUrl));
@@ -41,7 +42,7 @@ public sealed class TwilioWebhookValidationTests
     [Fact]
     public async Task FormPostSignedForAnotherHostIsInvalid()
     {
-        var signature = _validator.ComputeSignature("https://attacker.example.com/webhook/incoming_call", Form);
+        var signature = _signer.Sign("https://attacker.example.com/webhook/incoming_call", Form);
         var context = FormRequest("/webhook/incoming_call", Form, signature);
 
         Assert.False(await _validator.ValidateAsync(context.Request, PublicBaseUrl));
@@ -51,7 +52,7 @@ public sealed class TwilioWebhookValidationTests
     public async Task RawTargetIsUsedUndecodedSoEscapedQueryValuesStillMatch()
     {
         const string target = "/webhook/call_status?name=%D7%A9%D7%9C%D7%95%D7%9D&x=a%20b";
-        var signature = _validator.ComputeSignature(PublicBaseUrl + target, Form);
+        var signature = _signer.Sign(PublicBaseUrl + target, Form);
         var context = FormRequest(target, Form, signature);
 
         Assert.True(await _validator.ValidateAsync(context.Request, PublicBaseUrl));
@@ -61,13 +62,13 @@ public sealed class TwilioWebhookValidationTests
     public async Task JsonBodyIsCheckedAgainstBodySha256AndLeftReadableForTheHandler()
     {
         const string json = """{"event":"stream-started","name":"רחל"}""";
-        var hash = TwilioRequestValidator.ComputeBodyHash(Encoding.UTF8.GetBytes(json));
+        var hash = TwilioRequestSigner.BodyHash(json);
         var target = "/webhook/events?bodySHA256=" + hash;
         var context = new DefaultHttpContext();
         SetTarget(context, "POST", target);
         context.Request.ContentType = "application/json";
         context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(json));
-        context.Request.Headers[TwilioRequestValidator.SignatureHeader] = _validator.ComputeSignature(PublicBaseUrl + target);
+        context.Request.Headers[TwilioSignatureValidator.SignatureHeader] = _signer.Sign(PublicBaseUrl + target);
 
         Assert.True(await _validator.ValidateAsync(context.Request, PublicBaseUrl));
         Assert.Equal(json, await new StreamReader(context.Request.Body).ReadToEndAsync());
@@ -76,15 +77,35 @@ public sealed class TwilioWebhookValidationTests
     [Fact]
     public async Task JsonBodyThatWasChangedIsInvalid()
     {
-        var hash = TwilioRequestValidator.ComputeBodyHash("""{"a":1}"""u8);
+        var hash = TwilioRequestSigner.BodyHash("""{"a":1}""");
         var target = "/webhook/events?bodySHA256=" + hash;
         var context = new DefaultHttpContext();
         SetTarget(context, "POST", target);
         context.Request.ContentType = "application/json";
         context.Request.Body = new MemoryStream("""{"a":2}"""u8.ToArray());
-        context.Request.Headers[TwilioRequestValidator.SignatureHeader] = _validator.ComputeSignature(PublicBaseUrl + target);
+        context.Request.Headers[TwilioSignatureValidator.SignatureHeader] = _signer.Sign(PublicBaseUrl + target);
 
         Assert.False(await _validator.ValidateAsync(context.Request, PublicBaseUrl));
+    }
+
+    [Fact]
+    public async Task FieldsAreCheckedAsSentThoughAspNetCoreMergesNamesThatDifferOnlyInCase()
+    {
+        KeyValuePair<string, string>[] form = [new("From", "+972501234567"), new("from", "+972509999999"), new("MediaUrl", "b"), new("MediaUrl", "a")];
+        var signature = _signer.Sign(PublicBaseUrl + "/whatsapp/webhook", form);
+        var context = FormRequest("/whatsapp/webhook", form, signature);
+
+        Assert.True(await _validator.ValidateAsync(context.Request, PublicBaseUrl));
+        Assert.Equal(2, (await context.Request.ReadFormAsync())["From"].Count);
+    }
+
+    [Fact]
+    public async Task SignatureOverTheUrlWithTheDefaultPortIsValidForAPublicUrlWithout()
+    {
+        var signature = _signer.Sign("https://Agent-Locator.example.com:443/webhook/incoming_call", Form);
+        var context = FormRequest("/webhook/incoming_call", Form, signature);
+
+        Assert.True(await _validator.ValidateAsync(context.Request, PublicBaseUrl));
     }
 
     [Fact]
@@ -93,7 +114,7 @@ public sealed class TwilioWebhookValidationTests
         const string target = "/webhook/recording_status?RecordingSid=RE1&RecordingStatus=completed";
         var context = new DefaultHttpContext();
         SetTarget(context, "GET", target);
-        context.Request.Headers[TwilioRequestValidator.SignatureHeader] = _validator.ComputeSignature(PublicBaseUrl + target);
+        context.Request.Headers[TwilioSignatureValidator.SignatureHeader] = _signer.Sign(PublicBaseUrl + target);
 
         Assert.True(await _validator.ValidateAsync(context.Request, PublicBaseUrl));
     }
@@ -107,7 +128,7 @@ public sealed class TwilioWebhookValidationTests
         context.Request.Body = content.ReadAsStream();
         if (signature is not null)
         {
-            context.Request.Headers[TwilioRequestValidator.SignatureHeader] = signature;
+            context.Request.Headers[TwilioSignatureValidator.SignatureHeader] = signature;
         }
 
         return context;

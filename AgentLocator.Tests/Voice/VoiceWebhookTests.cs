@@ -109,8 +109,8 @@ public sealed class VoiceWebhookTests(VoiceWebhookFixture fixture) : IClassFixtu
     {
         var callSid = VoiceWebhookFixture.NewCallSid();
         var form = new[] { new KeyValuePair<string, string>("CallSid", callSid), new("To", fixture.BusinessNumber) };
-        var signedForOtherHost = new AgentLocator.Twilio.Security.TwilioRequestValidator(VoiceWebhookFixture.AuthToken)
-            .ComputeSignature("https://evil.example/webhook/incoming_call", form);
+        var signedForOtherHost = new AgentLocator.Twilio.Security.TwilioRequestSigner(VoiceWebhookFixture.AuthToken)
+            .Sign("https://evil.example/webhook/incoming_call", form);
         var response = await fixture.Twilio.PostAsync("/webhook/incoming_call", form, signatureOverride: signedForOtherHost);
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
     }

@@ -1,4 +1,6 @@
-using AgentLocator.Twilio.Twiml;
+using Twilio.Rest.Api.V2010.Account;
+using SdkTwiml = Twilio.Types.Twiml;
+using SdkHttpMethod = Twilio.Http.HttpMethod;
 
 namespace AgentLocator.Twilio.Rest;
 
@@ -8,19 +10,16 @@ public sealed class CallUpdate
     /// <summary>Twilio's limit for inline <c>Twiml</c>.</summary>
     public const int MaxTwimlLength = 4000;
 
-    private readonly KeyValuePair<string, string>[] _form;
+    private readonly Action<UpdateCallOptions> _apply;
 
-    private CallUpdate(string description, params KeyValuePair<string, string>[] form)
+    private CallUpdate(string description, Action<UpdateCallOptions> apply)
     {
         Description = description;
-        _form = form;
+        _apply = apply;
     }
 
     /// <summary>A short description for logs (<c>redirect</c>, <c>twiml</c>, <c>complete</c>).</summary>
     public string Description { get; }
-
-    /// <summary>The form fields sent to Twilio.</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> Form => _form;
 
     /// <summary>Makes Twilio request <paramref name="url"/> (absolute) and run the TwiML it answers.</summary>
     public static CallUpdate Redirect(string url, string method = "POST")
@@ -32,14 +31,11 @@ public sealed class CallUpdate
             throw new ArgumentException($"A call redirect URL must be an absolute http(s) URL: '{url}'.", nameof(url));
         }
 
-        return new CallUpdate("redirect", new("Url", url), new("Method", method));
-    }
-
-    /// <summary>Runs inline TwiML on the call (URLs inside it must be absolute).</summary>
-    public static CallUpdate WithTwiml(TwimlResponse twiml)
-    {
-        ArgumentNullException.ThrowIfNull(twiml);
-        return WithTwiml(twiml.ToString());
+        return new CallUpdate("redirect", o =>
+        {
+            o.Url = parsed;
+            o.Method = new SdkHttpMethod(method.ToUpperInvariant());
+        });
     }
 
     /// <summary>Runs inline TwiML on the call (URLs inside it must be absolute).</summary>
@@ -51,9 +47,17 @@ public sealed class CallUpdate
             throw new ArgumentException($"Inline TwiML is {twiml.Length} characters; Twilio accepts at most {MaxTwimlLength}.", nameof(twiml));
         }
 
-        return new CallUpdate("twiml", new KeyValuePair<string, string>("Twiml", twiml));
+        return new CallUpdate("twiml", o => o.Twiml = new SdkTwiml(twiml));
     }
 
     /// <summary>Ends the call (<c>Status=completed</c>).</summary>
-    public static CallUpdate Complete() => new("complete", new KeyValuePair<string, string>("Status", "completed"));
+    public static CallUpdate Complete() => new("complete", o => o.Status = CallResource.UpdateStatusEnum.Completed);
+
+    /// <summary>The SDK's options for this update of <paramref name="callSid"/>.</summary>
+    internal UpdateCallOptions ToOptions(string callSid, string accountSid)
+    {
+        var options = new UpdateCallOptions(callSid) { PathAccountSid = accountSid };
+        _apply(options);
+        return options;
+    }
 }

@@ -13,7 +13,7 @@ public enum CallUpdateOutcome
     CallNotInProgress,
 }
 
-/// <summary>The result of <see cref="TwilioRestClient.UpdateCallAsync"/>; other failures throw <see cref="TwilioApiException"/>.</summary>
+/// <summary>The result of <see cref="TwilioRestApi.UpdateCallAsync"/>; other failures throw <see cref="TwilioApiException"/>.</summary>
 /// <param name="Outcome">What happened.</param>
 /// <param name="CallSid">The call updated.</param>
 /// <param name="Status">The call status Twilio reported after the update (<c>in-progress</c>, <c>completed</c>, ...), when updated.</param>

@@ -1,9 +1,11 @@
+using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace AgentLocator.Twilio.Security;
 
-/// <summary>Checks an incoming ASP.NET Core webhook request with a <see cref="TwilioRequestValidator"/>.</summary>
+/// <summary>Checks an incoming ASP.NET Core webhook request with a <see cref="TwilioSignatureValidator"/>.</summary>
 public static class TwilioWebhookValidation
 {
     /// <summary>
@@ -23,40 +25,53 @@ public static class TwilioWebhookValidation
     }
 
     /// <summary>
-    /// Whether the request carries a valid <c>X-Twilio-Signature</c>: a form POST is checked with its
-    /// parameters, a request whose URL has <c>bodySHA256</c> with its raw body (buffered, so handlers can
-    /// read it again), anything else as a GET.
+    /// Whether the request carries a valid <c>X-Twilio-Signature</c>. A request whose URL has <c>bodySHA256</c>
+    /// is checked with its raw body; a form POST with its fields exactly as sent (read from the raw body:
+    /// ASP.NET Core's form collection merges names that differ only in case); anything else as a GET.
+    /// The body is buffered, so handlers can read it again.
     /// </summary>
     public static async Task<bool> ValidateAsync(
-        this TwilioRequestValidator validator,
+        this TwilioSignatureValidator validator,
         HttpRequest request,
         string publicBaseUrl,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(validator);
         ArgumentNullException.ThrowIfNull(request);
-        var url = request.GetSignedUrl(publicBaseUrl);
-        string? signature = request.Headers[TwilioRequestValidator.SignatureHeader];
+        string? signature = request.Headers[TwilioSignatureValidator.SignatureHeader];
         if (string.IsNullOrEmpty(signature))
         {
             return false;
         }
 
-        if (request.Query.ContainsKey(TwilioRequestValidator.BodyHashParameter))
+        var url = request.GetSignedUrl(publicBaseUrl);
+        if (request.Query.ContainsKey(TwilioSignatureValidator.BodyHashParameter))
         {
-            request.EnableBuffering();
-            using var body = new MemoryStream();
-            await request.Body.CopyToAsync(body, cancellationToken).ConfigureAwait(false);
-            request.Body.Position = 0;
-            return validator.ValidateWithBody(url, body.GetBuffer().AsSpan(0, (int)body.Length), signature);
+            return validator.IsValidWithBody(url, await ReadBodyAsync(request, cancellationToken), signature);
         }
 
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync(cancellationToken).ConfigureAwait(false);
-            return validator.Validate(url, form, signature);
+            var fields = new List<KeyValuePair<string, string>>();
+            using var reader = new FormReader(await ReadBodyAsync(request, cancellationToken));
+            while (reader.ReadNextPair() is { } pair)
+            {
+                fields.Add(pair);
+            }
+
+            return validator.IsValid(url, fields, signature);
         }
 
-        return validator.ValidateGet(url, signature);
+        return validator.IsValid(url, [], signature);
+    }
+
+    private static async Task<string> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        request.EnableBuffering();
+        request.Body.Position = 0;
+        using var reader = new StreamReader(request.Body, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
+        var body = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        request.Body.Position = 0;
+        return body;
     }
 }

@@ -4,25 +4,25 @@ using System.Text.Json;
 using AgentLocator.Tests.Infrastructure;
 using AgentLocator.Twilio;
 using AgentLocator.Twilio.Rest;
-using AgentLocator.Twilio.Twiml;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentLocator.Tests.Twilio;
 
-public sealed class TwilioRestClientTests : IAsyncLifetime
+/// <summary>The SDK's REST client on our HttpClient, against a fake that answers as Twilio's documented REST API does.</summary>
+public sealed class TwilioRestApiTests : IAsyncLifetime
 {
     private const string CallSid = "CA0123456789abcdef0123456789abcdef";
 
     private FakeTwilioServer _twilio = null!;
     private ServiceProvider _services = null!;
-    private TwilioRestClient _client = null!;
+    private TwilioRestApi _client = null!;
 
     public async Task InitializeAsync()
     {
         _twilio = await FakeTwilioServer.StartAsync();
         _services = BuildServices(_twilio.Configuration);
-        _client = _services.GetRequiredService<TwilioRestClient>();
+        _client = _services.GetRequiredService<TwilioRestApi>();
     }
 
     public async Task DisposeAsync()
@@ -50,12 +50,12 @@ public sealed class TwilioRestClientTests : IAsyncLifetime
     [Fact]
     public async Task InlineTwimlIsSentAsTheTwimlField()
     {
-        var twiml = new TwimlResponse().Play("https://example.com/fallback.wav").Record(action: "https://example.com/webhook/handle_recording");
+        var twiml = new global::Twilio.TwiML.VoiceResponse().Play(new Uri("https://example.com/fallback.wav")).ToString();
 
         var result = await _client.UpdateCallAsync(CallSid, CallUpdate.WithTwiml(twiml));
 
         Assert.Equal(CallUpdateOutcome.Updated, result.Outcome);
-        Assert.Equal(twiml.ToString(), Assert.Single(_twilio.Requests).FormValue("Twiml"));
+        Assert.Equal(twiml, Assert.Single(_twilio.Requests).FormValue("Twiml"));
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class TwilioRestClientTests : IAsyncLifetime
         await using var services = BuildServices(config);
 
         var error = await Assert.ThrowsAsync<TwilioApiException>(() =>
-            services.GetRequiredService<TwilioRestClient>().RedirectCallAsync(CallSid, "https://example.com/x"));
+            services.GetRequiredService<TwilioRestApi>().RedirectCallAsync(CallSid, "https://example.com/x"));
 
         Assert.Equal(HttpStatusCode.Unauthorized, error.StatusCode);
         Assert.Equal(20003, error.Code);
@@ -218,19 +218,18 @@ public sealed class TwilioRestClientTests : IAsyncLifetime
         var wav = Encoding.ASCII.GetBytes("RIFF....WAVEfmt fake audio");
         var recording = _twilio.AddRecording(wav, notReadyRequests: 2);
 
-        using var first = new MemoryStream();
-        var attempt1 = await _client.DownloadRecordingAsync(recording.Url.ToString(), first);
-        var attempt2 = await _client.DownloadRecordingAsync(recording.Url.ToString(), first);
-        Assert.True(attempt1.IsNotReady);
-        Assert.True(attempt2.IsNotReady);
-        Assert.Equal(0, first.Length);
+        var attempt1 = await DownloadAsync(recording.Url.ToString());
+        var attempt2 = await DownloadAsync(recording.Url.ToString());
+        Assert.True(attempt1.Result.IsNotReady);
+        Assert.True(attempt2.Result.IsNotReady);
+        Assert.Null(attempt1.File);
 
-        var attempt3 = await _client.DownloadRecordingAsync(recording.Url.ToString(), first);
+        var attempt3 = await DownloadAsync(recording.Url.ToString());
 
-        Assert.Equal(RecordingDownloadStatus.Downloaded, attempt3.Status);
-        Assert.Equal(wav.Length, attempt3.Bytes);
-        Assert.Equal("audio/x-wav", attempt3.ContentType);
-        Assert.Equal(wav, first.ToArray());
+        Assert.Equal(RecordingDownloadStatus.Downloaded, attempt3.Result.Status);
+        Assert.Equal(wav.Length, attempt3.Result.Bytes);
+        Assert.Equal("audio/x-wav", attempt3.Result.ContentType);
+        Assert.Equal(wav, attempt3.File);
         Assert.All(_twilio.Requests, r => Assert.EndsWith(recording.Sid + ".wav", r.Path, StringComparison.Ordinal));
         Assert.All(_twilio.Requests, r => Assert.True(r.Authenticated));
     }
@@ -239,13 +238,12 @@ public sealed class TwilioRestClientTests : IAsyncLifetime
     public async Task Mp3FormatReplacesTheExtensionAndFetchesMp3()
     {
         var recording = _twilio.AddRecording([1, 2, 3], mp3: [4, 5, 6, 7]);
-        using var destination = new MemoryStream();
 
-        var result = await _client.DownloadRecordingAsync(recording.Url + ".wav", destination, RecordingFormat.Mp3);
+        var (result, file) = await DownloadAsync(recording.Url + ".wav", RecordingFormat.Mp3);
 
         Assert.Equal(4, result.Bytes);
         Assert.Equal("audio/mpeg", result.ContentType);
-        Assert.Equal(new byte[] { 4, 5, 6, 7 }, destination.ToArray());
+        Assert.Equal(new byte[] { 4, 5, 6, 7 }, file);
         Assert.EndsWith(recording.Sid + ".mp3", Assert.Single(_twilio.Requests).Path, StringComparison.Ordinal);
     }
 
@@ -253,9 +251,8 @@ public sealed class TwilioRestClientTests : IAsyncLifetime
     public async Task RecordingPathRelativeToTheApiIsAccepted()
     {
         var recording = _twilio.AddRecording([9, 9]);
-        using var destination = new MemoryStream();
 
-        var result = await _client.DownloadRecordingAsync(recording.Url.AbsolutePath, destination);
+        var (result, _) = await DownloadAsync(recording.Url.AbsolutePath);
 
         Assert.Equal(2, result.Bytes);
     }
@@ -264,21 +261,18 @@ public sealed class TwilioRestClientTests : IAsyncLifetime
     public async Task RealTwilioRecordingUrlIsFetchedFromTheConfiguredApiBase()
     {
         var recording = _twilio.AddRecording([7]);
-        using var destination = new MemoryStream();
 
-        var result = await _client.DownloadRecordingAsync("https://api.twilio.com" + recording.Url.AbsolutePath, destination);
+        var (result, file) = await DownloadAsync("https://api.twilio.com" + recording.Url.AbsolutePath);
 
         Assert.Equal(RecordingDownloadStatus.Downloaded, result.Status);
-        Assert.Equal(new byte[] { 7 }, destination.ToArray());
+        Assert.Equal(new byte[] { 7 }, file);
     }
 
     [Fact]
     public async Task CredentialsAreNeverSentToAHostOtherThanTwilio()
     {
-        using var destination = new MemoryStream();
-
         var error = await Assert.ThrowsAsync<ArgumentException>(() =>
-            _client.DownloadRecordingAsync("https://evil.example.com/2010-04-01/Accounts/AC1/Recordings/RE1", destination));
+            DownloadAsync("https://evil.example.com/2010-04-01/Accounts/AC1/Recordings/RE1"));
 
         Assert.Contains("evil.example.com", error.Message, StringComparison.Ordinal);
         Assert.Empty(_twilio.Requests);
@@ -310,20 +304,44 @@ public sealed class TwilioRestClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public void ErrorBodyThatIsNotJsonKeepsTheStatusAndAnExcerpt()
+    public async Task ServerErrorOnAMessageIsNotRetriedAndSurfacesTheStatusAndCode()
     {
-        var error = TwilioApiException.FromResponse(HttpStatusCode.BadGateway, "<html>bad gateway</html>");
+        _twilio.FailNext(1, FakeTwilioFailure.ServerError(), pathContains: "Messages");
 
-        Assert.Equal(HttpStatusCode.BadGateway, error.StatusCode);
-        Assert.Null(error.Code);
-        Assert.Contains("bad gateway", error.Message, StringComparison.Ordinal);
+        var error = await Assert.ThrowsAsync<TwilioApiException>(() => _client.SendMessageAsync(new TwilioMessage
+        {
+            To = "whatsapp:+972501234567",
+            From = "whatsapp:+14155238886",
+            Body = "hello",
+        }));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, error.StatusCode);
+        Assert.Equal(20500, error.Code);
+        Assert.Single(_twilio.Requests);
     }
 
     [Fact]
-    public void PhoneNumbersAreRedactedToTheirLastThreeDigits()
+    public async Task TwilioOutOfReachIsAnHttpRequestException()
     {
-        Assert.Equal("whatsapp:**********567", TwilioRestClient.Redact("whatsapp:+972501234567"));
-        Assert.Equal("**********567", TwilioRestClient.Redact("+972501234567"));
+        var config = new Dictionary<string, string?>(_twilio.Configuration) { ["Twilio:ApiBaseUrl"] = "http://127.0.0.1:1/" };
+        await using var services = BuildServices(config);
+
+        await Assert.ThrowsAsync<HttpRequestException>(() =>
+            services.GetRequiredService<TwilioRestApi>().HangUpCallAsync(CallSid));
+    }
+
+    private async Task<(RecordingDownloadResult Result, byte[]? File)> DownloadAsync(string url, RecordingFormat format = RecordingFormat.Wav)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"agentlocator-recording-{Guid.NewGuid():N}.wav");
+        try
+        {
+            var result = await _client.DownloadRecordingToFileAsync(url, path, format);
+            return (result, File.Exists(path) ? await File.ReadAllBytesAsync(path) : null);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     internal static ServiceProvider BuildServices(IEnumerable<KeyValuePair<string, string?>> settings)
