@@ -1,38 +1,53 @@
 using System.Net;
+using AgentLocator.ServiceDefaults.Alerts;
 using AgentLocator.ServiceDefaults.Health;
 using AgentLocator.ServiceDefaults.Hosting;
 using AgentLocator.ServiceDefaults.Http;
 using AgentLocator.ServiceDefaults.Telemetry;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
 
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// What every AgentLocator service shares: telemetry, health and version endpoints, build
-/// metadata, HttpClient defaults, forwarded headers, problem details and body limits.
+/// What every AgentLocator service shares, in the shape of Aspire's service-defaults template: OpenTelemetry,
+/// health checks, service discovery and the standard resilience handler on every HttpClient; plus build
+/// metadata, <c>/health</c>, <c>/readyz</c>, <c>/version</c>, <c>APP_START</c>, alerts, forwarded headers,
+/// problem details and body limits.
 /// </summary>
-public static partial class ServiceDefaultsExtensions
+public static class ServiceDefaultsExtensions
 {
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         var service = ServiceNames.Resolve(builder.Configuration["OTEL_SERVICE_NAME"], builder.Environment.ApplicationName);
-        var buildInfo = BuildInfo.Create(service, builder.Environment.EnvironmentName, key => builder.Configuration[key],
+        var build = BuildInfo.Create(service, builder.Environment.EnvironmentName, key => builder.Configuration[key],
             System.Reflection.Assembly.GetEntryAssembly());
-        builder.Services.AddSingleton(buildInfo);
+        builder.Services.AddSingleton(build);
         builder.Services.AddSingleton(TimeProvider.System);
 
-        builder.ConfigureOpenTelemetry(buildInfo);
+        builder.ConfigureOpenTelemetry(build);
+        builder.AddAlerts();
+        builder.Services.AddSingleton<ServiceTelemetry>();
         builder.Services.AddHealthChecks();
-        builder.Services.AddAgentLocatorHttpClientDefaults();
+
+        builder.Services.AddServiceDiscovery();
+        builder.Services.ConfigureHttpClientDefaults(http =>
+        {
+            // Timeouts, retries and circuit breaker from HttpClient:Resilience (e.g. HttpClient__Resilience__Retry__MaxRetryAttempts).
+            http.AddStandardResilienceHandler().Configure(options =>
+            {
+                builder.Configuration.GetSection("HttpClient:Resilience").Bind(options);
+                HttpRetryPolicy.Apply(options);
+            });
+            http.AddServiceDiscovery();
+        });
 
         builder.Services.AddProblemDetails();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -49,6 +64,18 @@ public static partial class ServiceDefaultsExtensions
         return builder;
     }
 
+    /// <summary><see cref="IAlerts"/> to <c>Alerts:WebhookUrl</c>, and an alert whenever an exception is logged as an error.</summary>
+    public static TBuilder AddAlerts<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<AlertSink>();
+        builder.Services.AddSingleton<IAlerts>(sp => sp.GetRequiredService<AlertSink>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AlertSink>());
+        builder.Services.AddHttpClient(AlertSink.HttpClientName);
+        builder.Logging.Services.AddSingleton<ILoggerProvider, AlertingLoggerProvider>();
+        return builder;
+    }
+
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.UseForwardedHeaders();
@@ -58,7 +85,6 @@ public static partial class ServiceDefaultsExtensions
             StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
         app.UseStatusCodePages();
-        app.Use(TelemetryExtensions.TraceRequestAsync);
         app.MapHealthEndpoints();
         return app;
     }

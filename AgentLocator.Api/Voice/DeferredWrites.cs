@@ -1,21 +1,26 @@
 using System.Threading.Channels;
+using AgentLocator.ServiceDefaults.Telemetry;
 
 namespace AgentLocator.Api.Voice;
 
 /// <summary>
 /// Writes a webhook could not make because Postgres was down. The webhook has already
 /// answered Twilio and logged everything needed to rebuild the write (<c>WEBHOOK_ERROR</c>);
-/// this loop makes the write as soon as the database is back, in order, with backoff.
+/// this loop makes the write as soon as the database is back, in order, with backoff. Each one is a
+/// webhook error of kind <c>postgres</c> (counted, and alerted past the threshold).
 /// </summary>
-public sealed partial class DeferredWrites(IServiceScopeFactory scopes, ILogger<DeferredWrites> logger) : BackgroundService
+public sealed partial class DeferredWrites(IServiceScopeFactory scopes, ServiceTelemetry telemetry, ILogger<DeferredWrites> logger) : BackgroundService
 {
     private readonly Channel<DeferredWrite> _pending = Channel.CreateBounded<DeferredWrite>(
         new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
 
     public int Count => _pending.Reader.Count;
 
-    public void Add(string description, Func<IServiceProvider, CancellationToken, Task> write) =>
+    public void Add(string description, Func<IServiceProvider, CancellationToken, Task> write)
+    {
+        telemetry.WebhookError("postgres", "postgres unreachable");
         _pending.Writer.TryWrite(new DeferredWrite(description, write));
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

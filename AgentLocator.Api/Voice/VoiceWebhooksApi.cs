@@ -3,6 +3,7 @@ using AgentLocator.Data.Calls;
 using AgentLocator.Data.Jobs;
 using AgentLocator.Data.Model;
 using AgentLocator.Data.Phones;
+using AgentLocator.ServiceDefaults.Telemetry;
 using AgentLocator.Twilio.Twiml;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -32,7 +33,8 @@ public static partial class VoiceWebhooksApi
 
     public static async Task<Results<TwimlResult, ProblemHttpResult>> IncomingCallAsync(
         HttpRequest request, CallStore store, BusinessDirectory directory, VoiceTwiml twiml, CallToken tokens, ICallSessions sessions,
-        DeferredWrites deferred, IOptions<VoiceOptions> options, TimeProvider clock, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
+        DeferredWrites deferred, IOptions<VoiceOptions> options, TimeProvider clock, ServiceTelemetry telemetry, ILogger<VoiceWebhookLog> logger,
+        CancellationToken cancellationToken)
     {
         var form = request.Form;
         if (!TryCallSid(form, out var callSid, out var problem))
@@ -44,14 +46,10 @@ public static partial class VoiceWebhooksApi
         using var budget = DatabaseFailures.Budget(options.Value.DatabaseBudget, cancellationToken);
 
         var answer = await directory.FindAsync(to, store, budget.Token, cancellationToken);
-        if (answer.Route is null && !answer.DatabaseFailed)
+        if ((answer.Route is null && !answer.DatabaseFailed) || answer.Route is { Active: false })
         {
             LogNotInService(logger, callSid, PhoneNumbers.Redact(to));
-            return twiml.NotInService().ToResult();
-        }
-        if (answer.Route is { Active: false })
-        {
-            LogNotInService(logger, callSid, PhoneNumbers.Redact(to));
+            telemetry.CallStarted("not_in_service");
             return twiml.NotInService().ToResult();
         }
 
@@ -74,13 +72,14 @@ public static partial class VoiceWebhooksApi
         if (answer.DatabaseFailed)
         {
             // Answer anyway; the call row is written when Postgres is back.
-            LogCallNotRecorded(logger, "incoming_call", callSid, incoming.CallId, businessId, from, to, incoming.StartedAt);
+            LogCallNotRecorded(logger, "incoming_call", callSid, incoming.CallId, businessId, PhoneNumbers.Redact(from), PhoneNumbers.Redact(to), incoming.StartedAt);
             deferred.Add($"call {callSid}", (services, ct) => RecordLaterAsync(services, incoming, ct));
         }
         var token = tokens.Create(callSid, callId, businessId);
         await ShareLiveCallAsync(sessions, new CallSession(callSid, callId, businessId, null, from, to, token, twiml.GreetingDuration, incoming.StartedAt),
             options.Value, cancellationToken);
         LogIncomingCall(logger, callSid, businessId, PhoneNumbers.Redact(from));
+        telemetry.CallStarted("answered");
         return twiml.GreetingAndStream(callSid, callId, businessId, token).ToResult();
     }
 
@@ -177,7 +176,7 @@ public static partial class VoiceWebhooksApi
     /// </summary>
     public static async Task<Results<TwimlResult, ProblemHttpResult>> StreamEndedAsync(
         HttpRequest request, CallStore store, BusinessDirectory directory, VoiceTwiml twiml, DeferredWrites deferred, ICallSessions sessions,
-        IOptions<VoiceOptions> options, TimeProvider clock, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
+        IOptions<VoiceOptions> options, TimeProvider clock, ServiceTelemetry telemetry, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
     {
         var form = request.Form;
         if (!TryCallSid(form, out var callSid, out var problem))
@@ -198,7 +197,7 @@ public static partial class VoiceWebhooksApi
         }
         catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
         {
-            LogCallNotRecorded(logger, "stream_ended", callSid, Guid.Empty, Guid.Empty, form.Field("From") ?? "", form.Field("To") ?? "", clock.GetUtcNow());
+            LogCallNotRecorded(logger, "stream_ended", callSid, Guid.Empty, Guid.Empty, PhoneNumbers.Redact(form.Field("From")), PhoneNumbers.Redact(form.Field("To")), clock.GetUtcNow());
         }
 
         if (call is { ConversationCompleted: true } || CallStatuses.IsFinal(callStatus))
@@ -213,6 +212,7 @@ public static partial class VoiceWebhooksApi
             _ => "stream_broke",
         };
         LogFallback(logger, callSid, reason);
+        telemetry.Fallback(reason, callSid);
         var at = clock.GetUtcNow();
         await sessions.PublishAsync(new CallEvent(CallEvent.Fallback, callSid, at, new Dictionary<string, string> { ["reason"] = reason }), cancellationToken);
         await WriteOrDeferAsync("stream_ended", callSid, store, deferred, options.Value, logger,

@@ -1,4 +1,5 @@
 using AgentLocator.Data.Calls;
+using AgentLocator.ServiceDefaults.Telemetry;
 using AgentLocator.Twilio;
 using AgentLocator.Twilio.Security;
 using AgentLocator.Twilio.Twiml;
@@ -19,6 +20,7 @@ public sealed partial class TwilioWebhookFilter(
     IHostEnvironment environment,
     ICallSessions sessions,
     IServiceProvider services,
+    ServiceTelemetry telemetry,
     ILogger<TwilioWebhookFilter> logger) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -55,7 +57,9 @@ public sealed partial class TwilioWebhookFilter(
             var validator = services.GetRequiredService<TwilioSignatureValidator>();
             if (string.IsNullOrEmpty(signature) || !await validator.ValidateAsync(http.Request, publicUrl.Value.PublicBaseUrl, http.RequestAborted))
             {
-                LogForbidden(logger, http.Request.Path, string.IsNullOrEmpty(signature) ? "missing" : "invalid");
+                var reason = string.IsNullOrEmpty(signature) ? "missing" : "invalid";
+                LogForbidden(logger, http.Request.Path, reason);
+                telemetry.SignatureRejected(reason);
                 return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Invalid Twilio signature",
                     detail: $"The {TwilioSignatureValidator.SignatureHeader} header does not sign this request for {publicUrl.Value.PublicBaseUrl}.");
             }
@@ -85,6 +89,7 @@ public sealed partial class TwilioWebhookFilter(
         {
             // Last line of defence: Twilio never gets a 500, the caller never hears an error.
             LogUnexpected(logger, http.Request.Path, ex);
+            telemetry.WebhookError("unexpected", "webhooks failing unexpectedly");
             var twiml = services.GetRequiredService<Voice.VoiceTwiml>();
             var path = http.Request.Path.Value ?? "";
             return path.EndsWith("/incoming_call", StringComparison.Ordinal) || path.EndsWith("/stream_ended", StringComparison.Ordinal)

@@ -1,30 +1,84 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using AgentLocator.ServiceDefaults.Alerts;
+using AgentLocator.ServiceDefaults.Hosting;
 
 namespace AgentLocator.ServiceDefaults.Telemetry;
 
 /// <summary>
-/// The one <see cref="ActivitySource"/> and <see cref="Meter"/> of a service, named
-/// <c>AgentLocator.&lt;service&gt;</c>; registered in DI and subscribed by the telemetry providers.
+/// The one <see cref="ActivitySource"/> and <see cref="Meter"/> of a service, named <c>AgentLocator.&lt;service&gt;</c>,
+/// and the call's instruments: calls, turns, reply latency, fallbacks by reason, webhook errors by kind and
+/// signature rejections. What an operator must hear about (a dependency failing webhooks, forged webhooks,
+/// a call that fell back for a technical reason) also goes to <see cref="IAlerts"/>.
 /// </summary>
-public sealed class ServiceTelemetry : IDisposable
+public sealed class ServiceTelemetry
 {
-    public ServiceTelemetry(string serviceName, string version)
+    /// <summary>A fallback the caller chose (pressing <c>*</c>); every other reason is a technical one.</summary>
+    public const string CallerRequest = "caller_request";
+
+    private readonly IAlerts _alerts;
+    private readonly Counter<long> _calls;
+    private readonly Counter<long> _turns;
+    private readonly Histogram<double> _replyLatency;
+    private readonly Counter<long> _fallbacks;
+    private readonly Counter<long> _webhookErrors;
+    private readonly Counter<long> _signatureRejections;
+
+    public ServiceTelemetry(IMeterFactory meters, BuildInfo build, IAlerts alerts)
     {
-        Name = "AgentLocator." + serviceName;
-        ActivitySource = new ActivitySource(Name, version);
-        Meter = new Meter(Name, version);
+        ArgumentNullException.ThrowIfNull(meters);
+        ArgumentNullException.ThrowIfNull(build);
+        _alerts = alerts;
+        Name = NameOf(build.Service);
+        ActivitySource = new ActivitySource(Name, build.Commit);
+        Meter = meters.Create(Name, build.Commit);
+        _calls = Meter.CreateCounter<long>("agentlocator.calls", "{call}", "Incoming calls, by outcome (answered, not_in_service).");
+        _turns = Meter.CreateCounter<long>("agentlocator.turns", "{turn}", "Caller turns answered by the bot.");
+        _replyLatency = Meter.CreateHistogram<double>("agentlocator.reply.latency", "ms", "From the caller's end of speech to the bot's first reply audio.");
+        _fallbacks = Meter.CreateCounter<long>("agentlocator.fallbacks", "{call}", "Calls sent to voicemail, by reason.");
+        _webhookErrors = Meter.CreateCounter<long>("agentlocator.webhook.errors", "{error}", "Webhooks answered without a dependency, by kind (postgres, unexpected).");
+        _signatureRejections = Meter.CreateCounter<long>("agentlocator.webhook.signature_rejections", "{request}", "Webhooks refused for a missing or invalid X-Twilio-Signature.");
     }
 
+    /// <summary><c>AgentLocator.&lt;service&gt;</c>.</summary>
     public string Name { get; }
 
     public ActivitySource ActivitySource { get; }
 
     public Meter Meter { get; }
 
-    public void Dispose()
+    /// <summary>The ActivitySource and Meter name of a service.</summary>
+    public static string NameOf(string service) => "AgentLocator." + service;
+
+    public void CallStarted(string outcome) => _calls.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void TurnAnswered(TimeSpan replyLatency)
     {
-        ActivitySource.Dispose();
-        Meter.Dispose();
+        _turns.Add(1);
+        _replyLatency.Record(replyLatency.TotalMilliseconds);
+    }
+
+    /// <summary>A call went to voicemail; a technical reason (anything but <see cref="CallerRequest"/>) is alerted.</summary>
+    public void Fallback(string reason, string callSid)
+    {
+        _fallbacks.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        if (reason != CallerRequest)
+        {
+            _alerts.Raise("fallback:" + reason, $"call {callSid} fell back to voicemail: {reason}");
+        }
+    }
+
+    /// <summary>A webhook answered without a dependency (<paramref name="kind"/>: <c>postgres</c>, <c>unexpected</c>); alerted past a threshold.</summary>
+    public void WebhookError(string kind, string what)
+    {
+        _webhookErrors.Add(1, new KeyValuePair<string, object?>("kind", kind));
+        _alerts.Count("webhook_error:" + kind, what, "webhook errors");
+    }
+
+    /// <summary>A webhook refused for its signature; alerted past a threshold.</summary>
+    public void SignatureRejected(string reason)
+    {
+        _signatureRejections.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        _alerts.Count("signature_rejected", "webhooks refused for their X-Twilio-Signature", "signature rejections");
     }
 }
