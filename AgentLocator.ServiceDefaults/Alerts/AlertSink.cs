@@ -20,7 +20,7 @@ public sealed partial class AlertSink : BackgroundService, IAlerts
     public const string HttpClientName = "alerts";
 
     private readonly Channel<(string Kind, string Text)> _queue =
-        Channel.CreateBounded<(string, string)>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+        Channel.CreateBounded<(string, string)>(new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
     private readonly Dictionary<string, DateTimeOffset> _lastRaised = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Queue<DateTimeOffset>> _occurrences = new(StringComparer.Ordinal);
     private readonly IHttpClientFactory _httpClients;
@@ -64,6 +64,7 @@ public sealed partial class AlertSink : BackgroundService, IAlerts
 
         var message = $"{text} — {_build.Service}, commit {ShortCommit(_build.Commit)}, deploy {_build.DeployId}";
         LogAlert(_logger, kind, message);
+        // TryWrite never waits: with the queue full (the endpoint is slow) the alert is dropped and counted.
         if (!_queue.Writer.TryWrite((kind, message)))
         {
             Counted(kind, "dropped");
