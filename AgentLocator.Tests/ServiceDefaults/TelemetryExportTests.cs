@@ -55,6 +55,30 @@ public sealed class TelemetryExportTests(PostgresDatabaseFixture database) : ICl
     }
 
     [Fact]
+    public async Task ACollectorThatStopsAnsweringDoesNotHoldShutdown()
+    {
+        // Accepts connections and never answers: a collector that hung or whose process stopped mid-export.
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start(backlog: 100);
+        var endpoint = $"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}";
+        var api = ApiTestHost.Create(database.ConnectionString, extra: new Dictionary<string, string?>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        });
+        using (var client = api.CreateClient())
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/openapi/v1.json")).StatusCode);
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await api.DisposeAsync();
+
+        // The SDK's default 10 s export timeout, per signal, would hold it for 30 s.
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(8));
+    }
+
+    [Fact]
     public async Task NothingIsExportedWithoutAnEndpoint()
     {
         await using var collector = await OtlpCollector.StartAsync();

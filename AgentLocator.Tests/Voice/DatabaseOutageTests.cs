@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Xml.Linq;
 using AgentLocator.Tests.Infrastructure;
+using AgentLocator.Data.Phones;
 using Npgsql;
 
 namespace AgentLocator.Tests.Voice;
@@ -12,7 +13,7 @@ namespace AgentLocator.Tests.Voice;
 public sealed class DatabaseOutageTests
 {
     [Fact]
-    public async Task WithTheDatabaseGoneCallsAreStillAnsweredAndRecordedWhenItReturns()
+    public async Task WithTheDatabaseGoneCallsAreStillAnsweredAndRecordedWhenItReturnsAndNoLogLineHasAPhoneNumber()
     {
         var direct = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("outage");
         var target = new NpgsqlConnectionStringBuilder(direct);
@@ -52,6 +53,9 @@ public sealed class DatabaseOutageTests
 
         Assert.Equal(HttpStatusCode.NoContent, (await twilio.PostAsync("/webhook/call_status", ("CallSid", callSid), ("CallStatus", "completed"), ("CallDuration", "31"))).StatusCode);
         Assert.True(api.Logs.Contains("WEBHOOK_ERROR incoming_call answered without the database; call to rebuild: CallSid=" + callSid));
+        // Phone numbers are redacted in every log line, the ones that rebuild a call included.
+        Assert.DoesNotContain(api.Logs.Lines, line => line.Contains("+972528887766", StringComparison.Ordinal) || line.Contains(number, StringComparison.Ordinal));
+        Assert.True(api.Logs.Contains($"From={PhoneNumbers.Redact("+972528887766")} To={PhoneNumbers.Redact(number)}"));
 
         proxy.Restore();
         Assert.True(await Sql.EventuallyAsync(async () =>
