@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# incoming_call throughput ceiling and p50/p99 at 200 and 500 req/s, beside pgbench running a
+# single-row INSERT against the same PostgreSQL on the same machine, in one run; prints the ratio.
+#
+# Start the graph first, Release, signatures on (so their cost is measured):
+#   dotnet run --project AgentLocator.AppHost -- --AppHost:Ephemeral true --AppHost:Configuration Release \
+#     --AppHost:ApiPort 6080 --AppHost:MediaWorkerPort 6081 \
+#     --AppHost:Resources:api:Env:Twilio__ValidateSignatures true --AppHost:Resources:api:Env:Twilio__AuthToken bench-token
+# then, with the Postgres the Api uses as a libpq URL (the AppHost prints its connection string):
+#   scripts/bench-incoming-call.sh postgresql://postgres@127.0.0.1:<port>/agentlocator http://localhost:6080 bench-token
+# Record numbers only on a quiet machine: the load average is printed before and after.
+set -euo pipefail
+
+pg_url=${1:?usage: bench-incoming-call.sh <postgres url> [api base url] [auth token] [seconds]}
+api=${2:-http://localhost:6080}
+token=${3:-bench-token}
+seconds=${4:-15}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"; psql "$pg_url" -qc "DROP TABLE IF EXISTS bench_pgbench_calls" >/dev/null 2>&1 || true' EXIT
+
+echo "load before: $(uptime)"
+psql "$pg_url" -qc "DROP TABLE IF EXISTS bench_pgbench_calls; CREATE TABLE bench_pgbench_calls (id bigserial PRIMARY KEY, call_sid text NOT NULL UNIQUE, from_number text, created_at timestamptz NOT NULL DEFAULT now())"
+cat > "$work/insert.sql" <<'SQL'
+INSERT INTO bench_pgbench_calls (call_sid, from_number) VALUES ('CA' || md5(random()::text || clock_timestamp()::text), '+972520000000');
+SQL
+# 16 clients: about the concurrency the Api's connection pool gives incoming_call at its ceiling.
+pgbench_out=$(pgbench -n -c 16 -j 2 -T "$seconds" -f "$work/insert.sql" "$pg_url")
+pg_tps=$(printf '%s\n' "$pgbench_out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+echo "pgbench single-row INSERT, 16 clients, ${seconds} s: ${pg_tps} tps"
+
+dotnet build -c Release "$root/AgentLocator.Benchmarks" -v q -nologo >/dev/null
+run() { dotnet run -c Release --no-build --project "$root/AgentLocator.Benchmarks" -- webhooks --base-url "$api" --auth-token "$token" --rate "$1" --seconds "$seconds"; }
+for rate in 200 500; do
+  echo "## incoming_call at ${rate}/s"
+  run "$rate"
+done
+echo "## ceiling: incoming_call offered at 1000/s"
+ceiling_out=$(run 1000)
+printf '%s\n' "$ceiling_out"
+ceiling=$(printf '%s\n' "$ceiling_out" | awk -F'|' '/incoming_call/ { gsub(/ /, "", $5); print $5 }')
+echo "incoming_call ceiling ${ceiling}/s vs pgbench ${pg_tps} tps: ratio $(awk -v a="$ceiling" -v b="$pg_tps" 'BEGIN { printf "%.2f", a / b }') (goal >= 0.5)"
+echo "load after: $(uptime)"
