@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using AgentLocator.Media;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 
 namespace AgentLocator.Benchmarks;
 

@@ -8,7 +8,7 @@ using AgentLocator.Media;
 using AgentLocator.MediaWorker;
 using AgentLocator.MediaWorker.Conversation;
 using AgentLocator.MediaWorker.MediaStreams;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;

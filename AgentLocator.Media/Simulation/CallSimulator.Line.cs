@@ -1,4 +1,4 @@
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 
 namespace AgentLocator.Media.Simulation;
 

@@ -1,5 +1,5 @@
 using System.Net.WebSockets;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 
 namespace AgentLocator.Media.Simulation;
 

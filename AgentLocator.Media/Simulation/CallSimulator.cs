@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 
 namespace AgentLocator.Media.Simulation;
 

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using AgentLocator.Data.Calls;
 using AgentLocator.Media;
 using AgentLocator.MediaWorker.Conversation;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 
 namespace AgentLocator.MediaWorker.MediaStreams;
 

@@ -5,7 +5,7 @@ using System.Text;
 using AgentLocator.Data.Calls;
 using AgentLocator.Media;
 using AgentLocator.MediaWorker.Conversation;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 
 namespace AgentLocator.MediaWorker.MediaStreams;
 

@@ -1,6 +1,6 @@
 using System.Net.WebSockets;
 using System.Threading.Channels;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 
 namespace AgentLocator.MediaWorker.MediaStreams;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using AgentLocator.Media;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using AgentLocator.Media;
 using AgentLocator.Media.Simulation;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 
 namespace AgentLocator.Tests.Media;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using AgentLocator.Media;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;

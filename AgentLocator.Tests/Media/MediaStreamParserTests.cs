@@ -1,5 +1,5 @@
 using System.Text;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 
 namespace AgentLocator.Tests.Media;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 
 namespace AgentLocator.Tests.Media;
 

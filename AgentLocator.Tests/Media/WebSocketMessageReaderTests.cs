@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using AgentLocator.Media;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 
 namespace AgentLocator.Tests.Media;
 

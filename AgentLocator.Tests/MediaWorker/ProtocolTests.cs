@@ -6,7 +6,7 @@ using AgentLocator.Media;
 using AgentLocator.Media.Simulation;
 using AgentLocator.Tests.Infrastructure;
 using AgentLocator.Tests.Media;
-using AgentLocator.Twilio.MediaStreams;
+using AgentLocator.MediaStreams;
 using static AgentLocator.Tests.MediaWorker.PipelineAssertions;
 
 namespace AgentLocator.Tests.MediaWorker;

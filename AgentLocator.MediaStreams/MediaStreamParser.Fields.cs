@@ -2,7 +2,7 @@ using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
 
-namespace AgentLocator.Twilio.MediaStreams;
+namespace AgentLocator.MediaStreams;
 
 /// <summary>Readers for the nested objects and typed fields of a Media Streams message.</summary>
 public static partial class MediaStreamParser

@@ -1,7 +1,7 @@
 using System.Buffers.Text;
 using System.Text;
 
-namespace AgentLocator.Twilio.MediaStreams;
+namespace AgentLocator.MediaStreams;
 
 /// <summary>
 /// One parsed Media Streams message. A <c>ref struct</c> so that a <c>media</c> frame is parsed

@@ -1,4 +1,4 @@
-namespace AgentLocator.Twilio.MediaStreams;
+namespace AgentLocator.MediaStreams;
 
 public enum MediaStreamParseStatus
 {

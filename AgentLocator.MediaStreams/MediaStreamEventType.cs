@@ -1,4 +1,4 @@
-namespace AgentLocator.Twilio.MediaStreams;
+namespace AgentLocator.MediaStreams;
 
 /// <summary>The <c>event</c> of a Media Streams WebSocket message (TWILIO.md §4).</summary>
 public enum MediaStreamEventType

@@ -3,7 +3,7 @@ using System.Buffers.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace AgentLocator.Twilio.MediaStreams;
+namespace AgentLocator.MediaStreams;
 
 /// <summary>
 /// Writes Media Streams messages into one reused buffer. Each <c>Write…</c> returns the UTF-8 JSON

@@ -1,4 +1,4 @@
-namespace AgentLocator.Twilio.MediaStreams;
+namespace AgentLocator.MediaStreams;
 
 /// <summary>The <c>media.track</c> of a Twilio → app audio frame.</summary>
 public enum MediaTrack

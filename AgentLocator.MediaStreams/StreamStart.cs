@@ -1,4 +1,4 @@
-namespace AgentLocator.Twilio.MediaStreams;
+namespace AgentLocator.MediaStreams;
 
 /// <summary>The <c>start</c> message's body: who the call is and how its audio is encoded.</summary>
 public sealed class StreamStart
