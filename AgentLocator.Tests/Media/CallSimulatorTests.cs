@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using AgentLocator.Media;
-using AgentLocator.Media.Simulation;
+using AgentLocator.Testing.MediaStreams;
 using AgentLocator.MediaStreams;
 
 namespace AgentLocator.Tests.Media;

@@ -2,7 +2,7 @@ using System.Net.WebSockets;
 using AgentLocator.Data.Calls;
 using AgentLocator.Data.Storage;
 using AgentLocator.Media;
-using AgentLocator.Media.Simulation;
+using AgentLocator.Testing.MediaStreams;
 using AgentLocator.Tests.Infrastructure;
 using AgentLocator.Tests.Media;
 using Microsoft.Extensions.DependencyInjection;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using AgentLocator.Data.Calls;
 using AgentLocator.Data.Infrastructure;
 using AgentLocator.Data.Model;
-using AgentLocator.Media.Simulation;
+using AgentLocator.Testing.MediaStreams;
 using AgentLocator.MediaWorker;
 using AgentLocator.MediaWorker.Conversation;
 using AgentLocator.Tests.Infrastructure;

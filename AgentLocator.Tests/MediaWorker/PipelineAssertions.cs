@@ -1,5 +1,5 @@
 using AgentLocator.Media;
-using AgentLocator.Media.Simulation;
+using AgentLocator.Testing.MediaStreams;
 using AgentLocator.Tests.Media;
 
 namespace AgentLocator.Tests.MediaWorker;

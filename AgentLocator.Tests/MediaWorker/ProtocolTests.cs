@@ -3,7 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using AgentLocator.Media;
-using AgentLocator.Media.Simulation;
+using AgentLocator.Testing.MediaStreams;
 using AgentLocator.Tests.Infrastructure;
 using AgentLocator.Tests.Media;
 using AgentLocator.MediaStreams;

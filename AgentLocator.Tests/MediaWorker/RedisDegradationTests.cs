@@ -1,6 +1,6 @@
 using AgentLocator.Data.Calls;
 using AgentLocator.Data.Sessions;
-using AgentLocator.Media.Simulation;
+using AgentLocator.Testing.MediaStreams;
 using AgentLocator.Tests.Infrastructure;
 using StackExchange.Redis;
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace AgentLocator.Media.Simulation;
+namespace AgentLocator.Testing.MediaStreams;
 
 /// <summary>How <see cref="CallSimulator"/> plays Twilio's side of a call.</summary>
 public sealed class CallSimulatorOptions

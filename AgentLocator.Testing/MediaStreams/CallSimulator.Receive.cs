@@ -1,7 +1,8 @@
 using System.Net.WebSockets;
+using AgentLocator.Media;
 using AgentLocator.MediaStreams;
 
-namespace AgentLocator.Media.Simulation;
+namespace AgentLocator.Testing.MediaStreams;
 
 public sealed partial class CallSimulator
 {

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
+using AgentLocator.Media;
 using AgentLocator.MediaStreams;
 
-namespace AgentLocator.Media.Simulation;
+namespace AgentLocator.Testing.MediaStreams;
 
 /// <summary>
 /// Plays Twilio's side of a bidirectional Media Stream against an app's WebSocket endpoint:

@@ -1,6 +1,7 @@
+using AgentLocator.Media;
 using AgentLocator.MediaStreams;
 
-namespace AgentLocator.Media.Simulation;
+namespace AgentLocator.Testing.MediaStreams;
 
 public sealed partial class CallSimulator
 {

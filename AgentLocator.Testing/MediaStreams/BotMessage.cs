@@ -1,4 +1,4 @@
-namespace AgentLocator.Media.Simulation;
+namespace AgentLocator.Testing.MediaStreams;
 
 public enum BotMessageKind
 {
