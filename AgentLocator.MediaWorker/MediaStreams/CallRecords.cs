@@ -5,8 +5,11 @@ using AgentLocator.Twilio.Rest;
 namespace AgentLocator.MediaWorker.MediaStreams;
 
 /// <summary>The durable writes of a live call, each in a scope of its own (the pipeline is a singleton).</summary>
-public sealed class CallRecords(IServiceScopeFactory scopes, TimeProvider clock)
+public sealed class CallRecords(IServiceScopeFactory scopes, TimeProvider clock, IConfiguration configuration)
 {
+    /// <summary>Where a live call is sent for voicemail: <c>/webhook/stream_ended</c>, which answers the recording TwiML once a fallback is recorded.</summary>
+    public string VoicemailUrl => (configuration["PublicBaseUrl"] ?? "").TrimEnd('/') + "/webhook/stream_ended";
+
     public async Task<Call?> GetCallAsync(string callSid, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
@@ -34,6 +37,13 @@ public sealed class CallRecords(IServiceScopeFactory scopes, TimeProvider clock)
     {
         await using var scope = scopes.CreateAsyncScope();
         return await scope.ServiceProvider.GetRequiredService<TwilioRestApi>().HangUpCallAsync(callSid, cancellationToken);
+    }
+
+    /// <summary>Redirects the live call to the voicemail TwiML through the REST API; a call that is already gone counts as done.</summary>
+    public async Task<CallUpdateResult> RedirectToVoicemailAsync(string callSid, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<TwilioRestClient>().RedirectCallAsync(callSid, VoicemailUrl, "POST", cancellationToken);
     }
 
     private async Task WithStoreAsync(Func<CallStore, Task<bool>> write)

@@ -8,8 +8,9 @@ public static class MediaStreamExtensions
 {
     /// <summary>
     /// The live call pipeline: <c>MediaStream:*</c> options, the Hebrew prompts (<c>Prompts:Directory</c>,
-    /// default <c>tts/</c> beside the executable), and the default intake conversation engine (replace
-    /// <see cref="IConversationEngineFactory"/> to plug in another).
+    /// default <c>tts/</c> beside the executable), the energy speech detector (replace
+    /// <see cref="ISpeechDetectorFactory"/> to plug in another) and the default intake conversation engine
+    /// (replace <see cref="IConversationEngineFactory"/> to plug in another).
     /// </summary>
     public static IHostApplicationBuilder AddMediaStreams(this IHostApplicationBuilder builder)
     {
@@ -33,6 +34,9 @@ public static class MediaStreamExtensions
         });
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<MediaStreamStats>();
+        services.AddMetrics();
+        services.AddSingleton<MediaStreamMetrics>();
+        services.TryAddSingleton<ISpeechDetectorFactory, EnergySpeechDetectorFactory>();
         services.AddSingleton<CallRecords>();
         services.AddSingleton<UtteranceStore>();
         services.TryAddSingleton<IConversationEngineFactory, IntakeConversationEngineFactory>();

@@ -42,4 +42,24 @@ internal static partial class MediaStreamLog
     [LoggerMessage(EventId = 4209, EventName = "IDLE", Level = LogLevel.Information,
         Message = "IDLE {CallSid} count={Count}")]
     public static partial void Idle(ILogger logger, string callSid, int count);
+
+    [LoggerMessage(EventId = 4212, EventName = "WS_SEND_FAILED", Level = LogLevel.Error,
+        Message = "WS_SEND_FAILED {CallSid} {StreamSid}: {Reason}; the caller goes to voicemail")]
+    public static partial void WsSendFailed(ILogger logger, string callSid, string streamSid, string reason, Exception? exception);
+
+    [LoggerMessage(EventId = 4213, EventName = "WS_LOOP_FAILED", Level = LogLevel.Error,
+        Message = "WS_LOOP_FAILED {CallSid} {StreamSid} loop={Loop}: {Reason}; the caller goes to voicemail")]
+    public static partial void WsLoopFailed(ILogger logger, string callSid, string streamSid, string loop, string reason, Exception? exception);
+
+    [LoggerMessage(EventId = 4214, EventName = "SPEECH_IGNORED", Level = LogLevel.Information,
+        Message = "SPEECH_IGNORED {CallSid} speech_ms={SpeechMs} after_playback_ms={AfterPlaybackMs}: began under a reply and stopped with it (echo or back-channel)")]
+    public static partial void SpeechIgnored(ILogger logger, string callSid, int speechMs, int afterPlaybackMs);
+
+    [LoggerMessage(EventId = 4215, EventName = "VOICEMAIL_REDIRECT", Level = LogLevel.Warning,
+        Message = "VOICEMAIL_REDIRECT {CallSid}: redirected to {Url} ({Outcome})")]
+    public static partial void VoicemailRedirect(ILogger logger, string callSid, string url, string outcome);
+
+    [LoggerMessage(EventId = 4216, EventName = "VOICEMAIL_REDIRECT_FAILED", Level = LogLevel.Error,
+        Message = "VOICEMAIL_REDIRECT_FAILED {CallSid}: {Error}; closing the stream sends Twilio to the <Connect> action instead")]
+    public static partial void VoicemailRedirectFailed(ILogger logger, string callSid, string error);
 }

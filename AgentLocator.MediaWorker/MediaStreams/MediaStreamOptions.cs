@@ -38,9 +38,39 @@ public sealed class MediaStreamOptions
     /// <summary>Whether <c>*</c> plays the voicemail_transfer prompt before the stream closes.</summary>
     public bool PlayVoicemailTransfer { get; set; } = true;
 
-    /// <summary>Bound on a send, on waiting for the last prompt to play, and on the closing handshake.</summary>
+    /// <summary>Bound on the closing handshake, on draining the send queue at close, and on the REST hang-up or redirect.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Bound on one WebSocket send (a stalled or dead peer). It times a single send only: the queue being
+    /// empty for any length of time (the caller talking, a pause) never counts.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// After <c>start</c>, the longest gap between two messages from Twilio. Twilio sends a <c>media</c>
+    /// frame every 20 ms for the whole call, silence included, so a longer gap is a dead line.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.500", "00:05:00")]
+    public TimeSpan ReceiveTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bound on one conversation engine call (start, turn, idle); past it the caller goes to voicemail.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan EngineTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bound on each Postgres or Redis call the receive loop waits for (stream start, watchdog disarm); past it the call goes on.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Caller speech that began while a reply played (and did not interrupt it) is a turn only when it
+    /// goes on at least this long after the reply stopped: an answer that starts as the question trails
+    /// off is a turn, the bot's echo or a short back-channel ("mm") is not.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:00:03")]
+    public TimeSpan TurnSpeechAfterPlayback { get; set; } = TimeSpan.FromMilliseconds(400);
 
     /// <summary>A stream that sends no <c>start</c> within this time after connecting is closed.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]

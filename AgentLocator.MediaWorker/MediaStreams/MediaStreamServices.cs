@@ -12,4 +12,6 @@ internal sealed record MediaStreamServices(
     IConversationEngineFactory Engines,
     PromptLibrary Prompts,
     MediaStreamStats Stats,
-    TimeProvider Clock);
+    TimeProvider Clock,
+    MediaStreamMetrics Metrics,
+    ISpeechDetectorFactory SpeechDetectors);

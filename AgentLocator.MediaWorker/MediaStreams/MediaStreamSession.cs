@@ -4,16 +4,18 @@ using System.Net.WebSockets;
 using System.Text;
 using AgentLocator.Data.Calls;
 using AgentLocator.Media;
-using AgentLocator.MediaWorker.Conversation;
 using AgentLocator.MediaStreams;
+using AgentLocator.MediaWorker.Conversation;
 
 namespace AgentLocator.MediaWorker.MediaStreams;
 
 /// <summary>
-/// One Twilio Media Stream: the receive loop (this class: parse, verify <c>start</c>, VAD, turns,
-/// barge-in, idle, ending) and the send loop (<see cref="OutboundQueue"/>), joined by a bounded
-/// close. Everything per call lives here and is touched only by the receive loop, so a slow or
-/// broken call affects no other.
+/// One Twilio Media Stream. This file is the connection: the receive loop (parse, verify <c>start</c>,
+/// dispatch each message), its deadlines, and the bounded close. The other concerns each keep their
+/// own state in their own file: turn taking (<c>.TurnTaking.cs</c>), playback and the send loop
+/// (<c>.Playback.cs</c>), ending the call, normally or by failure (<c>.Ending.cs</c>). Everything per
+/// call lives here and is touched only by the receive loop (the send loop owns its queue), so a slow
+/// or broken call affects no other.
 /// </summary>
 internal sealed partial class MediaStreamSession : IAsyncDisposable
 {
@@ -23,18 +25,16 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly WebSocketMessageReader _reader;
     private byte[] _payload;
-    private readonly VoiceActivityDetector _vad;
-    private readonly BargeInDetector _bargeIn;
-    private readonly PlaybackTracker _playback;
-    private OutboundQueue? _outbound;
-    private Task _sendLoop = Task.CompletedTask;
-    private IConversationEngine? _engine;
-    private ConversationContext? _call;
     private StreamStart? _pendingStart;
+    private bool _started;
+    private ConversationContext? _call;
     private string _callSid = "-";
     private string _streamSid = "-";
-    private string? _error;
     private long _frames;
+    private long _receiveDeadlineArmedAt;
+
+    /// <summary>The stream clock: the end of the last caller frame (Twilio's <c>media.timestamp</c>).</summary>
+    private TimeSpan _streamNow;
 
     public MediaStreamSession(WebSocket socket, MediaStreamOptions options, MediaStreamServices services, ILogger logger)
     {
@@ -44,12 +44,12 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         _logger = logger;
         _reader = new WebSocketMessageReader(options.MaxMessageBytes);
         _payload = ArrayPool<byte>.Shared.Rent(1024); // grows for an unusually large frame (up to MaxMessageBytes)
-        _callerAudio = ArrayPool<byte>.Shared.Rent(4 * 8000);
-        _vad = new VoiceActivityDetector(new VoiceActivityOptions { EndOfTurnSilence = options.SilenceWindow });
+        _speech = services.SpeechDetectors.Create(options.SilenceWindow);
         _bargeIn = new BargeInDetector(new BargeInOptions { MinDuration = options.BargeInMinSpeech });
         _playback = new PlaybackTracker(options);
     }
 
+    /// <summary>What the receive loop does after a message.</summary>
     private enum Next
     {
         Continue,
@@ -63,55 +63,73 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         ProtocolError,
     }
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>How the stream ended: the reason recorded on WS_STOP and the WebSocket close.</summary>
+    private readonly record struct StreamEnd(string Stop, WebSocketCloseStatus Status, string Reason);
+
+    public async Task RunAsync(CancellationToken stopping)
     {
         _services.Stats.StreamOpened();
-        var closeStatus = WebSocketCloseStatus.NormalClosure;
-        var closeReason = "stream ended";
-        string stopReason;
-        using var startTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        startTimeout.CancelAfter(_options.StartTimeout);
+        // Before start: the start deadline. After it: the longest gap between two of Twilio's messages.
+        using var receive = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        receive.CancelAfter(_options.StartTimeout);
+        StreamEnd end;
         try
         {
-            (stopReason, closeStatus, closeReason) = await ReceiveLoopAsync(startTimeout, cancellationToken);
+            end = await ReceiveLoopAsync(receive);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && _call is null)
+        catch (Exception ex) when (_call is not null && ex is not OutOfMemoryException)
         {
-            stopReason = "no start";
-            (closeStatus, closeReason) = (WebSocketCloseStatus.PolicyViolation, "no start message");
+            // The call is live and its receive loop died: find out why, then send the caller to voicemail.
+            _failure ??= await ClassifyAsync(ex, stopping, receive);
+            end = default;
+        }
+        catch (OperationCanceledException) when (!stopping.IsCancellationRequested && !_started)
+        {
+            _error = "no start message";
+            end = new StreamEnd("no start", WebSocketCloseStatus.PolicyViolation, _error);
             MediaStreamLog.ProtocolError(_logger, _callSid, "no start within " + _options.StartTimeout);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
-            // The peer vanished (or the send loop aborted a stalled socket): nothing left to say to it.
-            stopReason = "connection lost";
+            // Before start: the peer vanished; the stream-start watchdog still sends the caller to voicemail.
             _error ??= "connection lost";
+            end = new StreamEnd("connection lost", WebSocketCloseStatus.NormalClosure, "stream ended");
         }
         catch (Exception ex)
         {
             MediaStreamLog.Error(_logger, _callSid, "stream", ex);
-            stopReason = "error";
             _error ??= "internal error";
-            (closeStatus, closeReason) = (WebSocketCloseStatus.InternalServerError, "internal error");
+            end = new StreamEnd("error", WebSocketCloseStatus.InternalServerError, "internal error");
         }
 
-        await CloseAsync(closeStatus, closeReason);
-        await FinishRecordsAsync(stopReason);
+        if (_failure is not null)
+        {
+            end = await FailCallAsync(_failure);
+        }
+
+        await CloseAsync(end.Status, end.Reason);
+        await FinishRecordsAsync(end.Stop);
         _services.Stats.StreamClosed();
     }
 
-    private async Task<(string Stop, WebSocketCloseStatus Status, string Reason)> ReceiveLoopAsync(
-        CancellationTokenSource startTimeout, CancellationToken cancellationToken)
+    private async Task<StreamEnd> ReceiveLoopAsync(CancellationTokenSource receive)
     {
+        var stopping = CancellationToken.None; // awaits below are bounded by their own timeouts
         while (true)
         {
-            var kind = await _reader.ReceiveAsync(_socket, startTimeout.Token);
+            if (_started && Stopwatch.GetElapsedTime(_receiveDeadlineArmedAt) >= TimeSpan.FromSeconds(1))
+            {
+                ArmReceiveDeadline(receive); // re-armed about once a second: a dead line is found within ReceiveTimeout
+            }
+
+            var kind = await _reader.ReceiveAsync(_socket, receive.Token);
             Next next;
             long receivedAt = Stopwatch.GetTimestamp();
             switch (kind)
             {
                 case WebSocketMessageKind.Close:
-                    return ("peer closed", WebSocketCloseStatus.NormalClosure, "closed by peer");
+                    _peerClosed = true;
+                    return new StreamEnd("peer closed", WebSocketCloseStatus.NormalClosure, "closed by peer");
                 case WebSocketMessageKind.TooLarge:
                     next = Fail($"message larger than {_options.MaxMessageBytes} bytes");
                     break;
@@ -123,42 +141,71 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
                     break;
             }
 
+            if (next is Next.Continue)
+            {
+                if (_endNow)
+                {
+                    return await EndCallAsync();
+                }
+
+                continue;
+            }
+
+            // What follows waits (Postgres, Redis, the engine), each bounded by its own timeout: the
+            // receive deadline must not count that time as a silent line.
+            receive.CancelAfter(Timeout.InfiniteTimeSpan);
             switch (next)
             {
                 case Next.Start:
-                    if (!await StartAsync(cancellationToken))
+                    if (!await StartAsync(receive, stopping))
                     {
-                        return ("rejected", WebSocketCloseStatus.PolicyViolation, _error!);
+                        return new StreamEnd("rejected", WebSocketCloseStatus.PolicyViolation, _error!);
                     }
 
-                    startTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
                     break;
                 case Next.Turn:
-                    await TakeTurnAsync(cancellationToken);
+                    await TakeTurnAsync(stopping);
                     break;
                 case Next.Idle:
-                    await IdleAsync(cancellationToken);
+                    await IdleAsync(stopping);
                     break;
                 case Next.Voicemail:
-                    await VoicemailAsync(cancellationToken);
+                    await VoicemailAsync();
                     break;
                 case Next.MaxLength:
-                    await PlayAsync(new ConversationReply([Prompt(Media.PromptKeys.Goodbye)], CallEnd.HangUp, "max_call_length"), null, cancellationToken);
+                    await PlayAsync(new ConversationReply([Prompt(PromptKeys.Goodbye)], CallEnd.HangUp, "max_call_length"), null);
                     break;
                 case Next.EndNow:
-                    return await EndCallAsync(cancellationToken);
+                    return await EndCallAsync();
                 case Next.Stop:
-                    return ("stop", WebSocketCloseStatus.NormalClosure, "stream stopped");
+                    _stopReceived = true;
+                    return new StreamEnd("stop", WebSocketCloseStatus.NormalClosure, "stream stopped");
                 case Next.ProtocolError:
                     MediaStreamLog.ProtocolError(_logger, _callSid, _error!);
-                    return ("protocol error", _started ? WebSocketCloseStatus.ProtocolError : WebSocketCloseStatus.PolicyViolation, _error!);
+                    return new StreamEnd("protocol error", _started ? WebSocketCloseStatus.ProtocolError : WebSocketCloseStatus.PolicyViolation, _error!);
+            }
+
+            if (_failure is not null)
+            {
+                return default; // RunAsync ends the call visibly
+            }
+
+            if (_started)
+            {
+                ArmReceiveDeadline(receive);
             }
 
             if (_endNow)
             {
-                return await EndCallAsync(cancellationToken);
+                return await EndCallAsync();
             }
         }
+    }
+
+    private void ArmReceiveDeadline(CancellationTokenSource receive)
+    {
+        receive.CancelAfter(_options.ReceiveTimeout);
+        _receiveDeadlineArmedAt = Stopwatch.GetTimestamp();
     }
 
     /// <summary>Handles one message synchronously (the parsed message points into the reader's buffer); returns what to do next.</summary>
@@ -245,6 +292,93 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// <c>start</c>: verify the per-call token and the media format, record the stream (bounded: the call
+    /// goes on while Postgres or Redis recover), start the send loop and play the engine's first reply.
+    /// </summary>
+    private async Task<bool> StartAsync(CancellationTokenSource receive, CancellationToken cancellationToken)
+    {
+        var start = _pendingStart!;
+        _callSid = start.CallSid;
+        _streamSid = start.StreamSid;
+        var parameters = start.CustomParameters;
+        parameters.TryGetValue("token", out var token);
+
+        var session = await BoundedAsync("session lookup", ct => _services.Sessions.GetAsync(start.CallSid, ct), null, cancellationToken);
+        Guid callId, businessId;
+        if (session is not null)
+        {
+            (callId, businessId) = (session.CallId, session.BusinessId);
+        }
+        else if (!(parameters.TryGetValue("callId", out var callIdText) && Guid.TryParse(callIdText, out callId)
+            && parameters.TryGetValue("businessId", out var businessIdText) && Guid.TryParse(businessIdText, out businessId)))
+        {
+            return Reject("missing call parameters");
+        }
+
+        if (parameters.TryGetValue("callSid", out var parameterCallSid) && parameterCallSid != start.CallSid)
+        {
+            return Reject("callSid parameter does not match the stream");
+        }
+
+        if (!_services.Tokens.Verify(token, start.CallSid, callId, businessId))
+        {
+            return Reject("invalid stream token");
+        }
+
+        if (!start.MediaFormat.IsMuLaw8KhzMono)
+        {
+            return Reject("unsupported media format " + start.MediaFormat.Encoding);
+        }
+
+        _started = true;
+        var disarm = BoundedAsync("watchdog disarm", async ct => { await _services.Sessions.DisarmWatchdogAsync(_callSid, ct); return true; }, false, cancellationToken);
+        var call = await BoundedAsync("stream_started", async ct =>
+        {
+            var found = await _services.Records.GetCallAsync(_callSid, ct);
+            await _services.Records.StreamStartedAsync(_callSid, _streamSid, ct);
+            return found;
+        }, null, cancellationToken);
+        await disarm;
+
+        _call = new ConversationContext(_callSid, _streamSid, callId, businessId, session?.CustomerId ?? call?.CustomerId,
+            call?.IsTest ?? TestTraffic.IsTestCall(_callSid));
+        MediaStreamLog.WsStart(_logger, _callSid, _streamSid, session is null ? "parameters" : "redis");
+        await PublishAsync(CallEvent.StreamStarted, ("streamSid", _streamSid));
+
+        StartSending(receive);
+        _engine = _services.Engines.Create(_call);
+        if (await AskEngineAsync("start", _engine.StartAsync, cancellationToken) is { } reply)
+        {
+            await PlayAsync(reply, null);
+        }
+
+        return true;
+    }
+
+    /// <summary>A Postgres or Redis call the receive loop waits for, bounded by <see cref="MediaStreamOptions.StoreTimeout"/>; a failure is logged and <paramref name="fallback"/> returned.</summary>
+    private async Task<T> BoundedAsync<T>(string stage, Func<CancellationToken, Task<T>> call, T fallback, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.StoreTimeout);
+        try
+        {
+            return await call(timeout.Token).WaitAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
+        {
+            MediaStreamLog.Error(_logger, _callSid, stage, ex);
+            return fallback;
+        }
+    }
+
+    private bool Reject(string reason)
+    {
+        _error = reason;
+        MediaStreamLog.WsRejected(_logger, _callSid, _streamSid, reason);
+        return false;
+    }
+
     private Next Fail(string reason)
     {
         _error = reason;
@@ -256,16 +390,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
 
     private async Task CloseAsync(WebSocketCloseStatus status, string reason)
     {
-        _outbound?.Complete();
-        try
-        {
-            await _sendLoop.WaitAsync(_options.CloseTimeout);
-        }
-        catch (Exception ex) when (ex is TimeoutException or WebSocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            // A stalled or dead peer: the socket is aborted below.
-        }
-
+        await StopSendingAsync();
         try
         {
             using var timeout = new CancellationTokenSource(_options.CloseTimeout);
@@ -307,42 +432,6 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         return reason;
     }
 
-    private async Task FinishRecordsAsync(string stopReason)
-    {
-        if (_call is null)
-        {
-            return;
-        }
-
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        try
-        {
-            await _services.Records.StreamStoppedAsync(_callSid, _error, timeout.Token);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            MediaStreamLog.Error(_logger, _callSid, "stream_stopped", ex);
-        }
-
-        await PublishAsync(CallEvent.Ended, ("reason", stopReason));
-        MediaStreamLog.WsStop(_logger, _callSid, _streamSid, stopReason, _frames, _turnCount);
-    }
-
-    private async Task PublishAsync(string type, params (string Key, string Value)[] data)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _services.Sessions.PublishAsync(new CallEvent(type, _callSid, _services.Clock.GetUtcNow(),
-                data.ToDictionary(d => d.Key, d => d.Value)), timeout.Token);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // Live events are best effort (Redis may be down); the call goes on.
-            MediaStreamLog.Error(_logger, _callSid, "publish " + type, ex);
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         if (_engine is not null)
@@ -351,7 +440,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         }
 
         _reader.Dispose();
+        _callerAudio.Dispose();
         ArrayPool<byte>.Shared.Return(_payload);
-        ArrayPool<byte>.Shared.Return(_callerAudio);
     }
 }

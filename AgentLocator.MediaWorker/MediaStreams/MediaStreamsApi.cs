@@ -44,10 +44,10 @@ public sealed class MediaStreamHandler
     private readonly IHostApplicationLifetime _lifetime;
 
     public MediaStreamHandler(CallToken tokens, ICallSessions sessions, CallRecords records, IConversationEngineFactory engines,
-        PromptLibrary prompts, MediaStreamStats stats, TimeProvider clock, IOptions<MediaStreamOptions> options,
-        ILogger<MediaStreamHandler> logger, IHostApplicationLifetime lifetime)
+        PromptLibrary prompts, MediaStreamStats stats, TimeProvider clock, MediaStreamMetrics metrics, ISpeechDetectorFactory speechDetectors,
+        IOptions<MediaStreamOptions> options, ILogger<MediaStreamHandler> logger, IHostApplicationLifetime lifetime)
     {
-        _services = new MediaStreamServices(tokens, sessions, records, engines, prompts, stats, clock);
+        _services = new MediaStreamServices(tokens, sessions, records, engines, prompts, stats, clock, metrics, speechDetectors);
         _options = options;
         _logger = logger;
         _lifetime = lifetime;

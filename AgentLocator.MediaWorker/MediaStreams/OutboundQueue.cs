@@ -8,7 +8,8 @@ namespace AgentLocator.MediaWorker.MediaStreams;
 /// A connection's bounded send queue and its send loop: the only three messages an app may send
 /// (<c>media</c>, <c>mark</c>, <c>clear</c>), serialized with one reused <see cref="MediaStreamWriter"/>.
 /// Producers never wait (<c>TryWrite…</c> returns false when full); a send that takes longer than
-/// the timeout (dead or stalled peer) aborts the socket, so one slow caller never holds up others.
+/// the send timeout (dead or stalled peer) aborts the socket, so one slow caller never holds up others;
+/// an empty queue is never a stalled peer (Twilio's side may stay quiet for as long as the caller talks).
 /// </summary>
 internal sealed class OutboundQueue(WebSocket socket, string streamSid, int capacity, TimeSpan sendTimeout)
 {
@@ -60,36 +61,58 @@ internal sealed class OutboundQueue(WebSocket socket, string streamSid, int capa
 
     public void Complete() => _channel.Writer.TryComplete();
 
-    /// <summary>Sends until the queue is completed and drained or the connection fails.</summary>
+    /// <summary>
+    /// Sends until the queue is completed and drained or the connection fails. The send timeout bounds
+    /// each single send, armed just before it and disarmed just after: time the queue spends empty (the
+    /// caller talking, a pause) never counts. A send that outlasts it throws <see cref="TimeoutException"/>
+    /// (the WebSocket aborts itself when a send is cancelled).
+    /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var writer = new MediaStreamWriter(2048);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var reader = _channel.Reader;
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        var timeout = new CancellationTokenSource();
+        try
         {
-            while (reader.TryRead(out var item))
+            var reader = _channel.Reader;
+            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (item.Kind != Kind.Clear && item.ReplyId <= Volatile.Read(ref _droppedThrough))
+                while (reader.TryRead(out var item))
                 {
-                    continue;
-                }
+                    if (item.Kind != Kind.Clear && item.ReplyId <= Volatile.Read(ref _droppedThrough))
+                    {
+                        continue;
+                    }
 
-                var message = item.Kind switch
-                {
-                    Kind.Media => writer.WriteMedia(streamSid, item.Audio.Span),
-                    Kind.Mark => writer.WriteMark(streamSid, item.MarkName!),
-                    _ => writer.WriteClear(streamSid),
-                };
-                if (!timeout.TryReset())
-                {
-                    throw new OperationCanceledException(cancellationToken);
-                }
+                    var message = item.Kind switch
+                    {
+                        Kind.Media => writer.WriteMedia(streamSid, item.Audio.Span),
+                        Kind.Mark => writer.WriteMark(streamSid, item.MarkName!),
+                        _ => writer.WriteClear(streamSid),
+                    };
+                    timeout.CancelAfter(sendTimeout);
+                    try
+                    {
+                        await socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, timeout.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException ex) when (timeout.IsCancellationRequested)
+                    {
+                        throw new TimeoutException($"a send took longer than {sendTimeout.TotalMilliseconds:0} ms", ex);
+                    }
 
-                timeout.CancelAfter(sendTimeout);
-                await socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, timeout.Token).ConfigureAwait(false);
-                Interlocked.Increment(ref _sent);
+                    // Disarm. A timer that fired just as the send completed cannot be reset: start afresh.
+                    if (!timeout.TryReset())
+                    {
+                        timeout.Dispose();
+                        timeout = new CancellationTokenSource();
+                    }
+
+                    Interlocked.Increment(ref _sent);
+                }
             }
+        }
+        finally
+        {
+            timeout.Dispose();
         }
     }
 

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using AgentLocator.MediaWorker.Conversation;
+
+namespace AgentLocator.MediaWorker.MediaStreams;
+
+/// <summary>
+/// Playback: replies are scheduled on the stream clock (<see cref="PlaybackTracker"/>), released a
+/// bounded lead ahead of the line into the send queue, and sent by the send loop
+/// (<see cref="OutboundQueue"/>), which runs beside the receive loop. A send loop that dies records
+/// why and stops the receive loop at once, so the call is ended visibly, never left with a mute bot.
+/// </summary>
+internal sealed partial class MediaStreamSession
+{
+    private static readonly TimeSpan SendLoopSettle = TimeSpan.FromMilliseconds(250);
+
+    private readonly PlaybackTracker _playback;
+    private OutboundQueue? _outbound;
+    private Task _sendLoop = Task.CompletedTask;
+    private CallFailure? _sendFailure;
+
+    /// <summary>Starts the send loop; its failure cancels <paramref name="receive"/> (the receive loop's token).</summary>
+    private void StartSending(CancellationTokenSource receive)
+    {
+        var outbound = new OutboundQueue(_socket, _streamSid, _options.SendQueueFrames, _options.SendTimeout);
+        _outbound = outbound;
+        _sendLoop = Task.Run(async () =>
+        {
+            try
+            {
+                await outbound.RunAsync(CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Volatile.Write(ref _sendFailure, new CallFailure(CallLoop.Send, ex is TimeoutException ? CallFailure.SendTimeout : CallFailure.SendError, ex));
+                try
+                {
+                    await receive.CancelAsync();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The receive loop has already ended.
+                }
+            }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>Completes the send queue and waits (bounded) for what is in it to go out.</summary>
+    private async Task StopSendingAsync()
+    {
+        _outbound?.Complete();
+        await Task.WhenAny(_sendLoop, Task.Delay(_options.CloseTimeout));
+    }
+
+    /// <summary>Schedules a reply (its first frames go out now) and, for a final reply, begins the ending.</summary>
+    private async Task PlayAsync(ConversationReply reply, PendingTurn? turn)
+    {
+        ScheduledReply? scheduled = null;
+        if (reply.Segments.Count > 0 && reply.Segments.Sum(s => s.MuLaw.Length) > 0)
+        {
+            scheduled = _playback.Enqueue(reply.Segments, _streamNow, reply.End);
+            _bargeIn.Reset();
+            _playback.Release(_streamNow, _outbound!);
+            if (turn is not null)
+            {
+                var engine = Stopwatch.GetElapsedTime(turn.FrameReceivedAt);
+                var latency = _streamNow - turn.SpeechEndedAt + engine;
+                MediaStreamLog.PingPongTx(_logger, _callSid, scheduled.Id, scheduled.Label, Math.Round(latency.TotalMilliseconds, 1), Math.Round(engine.TotalMilliseconds, 1));
+            }
+        }
+
+        if (reply.End != CallEnd.None)
+        {
+            await BeginEndingAsync(reply.End, reply.Reason ?? reply.End.ToString().ToLowerInvariant(), scheduled);
+        }
+    }
+
+    /// <summary>Writes what is due on the line (never waits) and retries a <c>clear</c> a full queue refused.</summary>
+    private void ReleaseDue(TimeSpan now)
+    {
+        if (_outbound is not null)
+        {
+            _playback.Release(now, _outbound);
+            _outbound.Flush();
+        }
+    }
+
+    /// <summary>Barge-in: drop the rest of what plays (nothing more of it is sent) and tell Twilio to <c>clear</c> its buffer.</summary>
+    private void InterruptPlayback(TimeSpan now)
+    {
+        var current = _playback.Current!;
+        var heard = _playback.Interrupt(now);
+        _outbound!.Clear(current.Id);
+        MediaStreamLog.BargeIn(_logger, _callSid, current.Id, (int)(heard?.Heard.TotalMilliseconds ?? 0), (int)current.Duration.TotalMilliseconds);
+    }
+}
