@@ -22,6 +22,9 @@ utterances=(
   "caller_reason_he|אני רוצה לקבוע תור לטיפול|he+m3"
   "caller_callback_time_he|מחר בבוקר אחרי תשע|he+m3"
   "caller_yes_he|כן|he+m3"
+  # Long answers for the real-time whole-call tests (about 4 s and 8 s of speech, no pause long enough to end a turn).
+  "caller_problem_4s_he|הברז במטבח דולף כבר שלושה ימים ואני צריך שמישהו יבוא היום|he+m3"
+  "caller_problem_8s_he|הברז במטבח דולף כבר שלושה ימים והמים מגיעים עד לסלון ואני צריך מישהו שיבוא לתקן אותו מהר ככל האפשר כי יש לנו אורחים|he+m3"
 )
 
 for entry in "${utterances[@]}"; do

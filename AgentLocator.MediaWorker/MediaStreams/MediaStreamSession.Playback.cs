@@ -57,7 +57,7 @@ internal sealed partial class MediaStreamSession
         ScheduledReply? scheduled = null;
         if (reply.Segments.Count > 0 && reply.Segments.Sum(s => s.MuLaw.Length) > 0)
         {
-            scheduled = _playback.Enqueue(reply.Segments, _streamNow, reply.End);
+            scheduled = _playback.Enqueue(reply.Segments, LineNow(), reply.End);
             _bargeIn.Reset();
             _playback.Release(_streamNow, _outbound!);
             if (turn is not null)
@@ -72,6 +72,18 @@ internal sealed partial class MediaStreamSession
         {
             await BeginEndingAsync(reply.End, reply.Reason ?? reply.End.ToString().ToLowerInvariant(), scheduled);
         }
+    }
+
+    /// <summary>
+    /// Where the line is now, on the stream clock: the last frame processed, plus the wall time since it
+    /// arrived. While the receive loop waited (the database at start, the engine) Twilio's frames kept
+    /// coming and queued up unread; a reply scheduled at the stale frame time would be released in one
+    /// burst and its schedule (the barge-in detector's echo reference) would run ahead of what plays.
+    /// </summary>
+    private TimeSpan LineNow()
+    {
+        var waited = Stopwatch.GetElapsedTime(_streamNowReceivedAt);
+        return waited > PlaybackTracker.FrameDuration ? _streamNow + waited : _streamNow;
     }
 
     /// <summary>Writes what is due on the line (never waits) and retries a <c>clear</c> a full queue refused.</summary>

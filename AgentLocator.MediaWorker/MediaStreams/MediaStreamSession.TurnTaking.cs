@@ -34,6 +34,7 @@ internal sealed partial class MediaStreamSession
         _frames++;
         var frameEnd = timestamp + TimeSpan.FromTicks(frame.Length * TimeSpan.TicksPerSecond / 8000);
         _streamNow = frameEnd;
+        _streamNowReceivedAt = receivedAt;
         _callerAudio.Append(frame, timestamp, _speech.IsSpeaking);
         var next = Next.Continue;
 

@@ -36,6 +36,9 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
     /// <summary>The stream clock: the end of the last caller frame (Twilio's <c>media.timestamp</c>).</summary>
     private TimeSpan _streamNow;
 
+    /// <summary>When (<see cref="Stopwatch"/> timestamp) the message that set <see cref="_streamNow"/> arrived.</summary>
+    private long _streamNowReceivedAt;
+
     public MediaStreamSession(WebSocket socket, MediaStreamOptions options, MediaStreamServices services, ILogger logger)
     {
         _socket = socket;
@@ -238,6 +241,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
                 }
 
                 _pendingStart = message.Start;
+                _streamNowReceivedAt = receivedAt; // stream time 0: Twilio's frames follow at once
                 return Next.Start;
 
             case MediaStreamEventType.Media:

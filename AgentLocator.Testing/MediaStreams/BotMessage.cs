@@ -10,17 +10,25 @@ public enum BotMessageKind
     ProtocolViolation,
 }
 
-/// <summary>One message the bot (the app under test) sent, with when it arrived (wall time since connect).</summary>
-public sealed record BotMessage(BotMessageKind Kind, TimeSpan ReceivedAt, byte[]? Audio = null, string? MarkName = null, string? Detail = null);
+/// <summary>One message the bot (the app under test) sent, with when it arrived (wall time since connect) and the line time then.</summary>
+public sealed record BotMessage(BotMessageKind Kind, TimeSpan ReceivedAt, byte[]? Audio = null, string? MarkName = null, string? Detail = null)
+{
+    /// <summary>The line's clock (frames sent × 20 ms) when the message arrived.</summary>
+    public TimeSpan LineTime { get; init; }
+}
 
 /// <summary>
-/// One caller turn: from the caller's last voiced frame (its due time on the line,
-/// <see cref="CallerLastVoicedAt"/>) to the first non-silent bot audio received after it
-/// (<see cref="BotAudioAt"/>); wall-clock times since connect. When the line runs late, the delay
-/// counts against the app, never for it. <see cref="Latency"/> is wall time: at <c>Speed</c> ≠ 1 the
-/// line time is <c>Latency × Speed</c>.
+/// One caller turn, timed on the line's own clock (frames × 20 ms, the clock Twilio's timestamps and the
+/// app's silence window run on): from the end of the caller's last voiced frame
+/// (<see cref="CallerStoppedAt"/>) to the first audible bot frame, sent after it, starting to play
+/// (<see cref="BotAudibleAt"/>). A line that runs late on a loaded machine delays both the app and this
+/// clock alike; an app that is slow while the line keeps time is measured as slow.
+/// <see cref="WallLatency"/> is the same turn on the wall clock (line due time to the reply's arrival).
 /// </summary>
-public sealed record TurnLatency(int Turn, TimeSpan CallerLastVoicedAt, TimeSpan BotAudioAt)
+public sealed record TurnLatency(int Turn, TimeSpan CallerStoppedAt, TimeSpan BotAudibleAt, TimeSpan WallLatency)
 {
-    public TimeSpan Latency => BotAudioAt - CallerLastVoicedAt;
+    public TimeSpan Latency => BotAudibleAt - CallerStoppedAt;
 }
+
+/// <summary>A stretch of bot playback on the line (line time), gaps under 500 ms included; <see cref="AudibleAt"/> is null if it was all silence.</summary>
+public sealed record BotSpan(TimeSpan StartedAt, TimeSpan EndedAt, TimeSpan? AudibleAt);

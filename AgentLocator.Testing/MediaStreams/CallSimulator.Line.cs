@@ -1,14 +1,63 @@
-using AgentLocator.Media;
-using AgentLocator.MediaStreams;
-
 namespace AgentLocator.Testing.MediaStreams;
 
 public sealed partial class CallSimulator
 {
+    /// <summary>Bot audio that runs dry and resumes within this (line time) was a gap inside one reply: its frames were late.</summary>
+    private static readonly TimeSpan LateGapWindow = TimeSpan.FromMilliseconds(500);
+
+    private readonly LinkedList<PlaybackItem> _playback = new();
+    private readonly List<string> _violations = [];
+    private readonly List<string> _marksToEcho = [];
+    private long _tick;
+    private long _itemSequence;
+    private long _botBytesPlayed;
+    private long _lateFrames;
+    private int _dryTicks;
+    private int _quietTicks;
+    private bool _botHasPlayed;
+    private TimeSpan _lastVoicedEnd;
+    private TimeSpan _lastVoicedDue;
+    private bool _turnPending;
+    private TimeSpan _turnCallerStoppedAt;
+    private TimeSpan _turnCallerStoppedDue;
+    private long _turnWatermark;
+    private bool _callerFrameHasAudio;
+    private readonly List<BotSpan> _botSpans = [];
+    private BotSpan? _openSpan;
+
+    /// <summary>Bytes of bot audio played on the line so far (8,000 a second).</summary>
+    public long BotBytesPlayed
+    {
+        get { lock (_gate) { return _botBytesPlayed; } }
+    }
+
+    /// <summary>Frames the bot's audio was late by: playback ran dry inside a reply and resumed within 500 ms.</summary>
+    public long LateFrames
+    {
+        get { lock (_gate) { return _lateFrames; } }
+    }
+
+    /// <summary>
+    /// Each stretch of bot playback on the line (line time): from its first byte played to its last,
+    /// gaps under 500 ms included, with when it first became audible. The last may still be open.
+    /// </summary>
+    public IReadOnlyList<BotSpan> BotSpans
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _openSpan is null ? [.. _botSpans] : [.. _botSpans, _openSpan];
+            }
+        }
+    }
+
     private enum StepKind
     {
         Audio,
         Silence,
+        UntilQuiet,
+        UntilPlayed,
         Digit,
         HangUp,
     }
@@ -25,6 +74,8 @@ public sealed partial class CallSimulator
 
         public int FramesLeft { get; set; }
 
+        public long Bytes { get; private init; }
+
         public char Key { get; private init; }
 
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -33,111 +84,176 @@ public sealed partial class CallSimulator
 
         public static CallerStep Silence(int frames) => new(StepKind.Silence) { FramesLeft = frames };
 
+        public static CallerStep UntilQuiet(int frames) => new(StepKind.UntilQuiet) { FramesLeft = frames };
+
+        public static CallerStep UntilPlayed(long bytes) => new(StepKind.UntilPlayed) { Bytes = bytes };
+
         public static CallerStep Digit(char digit) => new(StepKind.Digit) { Key = digit };
 
         public static CallerStep HangUp() => new(StepKind.HangUp);
     }
 
-    /// <summary>
-    /// The phone line: one tick per frame at drift-free due times (start + n × interval), so a late
-    /// tick is caught up rather than shifting every later frame. Each tick runs the script's
-    /// events, sends one caller frame and plays one frame of the bot's queued audio. The line ends
-    /// between two ticks when <paramref name="lineStop"/> fires (the app closed, or the simulator is
-    /// closing); <paramref name="abort"/> also cancels a send in progress. Every step taken off the
-    /// script is finished: done when its last message is on the wire, failed if the line ends first.
-    /// </summary>
-    private async Task LineLoopAsync(CancellationToken lineStop, CancellationToken abort)
+    private sealed class PlaybackItem
     {
-        var frame = new byte[_options.FrameBytes];
+        public byte[]? Audio { get; init; }
+
+        public int Offset { get; set; }
+
+        public int Remaining => Audio is null ? 0 : Audio.Length - Offset;
+
+        public string? MarkName { get; init; }
+
+        public long Sequence { get; init; }
+
+        public TimeSpan ReceivedAt { get; init; }
+    }
+
+    /// <summary>
+    /// The call's own clock: one tick per frame at drift-free due times (start + n × interval), so a
+    /// late tick is caught up rather than shifting every later frame. The line ends between two ticks
+    /// when the line is stopped (the app closed, or the simulator is closing).
+    /// </summary>
+    private async Task LineLoopAsync(CancellationToken abort)
+    {
         var interval = _options.FrameInterval;
         var lineStart = _clock.Elapsed;
-        var marksToEcho = new List<string>();
-        CallerStep? inFlight = null;
         try
         {
-            for (long tick = 0; !lineStop.IsCancellationRequested; tick++)
+            for (long tick = 0; ; tick++)
             {
-                var wait = lineStart + interval * tick - _clock.Elapsed;
-                if (wait > TimeSpan.Zero && !await DelayUntilStopped(wait, lineStop).ConfigureAwait(false))
+                var due = lineStart + interval * tick;
+                var wait = due - _clock.Elapsed;
+                if (wait > TimeSpan.Zero && !await DelayUntilStopped(wait).ConfigureAwait(false))
                 {
                     return;
                 }
 
-                // Events scheduled before this frame: key presses and the hang-up.
-                while (TryTakeEvent(out var step))
+                if (!await TickAsync(due, abort).ConfigureAwait(false))
                 {
-                    inFlight = step;
-                    if (step.Kind == StepKind.HangUp)
-                    {
-                        await SendAsync(static (w, seq, s) => w.WriteStop(s.StreamSid, seq, s.AccountSid, s.CallSid), _options, abort).ConfigureAwait(false);
-                        step.Done.TrySetResult();
-                        inFlight = null;
-                        return;
-                    }
-
-                    await SendAsync(static (w, seq, s) => w.WriteDtmf(s.Options.StreamSid, seq, s.Key), (Options: _options, step.Key), abort).ConfigureAwait(false);
-                    step.Done.TrySetResult();
-                    inFlight = null;
+                    return;
                 }
-
-                inFlight = FillCallerFrame(frame);
-                var timestampMs = (long)(_options.FrameDuration * tick).TotalMilliseconds;
-                await SendAsync(
-                    static (w, seq, s) => w.WriteInboundMedia(s.StreamSid, seq, s.Tick + 1, s.TimestampMs, s.Frame),
-                    (_options.StreamSid, Tick: tick, TimestampMs: timestampMs, Frame: frame),
-                    abort).ConfigureAwait(false);
-                Interlocked.Increment(ref _framesSent);
-
-                // A turn is timed from the frame's place on the line (its due time), not from when a
-                // late line got it out: after a stall the catch-up burst would otherwise hand the app
-                // its silence window in a few milliseconds and the turn would look instant.
-                var dueAt = lineStart + interval * tick;
-                if (AudioLevel.MuLawDbfs(frame) > _options.VoicedThresholdDbfs)
-                {
-                    lock (_gate)
-                    {
-                        _lastVoicedAt = dueAt;
-                    }
-                }
-
-                if (inFlight is not null)
-                {
-                    if (inFlight.Kind == StepKind.Audio)
-                    {
-                        BeginTurn();
-                    }
-
-                    inFlight.Done.TrySetResult();
-                    inFlight = null;
-                }
-
-                PlayOneFrame(marksToEcho);
-                foreach (var mark in marksToEcho)
-                {
-                    await EchoMarkAsync(mark, abort).ConfigureAwait(false);
-                }
-
-                marksToEcho.Clear();
             }
         }
         finally
         {
-            inFlight?.Done.TrySetException(new InvalidOperationException("The call ended before this step was sent: the stream is closed."));
             EndLine();
         }
     }
 
     /// <summary>Waits <paramref name="delay"/>; false when the line was stopped first.</summary>
-    private static async Task<bool> DelayUntilStopped(TimeSpan delay, CancellationToken lineStop)
+    private async Task<bool> DelayUntilStopped(TimeSpan delay)
     {
         try
         {
-            await Task.Delay(delay, lineStop).ConfigureAwait(false);
+            await Task.Delay(delay, _lineStop.Token).ConfigureAwait(false);
             return true;
         }
-        catch (OperationCanceledException) when (lineStop.IsCancellationRequested)
+        catch (OperationCanceledException) when (_lineStop.IsCancellationRequested)
         {
             return false;
+        }
+    }
+
+    /// <summary>For a <see cref="LineClock"/>: one tick, <paramref name="lag"/> after it was due.</summary>
+    internal async ValueTask<bool> SharedTickAsync(TimeSpan lag)
+    {
+        try
+        {
+            var ok = await TickAsync(_clock.Elapsed - lag, _stopping.Token).ConfigureAwait(false);
+            if (!ok)
+            {
+                EndLine();
+            }
+
+            return ok;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.Net.WebSockets.WebSocketException or ObjectDisposedException)
+        {
+            EndLine();
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// One frame of the line: the script's events (key presses, the hang-up), one frame of the bot's
+    /// audio played (marks reached are echoed after the caller's frame), one caller frame sent. Every
+    /// step taken off the script is finished: done when its last message is on the wire, failed if the
+    /// line ends first. False when the line has ended.
+    /// </summary>
+    private async ValueTask<bool> TickAsync(TimeSpan due, CancellationToken abort)
+    {
+        if (_lineStop.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        var tick = _tick++;
+        CallerStep? inFlight = null;
+        try
+        {
+            while (TryTakeEvent(out var step))
+            {
+                inFlight = step;
+                if (step.Kind == StepKind.HangUp)
+                {
+                    await SendAsync(static (w, seq, o) => w.Stop(seq, o), _options, abort).ConfigureAwait(false);
+                    step.Done.TrySetResult();
+                    inFlight = null;
+                    return false;
+                }
+
+                await SendAsync(static (w, seq, s) => w.Dtmf(seq, s.StreamSid, s.Key), (_options.StreamSid, step.Key), abort).ConfigureAwait(false);
+                step.Done.TrySetResult();
+                inFlight = null;
+            }
+
+            var frame = _callerFrame.AsMemory(0, _options.FrameBytes);
+            lock (_gate)
+            {
+                PlayOneFrame(tick);
+                inFlight = FillCallerFrame(frame.Span);
+            }
+
+            var timestampMs = (long)(_options.FrameDuration * tick).TotalMilliseconds;
+            await SendAsync(static (w, seq, s) => w.Media(seq, s.StreamSid, s.Tick + 1, s.TimestampMs, s.Frame.Span),
+                (_options.StreamSid, Tick: tick, TimestampMs: timestampMs, Frame: (ReadOnlyMemory<byte>)frame), abort).ConfigureAwait(false);
+            Interlocked.Increment(ref _framesSent);
+
+            lock (_gate)
+            {
+                // Timed on the line: the end of this frame on the line's clock, and its due time on the wall.
+                if (_callerFrameHasAudio && G711.LevelDbfs(frame.Span) > _options.VoicedThresholdDbfs)
+                {
+                    _lastVoicedEnd = _options.FrameDuration * (tick + 1);
+                    _lastVoicedDue = due;
+                }
+
+                if (inFlight is { Kind: StepKind.Audio })
+                {
+                    BeginTurn();
+                }
+            }
+
+            inFlight?.Done.TrySetResult();
+            inFlight = null;
+
+            string[] marks;
+            lock (_gate)
+            {
+                marks = [.. _marksToEcho];
+                _marksToEcho.Clear();
+            }
+
+            foreach (var mark in marks)
+            {
+                await EchoMarkAsync(mark, abort).ConfigureAwait(false);
+            }
+
+            return true;
+        }
+        finally
+        {
+            inFlight?.Done.TrySetException(new InvalidOperationException("The call ended before this step was sent: the stream is closed."));
         }
     }
 
@@ -155,34 +271,45 @@ public sealed partial class CallSimulator
         }
     }
 
-    /// <summary>Fills the next caller frame; returns the step it finished, if any.</summary>
-    private CallerStep? FillCallerFrame(byte[] frame)
+    /// <summary>Fills the next caller frame (under the gate); returns the step it finished, if any (a wait step that is over finishes at once).</summary>
+    private CallerStep? FillCallerFrame(Span<byte> frame)
     {
-        lock (_gate)
+        _callerFrameHasAudio = false;
+        while (true)
         {
             // A key press or hang-up queued since this tick's events ran waits for the next tick.
             if (!_script.TryPeek(out var step) || step.Kind is StepKind.Digit or StepKind.HangUp)
             {
-                frame.AsSpan().Fill(MuLaw.Silence);
+                frame.Fill(0xFF);
                 return null;
             }
 
-            if (step.Kind == StepKind.Silence)
+            switch (step.Kind)
             {
-                frame.AsSpan().Fill(MuLaw.Silence);
-                if (--step.FramesLeft > 0)
-                {
+                case StepKind.UntilQuiet when _playback.Count == 0 && _quietTicks >= step.FramesLeft:
+                case StepKind.UntilPlayed when _botBytesPlayed >= step.Bytes:
+                    _script.Dequeue();
+                    step.Done.TrySetResult();
+                    continue;
+                case StepKind.UntilQuiet or StepKind.UntilPlayed:
+                    frame.Fill(0xFF);
                     return null;
-                }
+                case StepKind.Silence:
+                    frame.Fill(0xFF);
+                    if (--step.FramesLeft > 0)
+                    {
+                        return null;
+                    }
 
-                _script.Dequeue();
-                return step;
+                    _script.Dequeue();
+                    return step;
             }
 
+            _callerFrameHasAudio = true;
             var remaining = step.Samples.AsSpan(step.Offset);
             var count = Math.Min(remaining.Length, frame.Length);
             remaining[..count].CopyTo(frame);
-            frame.AsSpan(count).Fill(MuLaw.Silence);
+            frame[count..].Fill(0xFF);
             step.Offset += count;
             if (step.Offset < step.Samples.Length)
             {
@@ -194,64 +321,101 @@ public sealed partial class CallSimulator
         }
     }
 
-    /// <summary>An utterance ended: the next non-silent bot audio closes this turn.</summary>
+    /// <summary>An utterance ended: the first audible bot audio sent after it closes this turn (under the gate).</summary>
     private void BeginTurn()
     {
-        lock (_gate)
+        _turnPending = true;
+        _turnCallerStoppedAt = _lastVoicedEnd;
+        _turnCallerStoppedDue = _lastVoicedDue;
+        _turnWatermark = _itemSequence;
+        if (_botAudio.Task.IsCompleted)
         {
-            _turnPending = true;
-            if (_botAudio.Task.IsCompleted)
-            {
-                _botAudio = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
+            _botAudio = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
     }
 
-    /// <summary>Plays one frame of the bot's queued audio; marks reached are collected for echo.</summary>
-    private void PlayOneFrame(List<string> marksToEcho)
+    /// <summary>Plays one frame (160 bytes) of the bot's queued audio at 8,000 bytes/s (under the gate); marks reached are collected for echo.</summary>
+    private void PlayOneFrame(long tick)
     {
-        lock (_gate)
+        var budget = _options.FrameBytes;
+        var played = false;
+        while (_playback.First is { } node)
         {
-            var budget = _options.FrameBytes;
-            while (_playback.First is { } node)
+            var item = node.Value;
+            if (item.MarkName is not null)
             {
-                var item = node.Value;
-                if (item.MarkName is not null)
-                {
-                    marksToEcho.Add(item.MarkName);
-                    _playback.RemoveFirst();
-                    continue;
-                }
+                _marksToEcho.Add(item.MarkName);
+                _playback.RemoveFirst();
+                continue;
+            }
 
-                if (budget == 0)
-                {
-                    break;
-                }
+            if (budget == 0)
+            {
+                break;
+            }
 
-                var take = Math.Min(budget, item.Remaining);
-                item.Remaining -= take;
-                budget -= take;
-                if (item.Remaining == 0)
-                {
-                    _playback.RemoveFirst();
-                }
+            var take = Math.Min(budget, item.Remaining);
+            var audio = item.Audio.AsSpan(item.Offset, take);
+            var playsAt = _options.FrameDuration * tick + TimeSpan.FromTicks((_options.FrameBytes - budget) * TimeSpan.TicksPerSecond / 8000);
+            var audible = G711.LevelDbfs(audio) > _options.VoicedThresholdDbfs;
+            _openSpan ??= new BotSpan(playsAt, playsAt, null);
+            _openSpan = _openSpan with
+            {
+                EndedAt = playsAt + TimeSpan.FromTicks(take * TimeSpan.TicksPerSecond / 8000),
+                AudibleAt = _openSpan.AudibleAt ?? (audible ? playsAt : null),
+            };
+            if (_turnPending && item.Sequence > _turnWatermark && audible)
+            {
+                // The caller hears the reply from here: its line time, and on the wall from the caller's frame due to the reply's arrival.
+                _turnPending = false;
+                _turns.Add(new TurnLatency(_turns.Count + 1, _turnCallerStoppedAt, playsAt, item.ReceivedAt - _turnCallerStoppedDue));
+            }
+
+            item.Offset += take;
+            budget -= take;
+            _botBytesPlayed += take;
+            played = true;
+            if (item.Remaining == 0)
+            {
+                _playback.RemoveFirst();
+            }
+        }
+
+        if (played)
+        {
+            if (_dryTicks > 0 && _options.FrameDuration * _dryTicks <= LateGapWindow)
+            {
+                _lateFrames += _dryTicks;
+            }
+
+            _dryTicks = 0;
+            _quietTicks = 0;
+            _botHasPlayed = true;
+        }
+        else
+        {
+            _quietTicks++;
+            if (_botHasPlayed)
+            {
+                _dryTicks++;
+            }
+
+            if (_openSpan is not null && _options.FrameDuration * _quietTicks > LateGapWindow)
+            {
+                _botSpans.Add(_openSpan);
+                _openSpan = null;
             }
         }
     }
 
     private async Task EchoMarkAsync(string name, CancellationToken cancellationToken)
     {
-        await SendAsync(static (w, seq, s) => w.WriteMarkEcho(s.StreamSid, seq, s.Name), (_options.StreamSid, Name: name), cancellationToken).ConfigureAwait(false);
+        // Counted as echoed before it goes out: the app may act on it before this send returns.
         lock (_gate)
         {
             _echoedMarks.Add(name);
         }
-    }
 
-    private sealed class PlaybackItem
-    {
-        public int Remaining { get; set; }
-
-        public string? MarkName { get; init; }
+        await SendAsync(static (w, seq, s) => w.MarkEcho(seq, s.StreamSid, s.Name), (_options.StreamSid, Name: name), cancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,6 +1,5 @@
+using System.Buffers;
 using System.Net.WebSockets;
-using AgentLocator.Media;
-using AgentLocator.MediaStreams;
 
 namespace AgentLocator.Testing.MediaStreams;
 
@@ -8,32 +7,53 @@ public sealed partial class CallSimulator
 {
     private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
     {
-        using var reader = new WebSocketMessageReader(_options.MaxMessageBytes);
-        var marksToEcho = new List<string>();
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var toEcho = new List<string>();
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                var kind = await reader.ReceiveAsync(_socket, cancellationToken).ConfigureAwait(false);
-                if (kind == WebSocketMessageKind.Close)
+                var length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (buffer.Length >= _options.MaxMessageBytes)
+                        {
+                            Violation($"a message larger than {_options.MaxMessageBytes} bytes");
+                            return;
+                        }
+
+                        var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, length).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
+                    }
+
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
                 {
                     break;
                 }
 
-                var receivedAt = _clock.Elapsed;
-                if (kind != WebSocketMessageKind.Text)
+                if (result.MessageType != WebSocketMessageType.Text)
                 {
-                    Record(new BotMessage(BotMessageKind.ProtocolViolation, receivedAt, Detail: $"{kind} message: Media Streams frames are JSON text."));
+                    Violation($"{result.MessageType} message: Media Streams messages are JSON text");
                     continue;
                 }
 
-                Handle(reader.Message.Span, receivedAt, marksToEcho);
-                foreach (var mark in marksToEcho)
+                Handle(buffer.AsSpan(0, length), toEcho);
+                foreach (var mark in toEcho)
                 {
                     await EchoMarkAsync(mark, cancellationToken).ConfigureAwait(false);
                 }
 
-                marksToEcho.Clear();
+                toEcho.Clear();
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
@@ -42,105 +62,100 @@ public sealed partial class CallSimulator
         }
         finally
         {
+            ArrayPool<byte>.Shared.Return(buffer);
             // Twilio continues the call (TwiML after <Connect>) once the app closes: stop the line.
             _closed.TrySetResult();
             await _lineStop.CancelAsync().ConfigureAwait(false);
         }
     }
 
-    private void Handle(ReadOnlySpan<byte> json, TimeSpan receivedAt, List<string> marksToEcho)
+    /// <summary>One message from the app, as Twilio handles it.</summary>
+    private void Handle(ReadOnlySpan<byte> json, List<string> toEcho)
     {
-        var status = MediaStreamParser.TryParse(json, out var message, _options.MaxMessageBytes);
-        if (status != MediaStreamParseStatus.Ok)
+        var receivedAt = _clock.Elapsed;
+        if (!TwilioWire.TryReadAppMessage(json, _options.StreamSid, out var message, out var violation))
         {
-            Record(new BotMessage(BotMessageKind.ProtocolViolation, receivedAt, Detail: $"{status}: {message.Error ?? message.UnknownEventName}"));
+            Violation(violation);
             return;
         }
 
-        switch (message.EventType)
+        lock (_gate)
         {
-            case MediaStreamEventType.Media:
-                OnMedia(message.GetPayload(), receivedAt);
-                break;
+            var lineTime = _options.FrameDuration * Interlocked.Read(ref _framesSent);
+            switch (message.Kind)
+            {
+                case BotMessageKind.Media:
+                    Record(new BotMessage(BotMessageKind.Media, receivedAt, Audio: message.Audio) { LineTime = lineTime });
+                    if (message.Audio!.Length > 0)
+                    {
+                        _playback.AddLast(new PlaybackItem { Audio = message.Audio, Sequence = ++_itemSequence, ReceivedAt = receivedAt });
+                        if (Audible(message.Audio))
+                        {
+                            _botAudio.TrySetResult();
+                        }
+                    }
 
-            case MediaStreamEventType.Mark:
-                Record(new BotMessage(BotMessageKind.Mark, receivedAt, MarkName: message.MarkName));
-                lock (_gate)
-                {
+                    break;
+
+                case BotMessageKind.Mark:
+                    Record(new BotMessage(BotMessageKind.Mark, receivedAt, MarkName: message.MarkName) { LineTime = lineTime });
                     if (_playback.Count == 0)
                     {
                         // Nothing queued before it: Twilio echoes at once.
-                        marksToEcho.Add(message.MarkName!);
+                        toEcho.Add(message.MarkName!);
                     }
                     else
                     {
-                        _playback.AddLast(new PlaybackItem { MarkName = message.MarkName });
+                        _playback.AddLast(new PlaybackItem { MarkName = message.MarkName, Sequence = ++_itemSequence });
                     }
-                }
 
-                break;
+                    break;
 
-            case MediaStreamEventType.Clear:
-                Record(new BotMessage(BotMessageKind.Clear, receivedAt));
-                lock (_gate)
-                {
-                    // Buffered audio is dropped; marks that were waiting for it are echoed now.
+                case BotMessageKind.Clear:
+                    Record(new BotMessage(BotMessageKind.Clear, receivedAt) { LineTime = lineTime });
+                    // Buffered audio is dropped; marks that were waiting for it are echoed now, in order.
                     foreach (var item in _playback)
                     {
                         if (item.MarkName is not null)
                         {
-                            marksToEcho.Add(item.MarkName);
+                            toEcho.Add(item.MarkName);
                         }
                     }
 
                     _playback.Clear();
-                }
-
-                break;
-
-            default:
-                Record(new BotMessage(BotMessageKind.ProtocolViolation, receivedAt, Detail: $"event '{message.UnknownEventName ?? message.EventType.ToString()}': an app may send only media, mark and clear (Twilio error 31924)."));
-                break;
+                    break;
+            }
         }
     }
 
-    private void OnMedia(byte[] audio, TimeSpan receivedAt)
+    /// <summary>Whether any 20 ms frame of the audio is audible (a long message may hold silence before speech).</summary>
+    private bool Audible(byte[] audio)
     {
-        var nonSilent = false;
-        for (var offset = 0; offset < audio.Length && !nonSilent; offset += _options.FrameBytes)
+        for (var offset = 0; offset < audio.Length; offset += _options.FrameBytes)
         {
-            var frame = audio.AsSpan(offset, Math.Min(_options.FrameBytes, audio.Length - offset));
-            nonSilent = AudioLevel.MuLawDbfs(frame) > _options.VoicedThresholdDbfs;
+            if (G711.LevelDbfs(audio.AsSpan(offset, Math.Min(_options.FrameBytes, audio.Length - offset))) > _options.VoicedThresholdDbfs)
+            {
+                return true;
+            }
         }
 
-        lock (_gate)
-        {
-            _received.Add(new BotMessage(BotMessageKind.Media, receivedAt, Audio: audio));
-            if (audio.Length > 0)
-            {
-                _playback.AddLast(new PlaybackItem { Remaining = audio.Length });
-            }
-
-            if (!nonSilent)
-            {
-                return;
-            }
-
-            if (_turnPending)
-            {
-                _turnPending = false;
-                _turns.Add(new TurnLatency(_turns.Count + 1, _lastVoicedAt, receivedAt));
-            }
-
-            _botAudio.TrySetResult();
-        }
+        return false;
     }
 
     private void Record(BotMessage message)
     {
-        lock (_gate)
+        if (_options.RecordMessages)
         {
             _received.Add(message);
+        }
+    }
+
+    private void Violation(string detail)
+    {
+        lock (_gate)
+        {
+            _violations.Add(detail);
+            Record(new BotMessage(BotMessageKind.ProtocolViolation, _clock.Elapsed, Detail: detail));
         }
     }
 }

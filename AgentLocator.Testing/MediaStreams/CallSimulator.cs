@@ -1,39 +1,40 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
 using AgentLocator.Media;
-using AgentLocator.MediaStreams;
 
 namespace AgentLocator.Testing.MediaStreams;
 
 /// <summary>
-/// Plays Twilio's side of a bidirectional Media Stream against an app's WebSocket endpoint:
-/// <c>connected</c>, <c>start</c>, a <c>media</c> frame every 20 ms (drift-free, optionally sped
-/// up) carrying the scripted caller audio or line silence (0xFF), <c>dtmf</c>, <c>stop</c>. It
-/// "plays" the bot's audio in line time, echoes each <c>mark</c> once the audio queued before it
-/// has played, honours <c>clear</c>, records everything the bot sent and measures each turn's
-/// latency. Script it with <see cref="SayAsync(string, CancellationToken)"/>, <see cref="SilenceAsync"/>,
-/// <see cref="PressAsync"/>, <see cref="WaitForBotAudioAsync"/> and <see cref="HangUpAsync"/>.
+/// Twilio's side of a bidirectional Media Stream, as TWILIO.md section 4 documents it, against an app's
+/// WebSocket endpoint: <c>connected</c>, <c>start</c> (with the TwiML's <c>&lt;Parameter&gt;</c>s), then a
+/// <c>media</c> frame every 20 ms for the whole call, silence included, paced on the wall clock without
+/// drift (a late tick is caught up, never shifts later ones); <c>dtmf</c>; <c>stop</c>. It plays the bot's
+/// audio at 8,000 bytes/s, echoes each <c>mark</c> once the audio queued before it has played (at once when
+/// nothing is queued), and on <c>clear</c> drops the buffered audio and echoes every pending mark at once.
+/// Its JSON is its own (<see cref="TwilioWire"/>), written from the documentation, not the app's code.
+/// It records what the bot sent, names what Twilio would reject, and times each turn on the line's
+/// clock. Script it with <see cref="SayAsync(string, CancellationToken)"/>, <see cref="SilenceAsync"/>,
+/// <see cref="UntilBotQuietAsync"/>, <see cref="UntilBotPlayedAsync"/>, <see cref="PressAsync"/> and
+/// <see cref="HangUpAsync"/>; each step completes when it has gone out on the line.
 /// </summary>
 public sealed partial class CallSimulator : IAsyncDisposable
 {
     private readonly WebSocket _socket;
     private readonly CallSimulatorOptions _options;
-    private readonly MediaStreamWriter _writer = new();
+    private readonly TwilioWire _wire = new();
+    private readonly byte[] _callerFrame;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly CancellationTokenSource _lineStop = new(); // no more frames after the current one
     private readonly CancellationTokenSource _stopping = new(); // also cancels sends and receives in progress
     private readonly Lock _gate = new();
     private readonly Queue<CallerStep> _script = new();
-    private readonly LinkedList<PlaybackItem> _playback = new();
     private readonly List<BotMessage> _received = [];
     private readonly List<string> _echoedMarks = [];
     private readonly List<TurnLatency> _turns = [];
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _botAudio = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _sequenceNumber = -1; // connected carries none; start is "1"
-    private bool _turnPending;
-    private TimeSpan _lastVoicedAt;
+    private long _sequenceNumber; // connected carries none; start is "1"
     private long _framesSent;
     private bool _lineEnded;
     private int _disposed;
@@ -44,6 +45,7 @@ public sealed partial class CallSimulator : IAsyncDisposable
     {
         _socket = socket;
         _options = options;
+        _callerFrame = new byte[options.FrameBytes];
     }
 
     public CallSimulatorOptions Options => _options;
@@ -53,9 +55,15 @@ public sealed partial class CallSimulator : IAsyncDisposable
 
     public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
 
+    public string? CloseStatusDescription => _socket.CloseStatusDescription;
+
     /// <summary>Media frames sent so far (caller audio and line silence).</summary>
     public long FramesSent => Interlocked.Read(ref _framesSent);
 
+    /// <summary>The line's clock: frames sent × 20 ms (stream time, whatever the <see cref="CallSimulatorOptions.Speed"/>).</summary>
+    public TimeSpan LineTime => _options.FrameDuration * FramesSent;
+
+    /// <summary>Every message the bot sent (empty unless <see cref="CallSimulatorOptions.RecordMessages"/>).</summary>
     public IReadOnlyList<BotMessage> Received
     {
         get { lock (_gate) { return [.. _received]; } }
@@ -73,9 +81,12 @@ public sealed partial class CallSimulator : IAsyncDisposable
     }
 
     /// <summary>Everything the bot sent that Twilio would reject.</summary>
-    public IReadOnlyList<string> ProtocolViolations => Received.Where(m => m.Kind == BotMessageKind.ProtocolViolation).Select(m => m.Detail!).ToList();
+    public IReadOnlyList<string> ProtocolViolations
+    {
+        get { lock (_gate) { return [.. _violations]; } }
+    }
 
-    /// <summary>All bot audio received, concatenated (mu-law).</summary>
+    /// <summary>All bot audio received, concatenated (mu-law); needs <see cref="CallSimulatorOptions.RecordMessages"/>.</summary>
     public byte[] BotAudio => Received.Where(m => m.Kind == BotMessageKind.Media).SelectMany(m => m.Audio!).ToArray();
 
     /// <summary>Opens the WebSocket, sends <c>connected</c> and <c>start</c>, and starts the line.</summary>
@@ -115,6 +126,21 @@ public sealed partial class CallSimulator : IAsyncDisposable
         return Enqueue(CallerStep.Silence(Math.Max(frames, 1)), cancellationToken);
     }
 
+    /// <summary>
+    /// Line silence until the bot has played out everything it sent and then been quiet for
+    /// <paramref name="quietFor"/> (line time); the next step starts on the line at once.
+    /// </summary>
+    public Task UntilBotQuietAsync(TimeSpan quietFor = default, CancellationToken cancellationToken = default) =>
+        Enqueue(CallerStep.UntilQuiet((int)Math.Ceiling(quietFor / _options.FrameDuration)), cancellationToken);
+
+    /// <summary>
+    /// Line silence until the bot's audio played on this line since the call began reaches
+    /// <paramref name="totalBytes"/> (8,000 a second); the next step starts on the line at once. With
+    /// the length of a question known, this starts an answer a chosen time before the question ends.
+    /// </summary>
+    public Task UntilBotPlayedAsync(long totalBytes, CancellationToken cancellationToken = default) =>
+        Enqueue(CallerStep.UntilPlayed(totalBytes), cancellationToken);
+
     /// <summary>Sends a <c>dtmf</c> event between two frames.</summary>
     public Task PressAsync(char digit, CancellationToken cancellationToken = default) =>
         "0123456789*#ABCD".Contains(digit, StringComparison.Ordinal)
@@ -122,7 +148,7 @@ public sealed partial class CallSimulator : IAsyncDisposable
             : throw new ArgumentOutOfRangeException(nameof(digit), digit, "A DTMF digit is 0-9, *, #, or A-D.");
 
     /// <summary>
-    /// Waits until the bot sends non-silent audio after the caller's last utterance (or, before any
+    /// Waits until the bot sends audible audio after the caller's last utterance (or, before any
     /// utterance, since the call started). False on timeout.
     /// </summary>
     public async Task<bool> WaitForBotAudioAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -145,28 +171,26 @@ public sealed partial class CallSimulator : IAsyncDisposable
     }
 
     /// <summary>Waits until the mark <paramref name="name"/> has been echoed. False on timeout.</summary>
-    public async Task<bool> WaitForMarkEchoAsync(string name, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        var deadline = _clock.Elapsed + timeout;
-        while (_clock.Elapsed < deadline)
-        {
-            if (EchoedMarks.Contains(name))
-            {
-                return true;
-            }
+    public Task<bool> WaitForMarkEchoAsync(string name, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        PollAsync(() => EchoedMarks.Contains(name), timeout, cancellationToken);
 
-            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
-        }
-
-        return EchoedMarks.Contains(name);
-    }
+    /// <summary>Waits until turn <paramref name="turn"/> (1-based) has been answered with audible bot audio on the line. False on timeout.</summary>
+    public Task<bool> WaitForTurnAsync(int turn, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        PollAsync(() => Turns.Count >= turn, timeout, cancellationToken);
 
     /// <summary>Sends <c>stop</c> after the queued script, closes the WebSocket and waits (bounded) for the app to close.</summary>
     public async Task HangUpAsync(CancellationToken cancellationToken = default)
     {
         if (!_closed.Task.IsCompleted)
         {
-            await Enqueue(CallerStep.HangUp(), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await Enqueue(CallerStep.HangUp(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException)
+            {
+                // The app closed the stream meanwhile: nothing left to hang up.
+            }
         }
 
         await CloseAsync().ConfigureAwait(false);
@@ -181,27 +205,36 @@ public sealed partial class CallSimulator : IAsyncDisposable
 
         await CloseAsync().ConfigureAwait(false);
         _socket.Dispose();
-        _writer.Dispose();
+        _wire.Dispose();
         _sendLock.Dispose();
         _lineStop.Dispose();
         _stopping.Dispose();
     }
 
+    private async Task<bool> PollAsync(Func<bool> done, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = _clock.Elapsed + timeout;
+        while (_clock.Elapsed < deadline)
+        {
+            if (done())
+            {
+                return true;
+            }
+
+            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+        }
+
+        return done();
+    }
+
     private async Task StartAsync(CancellationToken cancellationToken)
     {
-        await SendAsync(static (w, _, _) => w.WriteConnected(), this, cancellationToken).ConfigureAwait(false);
-        var start = new StreamStart
-        {
-            StreamSid = _options.StreamSid,
-            AccountSid = _options.AccountSid,
-            CallSid = _options.CallSid,
-            Tracks = _options.Tracks,
-            CustomParameters = new Dictionary<string, string>(_options.CustomParameters, StringComparer.Ordinal),
-            MediaFormat = MediaFormat.MuLaw8Khz,
-        };
-        await SendAsync(static (w, seq, s) => w.WriteStart(s, seq), start, cancellationToken).ConfigureAwait(false);
+        await SendAsync(static (w, _, _) => w.Connected(), this, cancellationToken, sequenced: false).ConfigureAwait(false);
+        await SendAsync(static (w, seq, o) => w.Start(seq, o), _options, cancellationToken).ConfigureAwait(false);
         _receiveLoop = Task.Run(() => ReceiveLoopAsync(_stopping.Token), CancellationToken.None);
-        _lineLoop = Task.Run(() => LineLoopAsync(_lineStop.Token, _stopping.Token), CancellationToken.None);
+        _lineLoop = _options.Clock is { } shared
+            ? shared.Attach(this)
+            : Task.Run(() => LineLoopAsync(_stopping.Token), CancellationToken.None);
     }
 
     private Task Enqueue(CallerStep step, CancellationToken cancellationToken)
@@ -286,13 +319,14 @@ public sealed partial class CallSimulator : IAsyncDisposable
         }
     }
 
-    private async Task SendAsync<TState>(Func<MediaStreamWriter, long, TState, ReadOnlyMemory<byte>> write, TState state, CancellationToken cancellationToken)
+    private async Task SendAsync<TState>(Func<TwilioWire, long, TState, ReadOnlyMemory<byte>> write, TState state, CancellationToken cancellationToken,
+        bool sequenced = true)
     {
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // The sequence number is taken under the lock so the wire order matches it.
-            var message = write(_writer, ++_sequenceNumber, state);
+            var message = write(_wire, sequenced ? ++_sequenceNumber : 0, state);
             await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
         }
         finally

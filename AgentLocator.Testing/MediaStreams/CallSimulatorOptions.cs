@@ -19,14 +19,23 @@ public sealed class CallSimulatorOptions
     /// <summary>1 = real time (one frame per 20 ms); 4 = four times faster. Stream timestamps stay in line time.</summary>
     public double Speed { get; set; } = 1.0;
 
+    /// <summary>
+    /// A clock shared by many calls (one timer ticks every line, as a benchmark of hundreds of calls
+    /// needs); null gives the call a clock of its own, paced by <see cref="Speed"/>.
+    /// </summary>
+    public LineClock? Clock { get; set; }
+
     /// <summary>Bytes per <c>media</c> frame: 160 = 20 ms of 8 kHz mu-law.</summary>
     public int FrameBytes { get; set; } = 160;
 
-    /// <summary>A frame louder than this is "voiced" (caller) or "non-silent" (bot) for the latency measurement.</summary>
+    /// <summary>A frame louder than this is "voiced" (caller) or "audible" (bot) for the latency measurement.</summary>
     public double VoicedThresholdDbfs { get; set; } = -45;
 
     /// <summary>Largest bot message accepted (app → Twilio media may hold seconds of audio).</summary>
     public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Keep every message the bot sent (<see cref="CallSimulator.Received"/>); off for long or many calls, where only the counters are kept.</summary>
+    public bool RecordMessages { get; set; } = true;
 
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -90,13 +90,13 @@ public class CallSimulatorTests
         Assert.Equal(["greeting", "reply-1", "reply-2"], events.Where(e => e.Type == MediaStreamEventType.Mark).Select(e => e.MarkName));
         Assert.Equal(["greeting", "reply-1", "reply-2"], sim.EchoedMarks);
 
-        // Two turns; the bot cannot answer before its 550 ms end-of-turn silence (line time: turns are
-        // timed from the frames' due times, so a late line's catch-up burst cannot squeeze it out).
+        // Two turns; the bot cannot answer before its 550 ms end-of-turn silence (timed on the line's own
+        // clock, the one the bot's VAD runs on, so a late line's catch-up burst cannot squeeze it out).
         Assert.Equal(2, sim.Turns.Count);
         Assert.All(sim.Turns, t =>
         {
-            Assert.InRange(t.Latency.TotalMilliseconds * options.Speed, 550, 5000);
-            Assert.True(t.BotAudioAt > t.CallerLastVoicedAt);
+            Assert.InRange(t.Latency.TotalMilliseconds, 550, 5000);
+            Assert.True(t.WallLatency > TimeSpan.Zero);
         });
         Assert.Equal(3, sim.Received.Count(m => m.Kind == BotMessageKind.Media));
         Assert.Equal(8 * (400 + 300 + 300), sim.BotAudio.Length);
@@ -269,15 +269,20 @@ public class CallSimulatorTests
                     await session.SendRawAsync("""{"event":"stop","streamSid":"MZ1"}""");
                     await session.SendRawAsync("""{"event":"hello"}""");
                     await session.SendRawAsync("not json");
+                    await session.SendRawAsync("{\"event\":\"mark\",\"streamSid\":\"MZother\",\"mark\":{\"name\":\"x\"}}");
+                    await session.SendRawAsync("{\"event\":\"media\",\"streamSid\":\"" + session.StreamSid + "\",\"media\":{\"payload\":\"UklGRiQAAABXQVZF\"}}");
                     await session.SendMarkAsync("done");
                 }
             }
         });
         await using var sim = await CallSimulator.ConnectAsync(server.MediaUri, new CallSimulatorOptions { Speed = 4 });
         Assert.True(await sim.WaitForMarkEchoAsync("done", Timeout));
-        Assert.Equal(3, sim.ProtocolViolations.Count);
+        Assert.Equal(5, sim.ProtocolViolations.Count);
         Assert.Contains("31924", sim.ProtocolViolations[0], StringComparison.Ordinal);
         Assert.Contains("hello", sim.ProtocolViolations[1], StringComparison.Ordinal);
-        Assert.Contains("MalformedJson", sim.ProtocolViolations[2], StringComparison.Ordinal);
+        Assert.Contains("malformed JSON", sim.ProtocolViolations[2], StringComparison.Ordinal);
+        Assert.Contains("not the stream's", sim.ProtocolViolations[3], StringComparison.Ordinal);
+        Assert.Contains("WAV header", sim.ProtocolViolations[4], StringComparison.Ordinal);
+        Assert.Equal(["done"], sim.EchoedMarks);
     }
 }

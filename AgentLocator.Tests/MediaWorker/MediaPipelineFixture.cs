@@ -46,7 +46,7 @@ public sealed class MediaPipelineFixture : IAsyncLifetime
     }
 
     /// <summary>Another worker on the same database (for settings the shared one must not have).</summary>
-    public PipelineWorker StartWorker(IDictionary<string, string?> overrides)
+    public PipelineWorker StartWorker(IDictionary<string, string?> overrides, Action<IServiceCollection>? services = null)
     {
         var spy = new SpyEngineFactory();
         var all = new Dictionary<string, string?>
@@ -76,12 +76,15 @@ public sealed class MediaPipelineFixture : IAsyncLifetime
             settings[key] = value;
         }
 
-        var factory = new ServiceFactory<MediaWorkerEntryPoint>("Production", settings, services =>
-            services.AddSingleton<IConversationEngineFactory>(sp =>
+        var factory = new ServiceFactory<MediaWorkerEntryPoint>("Production", settings, collection =>
+        {
+            collection.AddSingleton<IConversationEngineFactory>(sp =>
             {
                 spy.Inner = ActivatorUtilities.CreateInstance<IntakeConversationEngineFactory>(sp);
                 return spy;
-            }));
+            });
+            services?.Invoke(collection);
+        });
         var worker = new PipelineWorker(factory, spy);
         worker.Start();
         _workers.Add(worker);
