@@ -112,7 +112,7 @@ internal sealed partial class MediaStreamSession
     }
 
     /// <summary>Why the live call's receive loop threw: the send loop's failure, the app stopping, a silent line, a lost connection, or a bug.</summary>
-    private async Task<CallFailure> ClassifyAsync(Exception ex, CancellationToken stopping, CancellationTokenSource receive)
+    private async Task<CallFailure> ClassifyAsync(Exception ex, CancellationToken serverStopping)
     {
         // A send that timed out aborts the socket, which the receive loop may see before the send loop reports it.
         await Task.WhenAny(_sendLoop, Task.Delay(SendLoopSettle));
@@ -123,8 +123,8 @@ internal sealed partial class MediaStreamSession
 
         return ex switch
         {
-            OperationCanceledException when stopping.IsCancellationRequested => new CallFailure(CallLoop.Receive, CallFailure.ServerStopping, ex),
-            OperationCanceledException when receive.IsCancellationRequested => new CallFailure(CallLoop.Receive, CallFailure.ReceiveTimeout,
+            OperationCanceledException when serverStopping.IsCancellationRequested => new CallFailure(CallLoop.Receive, CallFailure.ServerStopping, ex),
+            OperationCanceledException when ReceiveDeadlinePassed => new CallFailure(CallLoop.Receive, CallFailure.ReceiveTimeout,
                 new TimeoutException($"no message from Twilio for {_options.ReceiveTimeout.TotalSeconds:0.#} s (it sends a frame every 20 ms)", ex)),
             WebSocketException or OperationCanceledException or ObjectDisposedException or IOException => new CallFailure(CallLoop.Receive, CallFailure.ConnectionLost, ex),
             _ => new CallFailure(CallLoop.Receive, CallFailure.InternalError, ex),

@@ -69,7 +69,9 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
     /// <summary>How the stream ended: the reason recorded on WS_STOP and the WebSocket close.</summary>
     private readonly record struct StreamEnd(string Stop, WebSocketCloseStatus Status, string Reason);
 
-    public async Task RunAsync(CancellationToken stopping)
+    /// <param name="stopping">Ends the stream: the connection was aborted, or the server is stopping.</param>
+    /// <param name="serverStopping">The server is stopping (one of <paramref name="stopping"/>'s causes).</param>
+    public async Task RunAsync(CancellationToken stopping, CancellationToken serverStopping)
     {
         _services.Stats.StreamOpened();
         // Before start: the start deadline. After it: the longest gap between two of Twilio's messages.
@@ -83,7 +85,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         catch (Exception ex) when (_call is not null && ex is not OutOfMemoryException)
         {
             // The call is live and its receive loop died: find out why, then send the caller to voicemail.
-            _failure ??= await ClassifyAsync(ex, stopping, receive);
+            _failure ??= await ClassifyAsync(ex, serverStopping);
             end = default;
         }
         catch (OperationCanceledException) when (!stopping.IsCancellationRequested && !_started)
@@ -157,6 +159,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
             // What follows waits (Postgres, Redis, the engine), each bounded by its own timeout: the
             // receive deadline must not count that time as a silent line.
             receive.CancelAfter(Timeout.InfiniteTimeSpan);
+            _receiveDeadlineArmedAt = long.MaxValue / 2; // disarmed
             switch (next)
             {
                 case Next.Start:
@@ -210,6 +213,9 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         receive.CancelAfter(_options.ReceiveTimeout);
         _receiveDeadlineArmedAt = Stopwatch.GetTimestamp();
     }
+
+    /// <summary>Whether the armed receive deadline has passed: the line has been silent for <see cref="MediaStreamOptions.ReceiveTimeout"/>.</summary>
+    private bool ReceiveDeadlinePassed => _started && Stopwatch.GetElapsedTime(_receiveDeadlineArmedAt) >= _options.ReceiveTimeout;
 
     /// <summary>Handles one message synchronously (the parsed message points into the reader's buffer); returns what to do next.</summary>
     private Next Dispatch(ReadOnlySpan<byte> json, long receivedAt)

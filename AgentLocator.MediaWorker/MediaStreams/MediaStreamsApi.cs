@@ -60,7 +60,7 @@ public sealed class MediaStreamHandler
         var session = new MediaStreamSession(socket, _options.Value, _services, _logger);
         await using (session)
         {
-            await session.RunAsync(stopping.Token);
+            await session.RunAsync(stopping.Token, _lifetime.ApplicationStopping);
         }
     }
 }
