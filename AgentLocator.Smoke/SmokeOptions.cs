@@ -48,8 +48,8 @@ public sealed record SmokeOptions
 
     public TimeSpan FirstAudioBudget { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>How long the simulated call may take in all (connect, caller turn, first reply, hang-up).</summary>
-    public TimeSpan SimulatedCallTimeout { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>How long the simulated call may take in all (connect, two real-time turns of a 4 s utterance after a 5 s pause, hang-up: about 25 s).</summary>
+    public TimeSpan SimulatedCallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The base every signature is computed over.</summary>
     public string SigningBase => (PublicUrl ?? BaseUrl).ToString().TrimEnd('/');

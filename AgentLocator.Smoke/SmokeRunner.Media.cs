@@ -60,9 +60,15 @@ public sealed partial class SmokeRunner
         await CheckAsync("media.call", ct => SimulateCallAsync(WithPath(media, MediaPath), _twiml, ct), cancellationToken);
     }
 
+    /// <summary>Turns the simulated call plays, each a 4 s utterance after a 5 s pause (the bot re-prompts only after 8 s).</summary>
+    private const int SimulatedTurns = 2;
+
+    private static readonly TimeSpan SimulatedPause = TimeSpan.FromSeconds(5);
+
     /// <summary>
-    /// Plays Twilio's side of the call the TwiML set up: <c>connected</c>, <c>start</c> with the TwiML's parameters,
-    /// one caller turn (a short Hebrew utterance), then waits for the bot's first audio.
+    /// Plays Twilio's side of the call the TwiML set up, at real time: <c>connected</c>, <c>start</c> with the
+    /// TwiML's parameters, then two caller turns, each a 4 s Hebrew utterance after 5 s of silence once the bot
+    /// has stopped talking; each turn must get audible bot audio within the first-audio budget.
     /// </summary>
     private async Task<string> SimulateCallAsync(Uri url, IncomingCallTwiml twiml, CancellationToken cancellationToken)
     {
@@ -77,35 +83,47 @@ public sealed partial class SmokeRunner
         };
         await using var call = await CallSimulator.ConnectAsync(url, options, deadline.Token);
         var utterance = CallerUtterance();
-        var say = call.SayAsync(utterance, deadline.Token);
-        if (await Task.WhenAny(say, call.Closed) != say)
+        for (var turn = 1; turn <= SimulatedTurns; turn++)
         {
-            throw new SmokeFailure($"the MediaWorker closed the stream during the caller's turn ({call.CloseStatus?.ToString() ?? "connection dropped"}): " +
-                "was the start (token, callSid) rejected?");
+            var say = SayAfterPauseAsync(call, utterance, deadline.Token);
+            if (await Task.WhenAny(say, call.Closed) != say)
+            {
+                throw new SmokeFailure($"the MediaWorker closed the stream before the caller's turn {turn} ended ({call.CloseStatus?.ToString() ?? "connection dropped"}" +
+                    $"{(call.CloseStatusDescription is { } why ? ": " + why : "")}): was the start (token, callSid) rejected?");
+            }
+
+            await say;
+            var heard = call.WaitForTurnAsync(turn, _options.FirstAudioBudget, deadline.Token);
+            if (await Task.WhenAny(heard, call.Closed) != heard || !await heard)
+            {
+                var closed = call.Closed.IsCompleted ? $"the stream was closed ({call.CloseStatus?.ToString() ?? "dropped"})" : "the stream stayed open";
+                throw new SmokeFailure($"turn {turn}: no bot audio within {_options.FirstAudioBudget.TotalSeconds:0.#} s of the end of the caller's " +
+                    $"{Ms(TimeSpan.FromSeconds(utterance.Length / 8000.0))} ms utterance; {closed}; {call.Turns.Count} turn(s) answered before it");
+            }
         }
-        await say;
-        var waited = Stopwatch.StartNew();
-        var heard = call.WaitForBotAudioAsync(_options.FirstAudioBudget, deadline.Token);
-        if (await Task.WhenAny(heard, call.Closed) != heard || !await heard)
-        {
-            var closed = call.Closed.IsCompleted ? $"the stream was closed ({call.CloseStatus?.ToString() ?? "dropped"})" : "the stream stayed open";
-            var audio = call.Received.Count(m => m.Kind == BotMessageKind.Media);
-            throw new SmokeFailure($"no bot audio within {_options.FirstAudioBudget.TotalSeconds:0.#} s of the end of the caller's turn; {closed}; " +
-                $"{audio} audio message(s) arrived in all, none after the turn ended");
-        }
-        var latency = call.Turns.FirstOrDefault()?.Latency ?? waited.Elapsed;
+
+        var latencies = call.Turns.Select(t => Ms(t.Latency)).ToList();
         var violations = call.ProtocolViolations;
         await call.HangUpAsync(deadline.Token);
         if (violations.Count > 0)
         {
             throw new SmokeFailure($"the bot sent what Twilio rejects (error 31924): {string.Join("; ", violations.Take(3))}");
         }
-        return $"first bot audio {Ms(latency)} ms after the caller's {Ms(TimeSpan.FromSeconds(utterance.Length / 8000.0))} ms turn";
+        return $"{SimulatedTurns} real-time turns ({Ms(TimeSpan.FromSeconds(utterance.Length / 8000.0))} ms utterance after a {SimulatedPause.TotalSeconds:0} s pause) " +
+            $"answered {string.Join(" and ", latencies)} ms after the caller's last voiced frame";
+    }
+
+    /// <summary>Waits until the bot has stopped talking, stays silent for the pause, then says the utterance.</summary>
+    private static async Task SayAfterPauseAsync(CallSimulator call, byte[] utterance, CancellationToken cancellationToken)
+    {
+        await call.UntilBotQuietAsync(TimeSpan.FromMilliseconds(300), cancellationToken);
+        await call.SilenceAsync(SimulatedPause, cancellationToken);
+        await call.SayAsync(utterance, cancellationToken);
     }
 
     private static byte[] CallerUtterance()
     {
-        using var stream = typeof(SmokeRunner).Assembly.GetManifestResourceStream("AgentLocator.Smoke.caller_name_he.wav")
+        using var stream = typeof(SmokeRunner).Assembly.GetManifestResourceStream("AgentLocator.Smoke.caller_problem_4s_he.wav")
             ?? throw new InvalidOperationException("The caller utterance is not embedded in AgentLocator.Smoke.");
         return WavFile.Read(stream).ToMuLaw();
     }

@@ -47,7 +47,7 @@ internal static class GraphSmoke
         StatusCallbackBudget = TimeSpan.FromSeconds(5),
         RecordingCallbackBudget = TimeSpan.FromSeconds(5),
         FirstAudioBudget = TimeSpan.FromSeconds(6),
-        SimulatedCallTimeout = TimeSpan.FromSeconds(20),
+        SimulatedCallTimeout = TimeSpan.FromSeconds(60),
     };
 
     /// <summary>One bounded smoke run; its table goes to the test's output (<c>--logger "console;verbosity=detailed"</c>).</summary>
