@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.WebSockets;
 using AgentLocator.Data.Calls;
 using AgentLocator.Data.Infrastructure;
 using AgentLocator.Data.Model;
@@ -8,7 +7,7 @@ using AgentLocator.Media;
 using AgentLocator.MediaWorker;
 using AgentLocator.MediaWorker.Conversation;
 using AgentLocator.MediaWorker.MediaStreams;
-using AgentLocator.MediaStreams;
+using AgentLocator.Testing.MediaStreams;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -21,23 +20,26 @@ using Microsoft.Extensions.Logging;
 namespace AgentLocator.Benchmarks;
 
 /// <summary>
-/// The live call pipeline under load: starts the MediaWorker in-process on the database given by
-/// <c>--db</c> and drives <c>--calls</c> simultaneous Media Streams in real time (one shared 20 ms
-/// ticker sends every caller's frame, plays the bot's audio like Twilio and echoes its marks). Each
-/// simulated caller answers every question, so turns repeat for <c>--seconds</c>. Reports the reply
-/// latency (caller's last voiced frame → first bot audio), late bot frames (playback gaps inside a
-/// reply), the server's per-frame processing time, and CPU and memory per call.
-/// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- media-pipeline --db "Host=..;Database=..;Username=.." --calls 300 --seconds 30</code>
-/// CPU and memory are the whole process (MediaWorker and load generator): an upper bound per call.
+/// The live call pipeline under load, at real time: starts the MediaWorker in-process on the database
+/// given by <c>--db</c> and drives <c>--calls</c> simultaneous Media Streams with the call simulator (the
+/// tests' Twilio peer) on one shared 20 ms line clock. Each caller waits until the bot has stopped, pauses
+/// 2–12 s, then says a Hebrew utterance of 1–8 s, over and over for <c>--seconds</c>. Reports turns said and
+/// answered, the reply latency on the line's clock (caller's last voiced frame → first audible bot audio)
+/// against the silence window, late bot frames (playback that ran dry inside a reply), the line clock's
+/// lag, the server's per-frame processing time, and CPU and memory per call. <c>--soak 600</c> instead runs
+/// one call of mixed turns for ten minutes and samples the heap.
+/// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- media-pipeline --db "Host=..;Database=..;Username=.." --calls 300,1000 --seconds 60</code>
+/// CPU and memory are the whole process (MediaWorker and the simulated lines): an upper bound per call.
 /// </summary>
 public sealed class MediaPipelineBenchmark : IBenchmark
 {
     private const int FrameBytes = 160;
-    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan MinPause = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(12);
 
     public string Name => "media-pipeline";
 
-    public string Description => "N real-time calls through /ws/twilio-media: reply latency, late frames, per-frame p99, CPU/memory per call (--db)";
+    public string Description => "N real-time calls (1-8 s utterances, 2-12 s pauses) through /ws/twilio-media: turns answered, reply p50/p99, late frames; --soak for one 10-minute call (--db)";
 
     public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
@@ -49,59 +51,77 @@ public sealed class MediaPipelineBenchmark : IBenchmark
             return 2;
         }
 
-        var callCounts = options.Get("calls", "20,300").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
-        var seconds = int.Parse(options.Get("seconds", "30"), CultureInfo.InvariantCulture);
         var silenceWindow = TimeSpan.Parse(options.Get("silence-window", "00:00:00.550"), CultureInfo.InvariantCulture);
-
+        var random = new Random(int.Parse(options.Get("seed", "42"), CultureInfo.InvariantCulture));
+        var utterances = LoadUtterances();
         await using var server = await StartServerAsync(db, silenceWindow, cancellationToken);
-        var utterance = LoadUtterance();
+        var soak = int.Parse(options.Get("soak", "0"), CultureInfo.InvariantCulture);
+        if (soak > 0)
+        {
+            var result = await SoakAsync(server, TimeSpan.FromSeconds(soak), utterances, random, cancellationToken);
+            Console.WriteLine();
+            Console.WriteLine($"Media pipeline soak: one real-time call of mixed turns for {soak} s, silence window {silenceWindow.TotalMilliseconds} ms, {Environment.ProcessorCount} cores, load average before: {server.LoadBefore}");
+            Console.WriteLine();
+            Console.WriteLine("| minute | heap after GC (KiB) | turns said | turns answered |");
+            Console.WriteLine("|---:|---:|---:|---:|");
+            foreach (var sample in result.Samples)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {sample.Minute:F1} | {sample.HeapKiB:F0} | {sample.Said} | {sample.Answered} |"));
+            }
+
+            Console.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"turns said {result.Said}, answered {result.Answered}; reply p50 / p99 / max {result.P50:F0} / {result.P99:F0} / {result.Max:F0} ms; late bot frames {result.LateFrames}; heap first / last sample {result.Samples[0].HeapKiB:F0} / {result.Samples[^1].HeapKiB:F0} KiB; load avg {LoadAverage()}"));
+            return result.Said == result.Answered && result.LateFrames == 0 ? 0 : 1;
+        }
+
+        var callCounts = options.Get("calls", "300,1000").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
+        var seconds = int.Parse(options.Get("seconds", "60"), CultureInfo.InvariantCulture);
         var results = new List<RunResult>();
         foreach (var calls in callCounts)
         {
             Console.Error.WriteLine($"running {calls} calls for {seconds} s ...");
-            results.Add(await RunLoadAsync(server, calls, TimeSpan.FromSeconds(seconds), utterance, cancellationToken));
+            results.Add(await RunLoadAsync(server, calls, TimeSpan.FromSeconds(seconds), utterances, random, cancellationToken));
         }
 
         Console.WriteLine();
-        Console.WriteLine($"Media pipeline, real-time pacing, silence window {silenceWindow.TotalMilliseconds} ms, {Environment.ProcessorCount} cores, load average before: {server.LoadBefore}");
+        Console.WriteLine($"Media pipeline, real-time lines, utterances 1-8 s, pauses 2-12 s, silence window {silenceWindow.TotalMilliseconds} ms, {Environment.ProcessorCount} cores, load average before: {server.LoadBefore}");
         Console.WriteLine();
-        Console.WriteLine("| calls | turns | reply latency p50 / p95 / p99 / max (ms) | over silence window p99 (ms) | late bot frames | client tick lag p99 (ms) | server frame p50 / p99 / max (µs) | CPU per call (% core) | memory per call (KiB) | load avg (1 min) |");
-        Console.WriteLine("|---:|---:|---|---:|---:|---:|---|---:|---:|---|");
+        Console.WriteLine("| calls | turns said / answered | reply p50 / p95 / p99 / max (ms, line clock) | p99 over silence window (ms) | late bot frames | line clock lag p99 (ms) | server frame p50 / p99 / max (µs) | CPU per call (% core) | memory per call (KiB) | load avg (1 min) |");
+        Console.WriteLine("|---:|---|---|---:|---:|---:|---|---:|---:|---|");
         foreach (var r in results)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Calls} | {r.Turns} | {r.LatencyP50:F0} / {r.LatencyP95:F0} / {r.LatencyP99:F0} / {r.LatencyMax:F0} | {r.LatencyP99 - silenceWindow.TotalMilliseconds:F0} | {r.LateFrames} of {r.BotFrames} | {r.TickLagP99:F1} | {r.FrameP50:F0} / {r.FrameP99:F0} / {r.FrameMax:F0} | {r.CpuPerCallPercent:F2} | {r.MemoryPerCallKiB:F0} | {r.LoadAverage} |"));
+                $"| {r.Calls} | {r.Said} / {r.Answered} | {r.LatencyP50:F0} / {r.LatencyP95:F0} / {r.LatencyP99:F0} / {r.LatencyMax:F0} | {r.LatencyP99 - silenceWindow.TotalMilliseconds:F0} | {r.LateFrames} of {r.BotFrames} | {r.TickLagP99:F1} | {r.FrameP50:F0} / {r.FrameP99:F0} / {r.FrameMax:F0} | {r.CpuPerCallPercent:F2} | {r.MemoryPerCallKiB:F0} | {r.LoadAverage} |"));
         }
 
-        return results.All(r => r.Failed == 0) ? 0 : 1;
+        return results.All(r => r.Failed == 0 && r.Said == r.Answered) ? 0 : 1;
     }
 
-    private sealed record RunResult(int Calls, int Turns, double LatencyP50, double LatencyP95, double LatencyP99, double LatencyMax,
+    private sealed record RunResult(int Calls, int Said, int Answered, double LatencyP50, double LatencyP95, double LatencyP99, double LatencyMax,
         long LateFrames, long BotFrames, double TickLagP99, double FrameP50, double FrameP99, double FrameMax,
         double CpuPerCallPercent, double MemoryPerCallKiB, string LoadAverage, int Failed);
 
-    private static async Task<RunResult> RunLoadAsync(InProcessServer server, int count, TimeSpan duration, Utterance utterance, CancellationToken cancellationToken)
+    private static async Task<RunResult> RunLoadAsync(InProcessServer server, int count, TimeSpan duration, byte[][] utterances, Random random,
+        CancellationToken cancellationToken)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
-        var calls = new List<BenchCall>(count);
-        for (var i = 0; i < count; i++)
+        await using var clock = new LineClock();
+        var callers = new List<Caller>(count);
+        foreach (var wave in Enumerable.Range(0, count).Chunk(25))
         {
-            calls.Add(await server.NewCallAsync(cancellationToken));
+            // Connect in waves so the ramp does not distort the measured window.
+            callers.AddRange(await Task.WhenAll(wave.Select(async _ =>
+                new Caller(await CallSimulator.ConnectAsync(server.MediaUri, await server.NewCallAsync(clock, cancellationToken), cancellationToken),
+                    new Random(random.Next())))));
         }
 
-        // Connect in waves so the ramp does not distort the measured window.
-        foreach (var wave in calls.Chunk(25))
-        {
-            await Task.WhenAll(wave.Select(c => c.ConnectAsync(server.MediaUri, cancellationToken)));
-        }
-
-        var ticker = new Ticker(calls, utterance);
-        var tickerTask = Task.Run(() => ticker.RunAsync(cancellationToken), CancellationToken.None);
-
-        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken); // warm-up: first prompts, JIT
-        ticker.ResetMeasurements();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var scripts = callers.Select(c => Task.Run(() => c.RunAsync(utterances, stop.Token), CancellationToken.None)).ToList();
+        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken); // warm-up: first questions, JIT
+        clock.ResetLags();
         server.Stats.Reset();
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
@@ -114,56 +134,70 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         var frameP50 = server.Stats.FrameTimeQuantile(0.50).TotalMicroseconds;
         var frameP99 = server.Stats.FrameTimeQuantile(0.99).TotalMicroseconds;
         var frameMax = server.Stats.MaxFrameTime.TotalMicroseconds;
-        var load = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+        var load = LoadAverage();
+        var lags = clock.LagsMs.Order().ToArray();
 
-        ticker.Stop();
-        await tickerTask;
-        await Task.WhenAll(calls.Select(c => c.HangUpAsync()));
-        var latencies = calls.SelectMany(c => c.Latencies).Order().ToArray();
-        var lags = ticker.Lags.Order().ToArray();
-        return new RunResult(count, latencies.Length, Quantile(latencies, 0.5), Quantile(latencies, 0.95), Quantile(latencies, 0.99),
-            latencies.Length == 0 ? 0 : latencies[^1], calls.Sum(c => c.LateFrames), calls.Sum(c => c.BotFrames), Quantile(lags, 0.99),
-            frameP50, frameP99, frameMax, cpu / elapsed * 100 / count, (memoryDuring - memoryBefore) / 1024.0 / count, load,
-            calls.Count(c => c.Failed));
+        // No new turn starts; one already spoken gets the silence window and more to be answered.
+        await stop.CancelAsync();
+        await Task.WhenAll(scripts);
+        await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+        var latencies = callers.SelectMany(c => c.Sim.Turns.Select(t => t.Latency.TotalMilliseconds)).Order().ToArray();
+        var said = callers.Sum(c => c.Said);
+        var answered = callers.Sum(c => Math.Min(c.Said, c.Sim.Turns.Count));
+        var late = callers.Sum(c => c.Sim.LateFrames);
+        var botFrames = callers.Sum(c => c.Sim.BotBytesPlayed) / FrameBytes;
+        var failed = callers.Count(c => c.Sim.Closed.IsCompleted || c.Sim.ProtocolViolations.Count > 0);
+        await Task.WhenAll(callers.Select(c => c.HangUpAsync()));
+        return new RunResult(count, said, answered, Quantile(latencies, 0.5), Quantile(latencies, 0.95), Quantile(latencies, 0.99),
+            latencies.Length == 0 ? 0 : latencies[^1], late, botFrames, Quantile(lags, 0.99),
+            frameP50, frameP99, frameMax, cpu / elapsed * 100 / count, (memoryDuring - memoryBefore) / 1024.0 / count, load, failed);
+    }
+
+    private sealed record SoakSample(double Minute, double HeapKiB, int Said, int Answered);
+
+    private sealed record SoakResult(IReadOnlyList<SoakSample> Samples, int Said, int Answered, double P50, double P99, double Max, long LateFrames);
+
+    /// <summary>One call of mixed turns for <paramref name="duration"/>; the heap (after a full GC) sampled every 30 s.</summary>
+    private static async Task<SoakResult> SoakAsync(InProcessServer server, TimeSpan duration, byte[][] utterances, Random random, CancellationToken cancellationToken)
+    {
+        var caller = new Caller(await CallSimulator.ConnectAsync(server.MediaUri, await server.NewCallAsync(null, cancellationToken), cancellationToken), random);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var script = Task.Run(() => caller.RunAsync(utterances, stop.Token), CancellationToken.None);
+        var samples = new List<SoakSample>();
+        var wall = Stopwatch.StartNew();
+        while (wall.Elapsed < duration)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(30), cancellationToken);
+            samples.Add(new SoakSample(wall.Elapsed.TotalMinutes, GC.GetTotalMemory(forceFullCollection: true) / 1024.0, caller.Said, caller.Sim.Turns.Count));
+            Console.Error.WriteLine($"soak {wall.Elapsed.TotalMinutes:F1} min: heap {samples[^1].HeapKiB:F0} KiB, turns {caller.Said} said / {caller.Sim.Turns.Count} answered");
+        }
+
+        await stop.CancelAsync();
+        await script;
+        await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+        var latencies = caller.Sim.Turns.Select(t => t.Latency.TotalMilliseconds).Order().ToArray();
+        var result = new SoakResult(samples, caller.Said, Math.Min(caller.Said, caller.Sim.Turns.Count), Quantile(latencies, 0.5), Quantile(latencies, 0.99),
+            latencies.Length == 0 ? 0 : latencies[^1], caller.Sim.LateFrames);
+        await caller.HangUpAsync();
+        return result;
     }
 
     private static double Quantile(double[] sorted, double q) =>
         sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(sorted.Length * q) - 1, 0, sorted.Length - 1)];
 
-    /// <summary>A caller's answer: mu-law audio and the index of its last voiced frame.</summary>
-    private sealed record Utterance(byte[] MuLaw, int LastVoicedFrame);
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
-    private static Utterance LoadUtterance()
+    /// <summary>
+    /// The callers' Hebrew utterances (8 kHz mu-law, from the tests' fixtures made by espeak-ng): about 1, 2, 4
+    /// and 8 s of speech. Without the fixtures (the benchmark run away from the sources), voiced tones of those lengths.
+    /// </summary>
+    private static byte[][] LoadUtterances()
     {
-        byte[] muLaw;
-        var fixture = FindUp(Path.Combine("AgentLocator.Tests", "Fixtures", "audio", "caller_name_he.wav"));
-        if (fixture is not null)
-        {
-            muLaw = WavFile.Read(fixture).ToMuLaw();
-        }
-        else
-        {
-            // No fixture next to the sources: 1.2 s of a voiced tone is speech enough for the VAD.
-            var pcm = new short[9600];
-            for (var i = 0; i < pcm.Length; i++)
-            {
-                pcm[i] = (short)(6000 * Math.Sin(2 * Math.PI * 220 * i / 8000));
-            }
-
-            muLaw = MuLaw.Encode(pcm);
-        }
-
-        var frames = (muLaw.Length + FrameBytes - 1) / FrameBytes;
-        var last = 0;
-        for (var f = 0; f < frames; f++)
-        {
-            if (AudioLevel.MuLawDbfs(muLaw.AsSpan(f * FrameBytes, Math.Min(FrameBytes, muLaw.Length - f * FrameBytes))) > -45)
-            {
-                last = f;
-            }
-        }
-
-        return new Utterance(muLaw, last);
+        string[] names = ["caller_name_he.wav", "caller_reason_he.wav", "caller_problem_4s_he.wav", "caller_problem_8s_he.wav"];
+        return names.Select((name, i) => FindUp(Path.Combine("AgentLocator.Tests", "Fixtures", "audio", name)) is { } path
+            ? WavFile.Read(path).ToMuLaw()
+            : MuLaw.Encode(Enumerable.Range(0, 8000 * (1 << i)).Select(n => (short)(6000 * Math.Sin(2 * Math.PI * 220 * n / 8000))).ToArray())).ToArray();
     }
 
     private static string? FindUp(string relative)
@@ -178,6 +212,52 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         }
 
         return null;
+    }
+
+    /// <summary>One simulated caller: waits for the bot to stop, pauses 2–12 s, says a 1–8 s utterance, again and again.</summary>
+    private sealed class Caller(CallSimulator sim, Random random)
+    {
+        private int _said;
+
+        public CallSimulator Sim => sim;
+
+        public int Said => Volatile.Read(ref _said);
+
+        public async Task RunAsync(byte[][] utterances, CancellationToken stop)
+        {
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None);
+                    var pause = MinPause + (MaxPause - MinPause) * random.NextDouble();
+                    await sim.SilenceAsync(pause, CancellationToken.None);
+                    if (stop.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
+                    await sim.SayAsync(utterances[random.Next(utterances.Length)], CancellationToken.None);
+                    Interlocked.Increment(ref _said);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // The stream closed (counted as failed by the run).
+            }
+        }
+
+        public async Task HangUpAsync()
+        {
+            try
+            {
+                await sim.HangUpAsync();
+            }
+            finally
+            {
+                await sim.DisposeAsync();
+            }
+        }
     }
 
     private static async Task<InProcessServer> StartServerAsync(string db, TimeSpan silenceWindow, CancellationToken cancellationToken)
@@ -228,26 +308,26 @@ public sealed class MediaPipelineBenchmark : IBenchmark
 
         public string LoadBefore => loadBefore;
 
-        public async Task<BenchCall> NewCallAsync(CancellationToken cancellationToken)
+        public async Task<CallSimulatorOptions> NewCallAsync(LineClock? clock, CancellationToken cancellationToken)
         {
             var callSid = "CAbench" + Guid.NewGuid().ToString("N");
             await using var scope = app.Services.CreateAsyncScope();
             var recorded = await scope.ServiceProvider.GetRequiredService<CallStore>().RecordIncomingAsync(new IncomingCall(callSid, business.Id,
                 Guid.CreateVersion7(), "+97250" + Random.Shared.Next(1_000_000, 9_999_999), business.PhoneNumbers[0].Number, "inbound",
                 CallStatuses.InProgress, DateTimeOffset.UtcNow, IsTest: true), cancellationToken);
-            return new BenchCall(new StreamStart
+            return new CallSimulatorOptions
             {
-                StreamSid = "MZ" + Guid.NewGuid().ToString("N"),
-                AccountSid = "AC00000000000000000000000000000000",
                 CallSid = callSid,
-                CustomParameters = new Dictionary<string, string>
+                Clock = clock,
+                RecordMessages = false,
+                CustomParameters =
                 {
                     ["callSid"] = callSid,
                     ["callId"] = recorded.CallId.ToString("D"),
                     ["businessId"] = business.Id.ToString("D"),
                     ["token"] = tokens.Create(callSid, recorded.CallId, business.Id),
                 },
-            });
+            };
         }
 
         public async ValueTask DisposeAsync()
@@ -280,312 +360,4 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         }
     }
 
-    /// <summary>Twilio's side of one call, stepped by the shared <see cref="Ticker"/>; its receive loop runs on its own.</summary>
-    private sealed class BenchCall(StreamStart start)
-    {
-        private readonly ClientWebSocket _socket = new();
-        private readonly MediaStreamWriter _writer = new();
-        private readonly Lock _gate = new();
-        private readonly Queue<(int Bytes, string? Mark)> _playback = new();
-        private readonly List<double> _latencies = [];
-        private readonly List<string> _toEcho = [];
-        private readonly byte[] _frame = new byte[FrameBytes];
-        private Task _receive = Task.CompletedTask;
-        private long _sequence = 1;
-        private long _chunk;
-        private int _speakingFrame = -1;
-        private int _quietTicks;
-        private bool _replyReceived;
-        private long _awaitingSince;
-        private int _dryTicks;
-        private int _headConsumed;
-        private long _lateFrames;
-        private long _botFrames;
-
-        public bool Failed { get; private set; }
-
-        public long LateFrames => Interlocked.Read(ref _lateFrames);
-
-        public long BotFrames => Interlocked.Read(ref _botFrames);
-
-        public IReadOnlyList<double> Latencies
-        {
-            get { lock (_gate) { return [.. _latencies]; } }
-        }
-
-        public void ResetMeasurements()
-        {
-            lock (_gate)
-            {
-                _latencies.Clear();
-                Interlocked.Exchange(ref _lateFrames, 0);
-                Interlocked.Exchange(ref _botFrames, 0);
-            }
-        }
-
-        public async Task ConnectAsync(Uri uri, CancellationToken cancellationToken)
-        {
-            await _socket.ConnectAsync(uri, cancellationToken);
-            await _socket.SendAsync(_writer.WriteConnected(), WebSocketMessageType.Text, true, cancellationToken);
-            await _socket.SendAsync(_writer.WriteStart(start, _sequence), WebSocketMessageType.Text, true, cancellationToken);
-            _receive = Task.Run(() => ReceiveAsync(cancellationToken), CancellationToken.None);
-        }
-
-        /// <summary>One 20 ms tick: play a frame of bot audio, send the caller's frame and the marks reached.</summary>
-        public ValueTask StepAsync(long tick, Utterance utterance)
-        {
-            if (_socket.State != WebSocketState.Open)
-            {
-                Failed = true;
-                return ValueTask.CompletedTask;
-            }
-
-            lock (_gate)
-            {
-                var budget = FrameBytes;
-                var played = false;
-                while (_playback.Count > 0)
-                {
-                    var (bytes, mark) = _playback.Peek();
-                    if (mark is not null)
-                    {
-                        _toEcho.Add(mark);
-                        _playback.Dequeue();
-                        continue;
-                    }
-
-                    if (budget == 0)
-                    {
-                        break;
-                    }
-
-                    var take = Math.Min(bytes - _headConsumed, budget);
-                    budget -= take;
-                    played = true;
-                    _headConsumed += take;
-                    if (_headConsumed == bytes)
-                    {
-                        _playback.Dequeue();
-                        _headConsumed = 0;
-                    }
-                }
-
-                if (played || _speakingFrame >= 0)
-                {
-                    _quietTicks = 0;
-                }
-                else if (_replyReceived)
-                {
-                    _quietTicks++;
-                    _dryTicks++;
-                }
-
-                // Answer 300 ms after the question has finished playing.
-                if (_speakingFrame < 0 && _replyReceived && _quietTicks >= 15)
-                {
-                    _speakingFrame = 0;
-                    _replyReceived = false;
-                    _dryTicks = 0;
-                }
-
-                if (_speakingFrame >= 0)
-                {
-                    var offset = _speakingFrame * FrameBytes;
-                    var count = Math.Clamp(utterance.MuLaw.Length - offset, 0, FrameBytes);
-                    utterance.MuLaw.AsSpan(offset, count).CopyTo(_frame);
-                    _frame.AsSpan(count).Fill(MuLaw.Silence);
-                    if (_speakingFrame == utterance.LastVoicedFrame)
-                    {
-                        _awaitingSince = Stopwatch.GetTimestamp(); // Twilio sends a frame once it has been spoken: now is its end
-                    }
-
-                    _speakingFrame = offset + FrameBytes >= utterance.MuLaw.Length ? -1 : _speakingFrame + 1;
-                }
-                else
-                {
-                    _frame.AsSpan().Fill(MuLaw.Silence);
-                }
-            }
-
-            return SendTickAsync(tick);
-        }
-
-        private async ValueTask SendTickAsync(long tick)
-        {
-            try
-            {
-                await _socket.SendAsync(_writer.WriteInboundMedia(start.StreamSid, ++_sequence, ++_chunk, tick * 20, _frame), WebSocketMessageType.Text, true, CancellationToken.None);
-                string[] marks;
-                lock (_gate)
-                {
-                    marks = [.. _toEcho];
-                    _toEcho.Clear();
-                }
-
-                foreach (var mark in marks)
-                {
-                    await _socket.SendAsync(_writer.WriteMarkEcho(start.StreamSid, ++_sequence, mark), WebSocketMessageType.Text, true, CancellationToken.None);
-                }
-            }
-            catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException)
-            {
-                Failed = true;
-            }
-        }
-
-        private async Task ReceiveAsync(CancellationToken cancellationToken)
-        {
-            using var reader = new WebSocketMessageReader(1024 * 1024);
-            try
-            {
-                while (true)
-                {
-                    var kind = await reader.ReceiveAsync(_socket, cancellationToken);
-                    if (kind == WebSocketMessageKind.Close)
-                    {
-                        return;
-                    }
-
-                    Handle(reader.Message.Span);
-                }
-            }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
-            {
-                // The run is over or the server went away.
-            }
-        }
-
-        private void Handle(ReadOnlySpan<byte> json)
-        {
-            if (MediaStreamParser.TryParse(json, out var message) != MediaStreamParseStatus.Ok)
-            {
-                Failed = true;
-                return;
-            }
-
-            lock (_gate)
-            {
-                switch (message.EventType)
-                {
-                    case MediaStreamEventType.Media:
-                        var now = Stopwatch.GetTimestamp();
-                        if (_awaitingSince != 0)
-                        {
-                            _latencies.Add(Stopwatch.GetElapsedTime(_awaitingSince, now).TotalMilliseconds);
-                            _awaitingSince = 0;
-                        }
-
-                        if (_playback.Count == 0 && _replyReceived && _dryTicks > 0)
-                        {
-                            // The reply's audio ran dry before more of it arrived: the caller heard a gap.
-                            Interlocked.Add(ref _lateFrames, _dryTicks);
-                        }
-
-                        _dryTicks = 0;
-                        _replyReceived = true;
-                        Interlocked.Add(ref _botFrames, (message.PayloadLength + FrameBytes - 1) / FrameBytes);
-                        _playback.Enqueue((message.PayloadLength, null));
-                        break;
-                    case MediaStreamEventType.Mark:
-                        if (_playback.Count == 0)
-                        {
-                            _toEcho.Add(message.MarkName!);
-                        }
-                        else
-                        {
-                            _playback.Enqueue((0, message.MarkName));
-                        }
-
-                        break;
-                    case MediaStreamEventType.Clear:
-                        _playback.Clear();
-                        _headConsumed = 0;
-                        break;
-                }
-            }
-        }
-
-        public async Task HangUpAsync()
-        {
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                if (_socket.State == WebSocketState.Open)
-                {
-                    await _socket.SendAsync(_writer.WriteStop(start.StreamSid, ++_sequence, start.AccountSid, start.CallSid), WebSocketMessageType.Text, true, timeout.Token);
-                }
-
-                await _receive.WaitAsync(timeout.Token);
-            }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or TimeoutException or ObjectDisposedException)
-            {
-                // Closing is best effort at the end of a run.
-            }
-            finally
-            {
-                _socket.Abort();
-                _socket.Dispose();
-                _writer.Dispose();
-            }
-        }
-    }
-
-    /// <summary>One drift-free 20 ms clock for every call (as Twilio's media servers pace each stream).</summary>
-    private sealed class Ticker(List<BenchCall> calls, Utterance utterance)
-    {
-        private readonly List<double> _lags = [];
-        private volatile bool _stopped;
-
-        public IReadOnlyList<double> Lags
-        {
-            get { lock (_lags) { return [.. _lags]; } }
-        }
-
-        public void Stop() => _stopped = true;
-
-        public void ResetMeasurements()
-        {
-            lock (_lags)
-            {
-                _lags.Clear();
-            }
-
-            foreach (var call in calls)
-            {
-                call.ResetMeasurements();
-            }
-        }
-
-        public async Task RunAsync(CancellationToken cancellationToken)
-        {
-            var clock = Stopwatch.StartNew();
-            var pending = new List<Task>(calls.Count);
-            for (long tick = 0; !_stopped && !cancellationToken.IsCancellationRequested; tick++)
-            {
-                var due = Tick * tick;
-                var wait = due - clock.Elapsed;
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, cancellationToken);
-                }
-
-                lock (_lags)
-                {
-                    _lags.Add(Math.Max(0, (clock.Elapsed - due).TotalMilliseconds));
-                }
-
-                pending.Clear();
-                foreach (var call in calls)
-                {
-                    var step = call.StepAsync(tick, utterance);
-                    if (!step.IsCompletedSuccessfully)
-                    {
-                        pending.Add(step.AsTask());
-                    }
-                }
-
-                await Task.WhenAll(pending);
-            }
-        }
-    }
 }

@@ -7,7 +7,7 @@ public sealed partial class CallSimulator
 {
     private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
         var toEcho = new List<string>();
         try
         {
