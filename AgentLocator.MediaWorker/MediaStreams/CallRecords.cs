@@ -43,7 +43,7 @@ public sealed class CallRecords(IServiceScopeFactory scopes, TimeProvider clock,
     public async Task<CallUpdateResult> RedirectToVoicemailAsync(string callSid, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<TwilioRestClient>().RedirectCallAsync(callSid, VoicemailUrl, "POST", cancellationToken);
+        return await scope.ServiceProvider.GetRequiredService<TwilioRestApi>().RedirectCallAsync(callSid, VoicemailUrl, "POST", cancellationToken);
     }
 
     private async Task WithStoreAsync(Func<CallStore, Task<bool>> write)
