@@ -18,7 +18,7 @@ internal enum CallLoop
 /// <c>WS_LOOP_FAILED</c>), counted by <see cref="Reason"/>, recorded as the call's fallback reason, and
 /// the caller sent to voicemail. Reasons are a small fixed set (metric tags).
 /// </summary>
-internal sealed record CallFailure(CallLoop Loop, string Reason, Exception? Exception = null)
+internal sealed record CallFailure(CallLoop Loop, string Reason, Exception Exception)
 {
     public const string SendTimeout = "send_timeout";
     public const string SendError = "send_error";

@@ -45,11 +45,11 @@ internal static partial class MediaStreamLog
 
     [LoggerMessage(EventId = 4212, EventName = "WS_SEND_FAILED", Level = LogLevel.Error,
         Message = "WS_SEND_FAILED {CallSid} {StreamSid}: {Reason}; the caller goes to voicemail")]
-    public static partial void WsSendFailed(ILogger logger, string callSid, string streamSid, string reason, Exception? exception);
+    public static partial void WsSendFailed(ILogger logger, string callSid, string streamSid, string reason, Exception exception);
 
     [LoggerMessage(EventId = 4213, EventName = "WS_LOOP_FAILED", Level = LogLevel.Error,
         Message = "WS_LOOP_FAILED {CallSid} {StreamSid} loop={Loop}: {Reason}; the caller goes to voicemail")]
-    public static partial void WsLoopFailed(ILogger logger, string callSid, string streamSid, string loop, string reason, Exception? exception);
+    public static partial void WsLoopFailed(ILogger logger, string callSid, string streamSid, string loop, string reason, Exception exception);
 
     [LoggerMessage(EventId = 4214, EventName = "SPEECH_IGNORED", Level = LogLevel.Information,
         Message = "SPEECH_IGNORED {CallSid} speech_ms={SpeechMs} after_playback_ms={AfterPlaybackMs}: began under a reply and stopped with it (echo or back-channel)")]

@@ -18,9 +18,28 @@ internal sealed class AlertingLoggerProvider(IServiceProvider services) : ILogge
     {
     }
 
-    private void Alert(string category, Exception exception) =>
-        (_alerts ??= services.GetRequiredService<IAlerts>()).Raise(
-            "exception", $"unhandled {exception.GetType().Name} in {category}: {exception.Message}");
+    /// <summary>
+    /// Raised off the logging call: raising logs <c>ALERT</c>, and a log written while another is being written
+    /// on the same thread resets the [LoggerMessage] state the outer one is still formatting for the providers
+    /// after this one (its message would read "(null)").
+    /// </summary>
+    private void Alert(string category, Exception exception)
+    {
+        var text = $"unhandled {exception.GetType().Name} in {category}: {exception.Message}";
+        ThreadPool.QueueUserWorkItem(static state => state.Provider.Raise(state.Text), (Provider: this, Text: text), preferLocal: false);
+    }
+
+    private void Raise(string text)
+    {
+        try
+        {
+            (_alerts ??= services.GetRequiredService<IAlerts>()).Raise("exception", text);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The host stopped meanwhile: there is no one left to alert, and an alert never fails the process.
+        }
+    }
 
     private sealed class AlertingLogger(AlertingLoggerProvider provider, string category) : ILogger
     {

@@ -126,7 +126,8 @@ public sealed class CallFailureTests(MediaPipelineFixture fixture) : IClassFixtu
             "SELECT count(*) FROM calls WHERE call_sid = $1 AND fallback_used AND fallback_reason = $2 AND stream_stopped_at IS NOT NULL AND stream_error = $2",
             callSid, reason) == 1, Patience), $"the call did not record {reason} as its fallback: {string.Join(" | ", worker.Logs.Lines.Where(l => l.Contains(callSid)))}");
         var logged = loop == "send" ? $"WS_SEND_FAILED {callSid}" : $"WS_LOOP_FAILED {callSid}";
-        Assert.True(worker.Logs.Contains(logged) && worker.Logs.Contains(reason), $"no {logged} ... {reason}");
+        Assert.True(worker.Logs.Contains(logged) && worker.Logs.Contains(reason),
+            $"no {logged} ... {reason}: {string.Join(" | ", worker.Logs.Lines.Where(l => l.Contains(callSid, StringComparison.Ordinal)))}");
         Assert.Equal(1, metrics.Count(loop, reason));
         var redirects = fixture.Twilio.GetCall(callSid)?.Updates.Where(u => u.Contains(new("Url", "https://agentlocator.test/webhook/stream_ended"))).ToList() ?? [];
         Assert.Single(redirects);
