@@ -55,10 +55,10 @@ public class WavFileTests
         {
             var wav = WavFile.Read(path);
             Assert.Equal((WavEncoding.MuLaw, 8000, 1), (wav.Encoding, wav.SampleRate, wav.Channels));
-            Assert.InRange(wav.Duration.TotalSeconds, 0.8, 4);
+            Assert.InRange(wav.Duration.TotalSeconds, 0.8, 10); // up to the 8 s answer of the real-time tests
         }
 
-        Assert.Equal(4, Directory.GetFiles(TestAudio.FixturesDirectory, "caller_*_he.wav").Length);
+        Assert.Equal(6, Directory.GetFiles(TestAudio.FixturesDirectory, "caller_*_he.wav").Length);
     }
 
     [Theory]
