@@ -14,6 +14,7 @@ public static class CallTokenExtensions
     {
         services.AddSingleton(_ => new CallToken(SharedSecret.Resolve(configuration, "the per-call media stream tokens")));
         services.AddScoped<CallStore>();
+        services.AddScoped<ConversationStore>();
         // Replaced by the Redis-backed sessions when ConnectionStrings:redis is configured.
         services.TryAddSingleton<ICallSessions, NoCallSessions>();
         return services;

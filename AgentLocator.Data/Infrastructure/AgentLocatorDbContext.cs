@@ -17,6 +17,8 @@ public class AgentLocatorDbContext(DbContextOptions<AgentLocatorDbContext> optio
 
     public DbSet<Utterance> Utterances => Set<Utterance>();
 
+    public DbSet<TranscriptTurn> TranscriptTurns => Set<TranscriptTurn>();
+
     public DbSet<Message> Messages => Set<Message>();
 
     public DbSet<Job> Jobs => Set<Job>();

@@ -26,6 +26,21 @@ public class Business
 
     public int MaxRecordingSeconds { get; set; } = 120;
 
+    /// <summary>
+    /// What the AI receptionist knows and does for this business, in Hebrew (who the business is, its
+    /// services, hours, what to collect). The default persona applies when empty.
+    /// </summary>
+    public string? AssistantInstructions { get; set; }
+
+    /// <summary>The provider's voice for this business (e.g. <c>marin</c>); the connection's or the default when empty.</summary>
+    public string? AssistantVoice { get; set; }
+
+    /// <summary>Whether calls are answered by the AI receptionist when a provider is configured (else the offline intake).</summary>
+    public bool AiEnabled { get; set; } = true;
+
+    /// <summary>Where a call goes when the AI receptionist fails mid-call: <see cref="AiFallbackModes"/>.</summary>
+    public string AiFallback { get; set; } = AiFallbackModes.Intake;
+
     public bool Active { get; set; } = true;
 
     public DateTimeOffset CreatedAt { get; set; }
@@ -34,6 +49,18 @@ public class Business
 
     /// <summary>Set when a business with history is deleted: its calls, customers and messages stay.</summary>
     public DateTimeOffset? DeletedAt { get; set; }
+}
+
+/// <summary>What happens to a live call whose AI receptionist fails.</summary>
+public static class AiFallbackModes
+{
+    /// <summary>The offline intake continues the conversation from where it stands.</summary>
+    public const string Intake = "intake";
+
+    /// <summary>The caller is sent to voicemail.</summary>
+    public const string Voicemail = "voicemail";
+
+    public static readonly string[] All = [Intake, Voicemail];
 }
 
 public class BusinessPhoneNumber

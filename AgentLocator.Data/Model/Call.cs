@@ -46,6 +46,28 @@ public class Call
     /// <summary>The live conversation reached its goodbye.</summary>
     public bool ConversationCompleted { get; set; }
 
+    /// <summary>Which conversation engine answered: <c>realtime</c> or <c>intake</c> (null before the stream started).</summary>
+    public string? Engine { get; set; }
+
+    /// <summary>Why the AI receptionist handed the call over (connect_failed, provider_error, no_audio, …); null when it did not.</summary>
+    public string? EngineFallbackReason { get; set; }
+
+    /// <summary>The caller's name as the receptionist took it (<c>save_lead</c>); also set on the customer.</summary>
+    public string? LeadName { get; set; }
+
+    /// <summary>Why the caller called.</summary>
+    public string? LeadReason { get; set; }
+
+    /// <summary>When the caller wants to be called back, as they said it.</summary>
+    public string? LeadCallbackTime { get; set; }
+
+    public string? LeadNotes { get; set; }
+
+    public DateTimeOffset? LeadSavedAt { get; set; }
+
+    /// <summary>The receptionist's summary of the conversation (<c>end_call</c>).</summary>
+    public string? Summary { get; set; }
+
     /// <summary>Smoke-test traffic never counts as a real lead.</summary>
     public bool IsTest { get; set; }
 

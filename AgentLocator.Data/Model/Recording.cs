@@ -34,4 +34,9 @@ public class Recording
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset? StoredAt { get; set; }
+
+    /// <summary>What the caller said, from the transcription job (when a provider is configured).</summary>
+    public string? Transcript { get; set; }
+
+    public DateTimeOffset? TranscribedAt { get; set; }
 }

@@ -11,6 +11,8 @@ internal sealed class BusinessConfiguration : IEntityTypeConfiguration<Business>
         builder.ToTable("businesses");
         builder.Property(b => b.Name).IsRequired();
         builder.Property(b => b.TimeZone).IsRequired();
+        builder.Property(b => b.AiEnabled).HasDefaultValue(true).HasSentinel(true);
+        builder.Property(b => b.AiFallback).IsRequired().HasDefaultValue(AiFallbackModes.Intake);
         builder.HasIndex(b => b.WhatsAppNumber).IsUnique().HasFilter("whats_app_number IS NOT NULL AND deleted_at IS NULL");
         builder.HasMany(b => b.PhoneNumbers).WithOne().HasForeignKey(p => p.BusinessId).OnDelete(DeleteBehavior.Cascade);
     }

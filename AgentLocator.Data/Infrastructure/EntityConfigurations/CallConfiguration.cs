@@ -42,3 +42,15 @@ internal sealed class UtteranceConfiguration : IEntityTypeConfiguration<Utteranc
         builder.HasOne<Customer>().WithMany().HasForeignKey(u => u.CustomerId).OnDelete(DeleteBehavior.SetNull);
     }
 }
+
+internal sealed class TranscriptTurnConfiguration : IEntityTypeConfiguration<TranscriptTurn>
+{
+    public void Configure(EntityTypeBuilder<TranscriptTurn> builder)
+    {
+        builder.ToTable("transcript_turns");
+        builder.Property(t => t.Speaker).IsRequired();
+        builder.HasIndex(t => new { t.CallId, t.ItemId }).IsUnique();
+        builder.HasIndex(t => new { t.CallId, t.Sequence });
+        builder.HasOne<Call>().WithMany().HasForeignKey(t => t.CallId).OnDelete(DeleteBehavior.Restrict);
+    }
+}

@@ -34,6 +34,27 @@ namespace AgentLocator.Data.Infrastructure.Migrations
                         .HasColumnType("boolean")
                         .HasColumnName("active");
 
+                    b.Property<bool>("AiEnabled")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("boolean")
+                        .HasDefaultValue(true)
+                        .HasColumnName("ai_enabled");
+
+                    b.Property<string>("AiFallback")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("text")
+                        .HasDefaultValue("intake")
+                        .HasColumnName("ai_fallback");
+
+                    b.Property<string>("AssistantInstructions")
+                        .HasColumnType("text")
+                        .HasColumnName("assistant_instructions");
+
+                    b.Property<string>("AssistantVoice")
+                        .HasColumnType("text")
+                        .HasColumnName("assistant_voice");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
@@ -147,6 +168,14 @@ namespace AgentLocator.Data.Infrastructure.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("ended_at");
 
+                    b.Property<string>("Engine")
+                        .HasColumnType("text")
+                        .HasColumnName("engine");
+
+                    b.Property<string>("EngineFallbackReason")
+                        .HasColumnType("text")
+                        .HasColumnName("engine_fallback_reason");
+
                     b.Property<string>("FallbackReason")
                         .HasColumnType("text")
                         .HasColumnName("fallback_reason");
@@ -163,6 +192,26 @@ namespace AgentLocator.Data.Infrastructure.Migrations
                     b.Property<bool>("IsTest")
                         .HasColumnType("boolean")
                         .HasColumnName("is_test");
+
+                    b.Property<string>("LeadCallbackTime")
+                        .HasColumnType("text")
+                        .HasColumnName("lead_callback_time");
+
+                    b.Property<string>("LeadName")
+                        .HasColumnType("text")
+                        .HasColumnName("lead_name");
+
+                    b.Property<string>("LeadNotes")
+                        .HasColumnType("text")
+                        .HasColumnName("lead_notes");
+
+                    b.Property<string>("LeadReason")
+                        .HasColumnType("text")
+                        .HasColumnName("lead_reason");
+
+                    b.Property<DateTimeOffset?>("LeadSavedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lead_saved_at");
 
                     b.Property<DateTimeOffset>("StartedAt")
                         .HasColumnType("timestamp with time zone")
@@ -192,6 +241,10 @@ namespace AgentLocator.Data.Infrastructure.Migrations
                     b.Property<DateTimeOffset?>("StreamStoppedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("stream_stopped_at");
+
+                    b.Property<string>("Summary")
+                        .HasColumnType("text")
+                        .HasColumnName("summary");
 
                     b.Property<string>("To")
                         .IsRequired()
@@ -539,6 +592,14 @@ namespace AgentLocator.Data.Infrastructure.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("stored_at");
 
+                    b.Property<DateTimeOffset?>("TranscribedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("transcribed_at");
+
+                    b.Property<string>("Transcript")
+                        .HasColumnType("text")
+                        .HasColumnName("transcript");
+
                     b.HasKey("Id")
                         .HasName("pk_recordings");
 
@@ -554,6 +615,61 @@ namespace AgentLocator.Data.Infrastructure.Migrations
                         .HasFilter("recording_sid IS NOT NULL");
 
                     b.ToTable("recordings", (string)null);
+                });
+
+            modelBuilder.Entity("AgentLocator.Data.Model.TranscriptTurn", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("CallId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("call_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<int?>("HeardMs")
+                        .HasColumnType("integer")
+                        .HasColumnName("heard_ms");
+
+                    b.Property<bool>("Interrupted")
+                        .HasColumnType("boolean")
+                        .HasColumnName("interrupted");
+
+                    b.Property<string>("ItemId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("item_id");
+
+                    b.Property<int>("Sequence")
+                        .HasColumnType("integer")
+                        .HasColumnName("sequence");
+
+                    b.Property<string>("Speaker")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("speaker");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("text");
+
+                    b.HasKey("Id")
+                        .HasName("pk_transcript_turns");
+
+                    b.HasIndex("CallId", "ItemId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_transcript_turns_call_id_item_id");
+
+                    b.HasIndex("CallId", "Sequence")
+                        .HasDatabaseName("ix_transcript_turns_call_id_sequence");
+
+                    b.ToTable("transcript_turns", (string)null);
                 });
 
             modelBuilder.Entity("AgentLocator.Data.Model.Utterance", b =>
@@ -682,6 +798,16 @@ namespace AgentLocator.Data.Infrastructure.Migrations
                         .HasForeignKey("CustomerId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_recordings_customers_customer_id");
+                });
+
+            modelBuilder.Entity("AgentLocator.Data.Model.TranscriptTurn", b =>
+                {
+                    b.HasOne("AgentLocator.Data.Model.Call", null)
+                        .WithMany()
+                        .HasForeignKey("CallId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_transcript_turns_calls_call_id");
                 });
 
             modelBuilder.Entity("AgentLocator.Data.Model.Utterance", b =>
