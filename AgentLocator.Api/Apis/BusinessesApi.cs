@@ -8,6 +8,11 @@ namespace AgentLocator.Api.Apis;
 
 public static class BusinessesApi
 {
+    public const int MaxInstructionsLength = 8000;
+
+    /// <summary>The OpenAI Realtime voices (the provider's list as of 2026-12).</summary>
+    public static readonly string[] AssistantVoices = ["alloy", "ash", "ballad", "cedar", "coral", "echo", "marin", "sage", "shimmer", "verse"];
+
     public static RouteGroupBuilder MapBusinessesApi(this RouteGroupBuilder api)
     {
         var group = api.MapGroup("/businesses").WithTags("Businesses");
@@ -167,11 +172,30 @@ public static class BusinessesApi
         {
             validation.Add("maxRecordingSeconds", "maxRecordingSeconds must be between 5 and 3600.");
         }
+        var instructions = validation.OptionalText("assistantInstructions", request.AssistantInstructions, MaxInstructionsLength);
+        var voice = request.AssistantVoice?.Trim().ToLowerInvariant();
+        if (string.IsNullOrEmpty(voice))
+        {
+            voice = null;
+        }
+        else if (!AssistantVoices.Contains(voice))
+        {
+            validation.Add("assistantVoice", $"assistantVoice must be one of {string.Join(", ", AssistantVoices)}.");
+        }
+        var fallback = string.IsNullOrWhiteSpace(request.AiFallback) ? AiFallbackModes.Intake : request.AiFallback.Trim().ToLowerInvariant();
+        if (!AiFallbackModes.All.Contains(fallback))
+        {
+            validation.Add("aiFallback", $"aiFallback must be one of {string.Join(", ", AiFallbackModes.All)}.");
+        }
         if (!validation.IsValid)
         {
             return validation;
         }
         business.Name = name!;
+        business.AssistantInstructions = instructions;
+        business.AssistantVoice = voice;
+        business.AiEnabled = request.AiEnabled ?? true;
+        business.AiFallback = fallback;
         business.WhatsAppNumber = whatsApp;
         business.NotificationPhone = notify;
         business.TimeZone = timeZone;

@@ -40,6 +40,18 @@ public static class CallsApi
     public static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> GetAsync(Guid id, AgentLocatorDbContext db, CancellationToken cancellationToken)
     {
         var call = await db.Calls.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id, cancellationToken);
-        return call is null ? Problems.NotFound("Call", id) : TypedResults.Ok(CallResponse.FromCall(call));
+        if (call is null)
+        {
+            return Problems.NotFound("Call", id);
+        }
+        var transcript = await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == id)
+            .OrderBy(t => t.Sequence).ThenBy(t => t.CreatedAt).ToListAsync(cancellationToken);
+        var voicemail = await db.Recordings.AsNoTracking().Where(r => r.CallId == id && r.Transcript != null)
+            .OrderByDescending(r => r.CreatedAt).Select(r => r.Transcript).FirstOrDefaultAsync(cancellationToken);
+        return TypedResults.Ok(CallResponse.FromCall(call) with
+        {
+            Transcript = transcript.Select(TranscriptTurnResponse.From).ToList(),
+            VoicemailTranscript = voicemail,
+        });
     }
 }

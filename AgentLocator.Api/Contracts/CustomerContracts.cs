@@ -21,6 +21,11 @@ public sealed record CustomerResponse(
 
 public sealed record CustomerRequest(string? Name, string? Phone, string? Notes, string? Source);
 
+/// <summary>
+/// A call. The lead fields are what the receptionist took (<c>save_lead</c>), the summary its own (<c>end_call</c>);
+/// <see cref="Transcript"/> (the conversation turn by turn) and <see cref="VoicemailTranscript"/> are filled
+/// when one call is read, not in lists.
+/// </summary>
 public sealed record CallResponse(
     Guid Id,
     string CallSid,
@@ -36,9 +41,25 @@ public sealed record CallResponse(
     bool StreamStarted,
     bool FallbackUsed,
     string? FallbackReason,
-    bool ConversationCompleted)
+    bool ConversationCompleted,
+    string? Engine,
+    string? EngineFallbackReason,
+    string? LeadName,
+    string? LeadReason,
+    string? LeadCallbackTime,
+    string? LeadNotes,
+    string? Summary,
+    IReadOnlyList<TranscriptTurnResponse>? Transcript = null,
+    string? VoicemailTranscript = null)
 {
     public static CallResponse FromCall(Call c) => new(
         c.Id, c.CallSid, c.BusinessId, c.CustomerId, c.From, c.To, c.Direction, c.Status, c.StartedAt, c.EndedAt, c.DurationSeconds,
-        c.StreamStarted, c.FallbackUsed, c.FallbackReason, c.ConversationCompleted);
+        c.StreamStarted, c.FallbackUsed, c.FallbackReason, c.ConversationCompleted, c.Engine, c.EngineFallbackReason,
+        c.LeadName, c.LeadReason, c.LeadCallbackTime, c.LeadNotes, c.Summary);
+}
+
+/// <summary>One turn of a call's conversation: <c>caller</c> or <c>assistant</c>, what was said, and whether the caller cut the reply short.</summary>
+public sealed record TranscriptTurnResponse(int Sequence, string Speaker, string Text, bool Interrupted, int? HeardMs)
+{
+    public static TranscriptTurnResponse From(TranscriptTurn t) => new(t.Sequence, t.Speaker, t.Text, t.Interrupted, t.HeardMs);
 }
