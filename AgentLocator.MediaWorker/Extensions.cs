@@ -2,6 +2,7 @@ using AgentLocator.Data.Calls;
 using AgentLocator.Data.Jobs;
 using AgentLocator.Data.Sessions;
 using AgentLocator.Data.Storage;
+using AgentLocator.MediaWorker.Conversation;
 using AgentLocator.MediaWorker.Housekeeping;
 using AgentLocator.MediaWorker.Jobs;
 using AgentLocator.MediaWorker.MediaStreams;
@@ -26,6 +27,7 @@ public static class Extensions
         services.AddSingleton<StreamStartWatchdog>();
         services.AddHostedService(sp => sp.GetRequiredService<StreamStartWatchdog>());
 
+        builder.AddConversationEngines();
         builder.AddMediaStreams();
         services.AddJobHandler<RecordingStoreHandler>();
         builder.AddWhatsAppNotifications();

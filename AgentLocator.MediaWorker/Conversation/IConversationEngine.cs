@@ -8,11 +8,11 @@ namespace AgentLocator.MediaWorker.Conversation;
 /// of the previous reply) and answers with audio to play and what to do next.
 /// <para>
 /// The default <see cref="IntakeConversationEngine"/> plays pre-rendered Hebrew prompts and needs
-/// no network. An LLM + STT/TTS engine, or a speech-to-speech provider such as OpenAI Realtime
-/// (mu-law 8 kHz in and out, so no transcoding), plugs in by registering another
-/// <see cref="IConversationEngineFactory"/>: it sends <see cref="CallerTurn.MuLaw"/> as the input
-/// audio, returns the provider's audio as <see cref="ReplySegment"/>s, and uses
-/// <see cref="ReplyHeard"/> to truncate its own conversation item to what the caller heard.
+/// no network. A turn-based LLM + STT/TTS engine plugs in by registering another
+/// <see cref="IConversationEngineFactory"/>: it transcribes <see cref="CallerTurn.MuLaw"/>, returns
+/// its audio as <see cref="ReplySegment"/>s, and uses <see cref="ReplyHeard"/> to know what the
+/// caller heard. A speech-to-speech provider implements <see cref="IStreamingConversationEngine"/>
+/// as well (the Realtime engine does).
 /// </para>
 /// One instance per call; the pipeline never calls it concurrently.
 /// </summary>
@@ -28,6 +28,60 @@ public interface IConversationEngine : IAsyncDisposable
     Task<ConversationReply> OnIdleAsync(int idleCount, ReplyHeard? lastReply, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// An engine that listens to the caller all the time and speaks when it decides: a speech-to-speech
+/// provider such as OpenAI Realtime, whose own turn detection answers the caller. The pipeline still
+/// owns the telephone side and calls the turn-based members as for any engine (the engine uses a turn's
+/// end to arm its own no-reply guard and answers <see cref="ConversationReply.Silence"/>), and besides:
+/// <list type="bullet">
+/// <item>every caller frame goes to <see cref="OnCallerAudio"/> (from the receive loop; never waits);</item>
+/// <item>reply audio comes back through <see cref="IConversationOutput"/>, from the engine's own thread, as it arrives;</item>
+/// <item>a reply the caller talks over is cut off by the pipeline's barge-in detector (its echo reference makes it
+/// the guard against the bot's own voice), which tells the engine what was heard (<see cref="OnReplyInterrupted"/>).</item>
+/// </list>
+/// When the provider fails the engine hands the call to a turn-based fallback (the offline intake, from where the
+/// conversation stands): <see cref="IsStreaming"/> turns false and the turn-based members drive the fallback.
+/// </summary>
+public interface IStreamingConversationEngine : IConversationEngine
+{
+    /// <summary>True while the engine streams; false before it connected, when it is off for the business, and once it handed over.</summary>
+    bool IsStreaming { get; }
+
+    /// <summary>Connects the engine to the call's playback; called once, before <see cref="IConversationEngine.StartAsync"/>.</summary>
+    void Attach(IConversationOutput output);
+
+    /// <summary>One caller frame (8 kHz mu-law) at stream time <paramref name="at"/>; <paramref name="callerSpeaking"/> is the local detector's view.</summary>
+    void OnCallerAudio(ReadOnlySpan<byte> muLaw, TimeSpan at, bool callerSpeaking);
+
+    /// <summary>The caller talked over a streamed reply and Twilio's buffer was cleared: what they heard of it, from the echoed marks.</summary>
+    void OnReplyInterrupted(ReplyHeard heard);
+}
+
+/// <summary>
+/// What a streaming engine drives on its call, from its own thread. Thread-safe; never waits on the network.
+/// </summary>
+public interface IConversationOutput
+{
+    /// <summary>Where the line is now, on the stream clock.</summary>
+    TimeSpan Now { get; }
+
+    /// <summary>
+    /// Plays reply audio (8 kHz mu-law) as it arrives: appended to the reply <paramref name="replyKey"/> (a provider's
+    /// item id), which starts playing at once, after whatever already plays. Audio of a reply that was cut off is dropped.
+    /// </summary>
+    void Play(string replyKey, ReadOnlySpan<byte> muLaw);
+
+    /// <summary>The reply's audio is complete (its last marks can go out).</summary>
+    void EndReply(string replyKey);
+
+    /// <summary>
+    /// Asks the receive loop to run <paramref name="next"/> at its next message (within a frame, 20 ms) and play its reply,
+    /// bounded and failure-checked like any engine call: how an engine acts on the call on its own (a tool ends it, the
+    /// provider failed and the fallback takes over). A reply with no audio and an end waits for what still plays.
+    /// </summary>
+    void Post(string stage, Func<CancellationToken, Task<ConversationReply>> next);
+}
+
 /// <summary>Creates the engine of one call.</summary>
 public interface IConversationEngineFactory
 {
@@ -37,8 +91,11 @@ public interface IConversationEngineFactory
 /// <summary>Who the call is, as the pipeline knows it once <c>start</c> was verified.</summary>
 public sealed record ConversationContext(string CallSid, string StreamSid, Guid CallId, Guid BusinessId, Guid? CustomerId, bool IsTest);
 
-/// <summary>One caller utterance: its mu-law audio (8 kHz mono), its speech length, and what the caller had heard of the last reply.</summary>
-public sealed record CallerTurn(int Number, ReadOnlyMemory<byte> MuLaw, TimeSpan SpeechDuration, ReplyHeard? LastReply);
+/// <summary>
+/// One caller utterance: its mu-law audio (8 kHz mono), its speech length, what the caller had heard of the last
+/// reply, and when (stream time) their speech ended, when the pipeline knows it.
+/// </summary>
+public sealed record CallerTurn(int Number, ReadOnlyMemory<byte> MuLaw, TimeSpan SpeechDuration, ReplyHeard? LastReply, TimeSpan? SpeechEndedAt = null);
 
 /// <summary>A piece of reply audio (8 kHz mono mu-law) with a label (a prompt key, or a provider's item id).</summary>
 public sealed record ReplySegment(string Label, ReadOnlyMemory<byte> MuLaw)

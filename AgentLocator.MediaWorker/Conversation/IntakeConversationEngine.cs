@@ -8,10 +8,11 @@ namespace AgentLocator.MediaWorker.Conversation;
 /// reason for the call and a good time to call back, then confirms and says goodbye. Each answer's
 /// audio is kept as an utterance of the call (slot name / reason / callback_time); the files are
 /// written in the background so the next question goes out at once, and all of them are durable
-/// before the conversation is reported completed.
+/// before the conversation is reported completed. Created with slots already answered (the AI
+/// receptionist took them before it failed), it asks only for the rest.
 /// </summary>
 public sealed partial class IntakeConversationEngine(ConversationContext call, PromptLibrary prompts, UtteranceStore utterances,
-    ILogger<IntakeConversationEngine> logger) : IConversationEngine
+    ILogger<IntakeConversationEngine> logger, IReadOnlyCollection<string>? answeredSlots = null) : IConversationEngine
 {
     /// <summary>The slots asked in order, each with its question prompt.</summary>
     public static readonly IReadOnlyList<(string Slot, string Prompt)> Questions =
@@ -25,13 +26,31 @@ public sealed partial class IntakeConversationEngine(ConversationContext call, P
     public static readonly TimeSpan MinimumQuestionHeard = TimeSpan.FromMilliseconds(400);
 
     private readonly List<Task> _saves = [];
-    private int _question;
+    private readonly IReadOnlyCollection<string> _answeredBefore = answeredSlots ?? [];
+    private int _question = -1;
     private int _sequence;
 
-    public int AnsweredSlots => _question;
+    public Task<ConversationReply> StartAsync(CancellationToken cancellationToken)
+    {
+        NextQuestion();
+        if (_question < Questions.Count)
+        {
+            return Task.FromResult(Reply(Questions[_question].Prompt));
+        }
 
-    public Task<ConversationReply> StartAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(Reply(Questions[0].Prompt));
+        // Everything was already taken: only the goodbye is left.
+        return Task.FromResult(new ConversationReply([Segment(PromptKeys.Confirm), Segment(PromptKeys.Goodbye)], CallEnd.Completed, "intake_complete"));
+    }
+
+    /// <summary>Moves to the next question whose slot was not answered before this engine took over.</summary>
+    private void NextQuestion()
+    {
+        do
+        {
+            _question++;
+        }
+        while (_question < Questions.Count && _answeredBefore.Contains(Questions[_question].Slot));
+    }
 
     public async Task<ConversationReply> OnCallerTurnAsync(CallerTurn turn, CancellationToken cancellationToken)
     {
@@ -49,7 +68,7 @@ public sealed partial class IntakeConversationEngine(ConversationContext call, P
             return Reply(Questions[_question].Prompt);
         }
 
-        _question++;
+        NextQuestion();
         if (_question < Questions.Count)
         {
             return Reply(Questions[_question].Prompt);
@@ -69,7 +88,8 @@ public sealed partial class IntakeConversationEngine(ConversationContext call, P
 
         await Task.WhenAll(_saves).WaitAsync(cancellationToken);
         // Answers already given still make a lead; a caller who never answered is simply hung up on.
-        return new ConversationReply([Segment(PromptKeys.IdleGoodbye)], _sequence > 0 ? CallEnd.Completed : CallEnd.HangUp, "idle");
+        var leftALead = _sequence > 0 || _answeredBefore.Count > 0;
+        return new ConversationReply([Segment(PromptKeys.IdleGoodbye)], leftALead ? CallEnd.Completed : CallEnd.HangUp, "idle");
     }
 
     public async ValueTask DisposeAsync()
@@ -115,6 +135,9 @@ public sealed partial class IntakeConversationEngine(ConversationContext call, P
 /// <summary>Creates an <see cref="IntakeConversationEngine"/> per call.</summary>
 public sealed class IntakeConversationEngineFactory(PromptLibrary prompts, UtteranceStore utterances, ILoggerFactory loggers) : IConversationEngineFactory
 {
-    public IConversationEngine Create(ConversationContext context) =>
-        new IntakeConversationEngine(context, prompts, utterances, loggers.CreateLogger<IntakeConversationEngine>());
+    public IConversationEngine Create(ConversationContext context) => Create(context, null);
+
+    /// <summary>An intake that asks only for the slots not in <paramref name="answeredSlots"/> (name, reason, callback_time).</summary>
+    public IntakeConversationEngine Create(ConversationContext context, IReadOnlyCollection<string>? answeredSlots) =>
+        new(context, prompts, utterances, loggers.CreateLogger<IntakeConversationEngine>(), answeredSlots);
 }

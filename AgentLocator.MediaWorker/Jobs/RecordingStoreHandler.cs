@@ -75,24 +75,38 @@ public sealed partial class RecordingStoreHandler(IOptions<StorageOptions> stora
         recording.ContentType = "audio/wav";
         recording.StoredAt = db.Clock.GetUtcNow();
         recording.DurationSeconds ??= payload.DurationSeconds;
-        await SaveWithNotificationAsync(db, call, cancellationToken);
+        if (context.Services.GetService<VoicemailTranscriber>() is { Enabled: true } && !call.IsTest)
+        {
+            // The transcription job queues the notification once the text is there.
+            await SaveWithJobAsync(db, TranscriptionJob.Type, new TranscriptionJob.Payload(recording.Id), TranscriptionJob.DedupKey(recording.Id), cancellationToken);
+        }
+        else
+        {
+            await SaveWithNotificationAsync(db, call, cancellationToken);
+        }
         LogStored(logger, payload.CallSid, payload.RecordingSid, result.Bytes);
     }
 
+    /// <summary>The recording's changes and the business's lead notification (none for test traffic), in one transaction.</summary>
+    internal static Task SaveWithNotificationAsync(Data.Infrastructure.AgentLocatorDbContext db, Call call, CancellationToken cancellationToken) =>
+        call.IsTest
+            ? SaveWithJobAsync(db, null, null, null, cancellationToken)
+            : SaveWithJobAsync(db, LeadNotificationJob.Type, new LeadNotificationJob.Payload(call.Id), LeadNotificationJob.DedupKey(call.Id), cancellationToken);
+
     /// <summary>
-    /// The recording's changes and the notification job in one transaction, replayed whole by the retrying
-    /// execution strategy: changes are accepted only once the commit succeeded, so a replay writes them again.
+    /// The tracked changes and the next job in one transaction, replayed whole by the retrying execution strategy:
+    /// changes are accepted only once the commit succeeded, so a replay writes them again.
     /// </summary>
-    private static async Task SaveWithNotificationAsync(Data.Infrastructure.AgentLocatorDbContext db, Call call, CancellationToken cancellationToken)
+    private static async Task SaveWithJobAsync(Data.Infrastructure.AgentLocatorDbContext db, string? type, object? payload, string? dedupKey,
+        CancellationToken cancellationToken)
     {
         await db.Database.CreateExecutionStrategy().ExecuteAsync(async ct =>
         {
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             await db.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct);
-            if (!call.IsTest)
+            if (type is not null)
             {
-                await JobQueue.EnqueueOnceAsync(db, LeadNotificationJob.Type, new LeadNotificationJob.Payload(call.Id),
-                    LeadNotificationJob.DedupKey(call.Id), cancellationToken: ct);
+                await JobQueue.EnqueueOnceAsync(db, type, payload!, dedupKey!, cancellationToken: ct);
             }
             await transaction.CommitAsync(ct);
         }, cancellationToken);
