@@ -12,7 +12,8 @@ namespace AgentLocator.MediaWorker.Notifications;
 
 /// <summary>
 /// Runs <see cref="LeadNotificationJob"/>: tells the business on WhatsApp (its NotificationPhone,
-/// from its WhatsApp sender) who called and what they left, with signed links to the audio. The
+/// from its WhatsApp sender) who called and what they left (the AI receptionist's lead and summary, the
+/// conversation turn by turn, the voicemail and its transcript), with signed links to the audio. The
 /// notification is a message row of its own (purpose <c>lead_notification</c>, linked to the call),
 /// so a repeated job never sends it twice once Twilio has accepted it.
 /// </summary>
@@ -66,7 +67,12 @@ public sealed partial class LeadNotificationHandler(
             .FirstOrDefaultAsync(cancellationToken);
         var voicemail = recording is null ? null : new LeadNotificationText.VoiceMail(recording.DurationSeconds,
             recording.Status == RecordingStatuses.Stored ? settings.Url(links.CreatePath(MediaLinks.Recordings, recording.Id, expires)) : null,
-            recording.Status == RecordingStatuses.Failed);
+            recording.Status == RecordingStatuses.Failed, recording.Transcript);
+        var lead = new LeadNotificationText.Lead(call.LeadName, call.LeadReason, call.LeadCallbackTime, call.LeadNotes, call.Summary);
+        var conversation = (await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == call.Id)
+                .OrderBy(t => t.Sequence).ThenBy(t => t.CreatedAt).ToListAsync(cancellationToken))
+            .Select(t => new LeadNotificationText.Line(t.Speaker == TranscriptSpeakers.Caller, t.Text))
+            .ToList();
         var customerName = call.CustomerId is { } customerId
             ? await db.Customers.AsNoTracking().Where(c => c.Id == customerId).Select(c => c.Name).SingleOrDefaultAsync(cancellationToken)
             : null;
@@ -84,9 +90,11 @@ public sealed partial class LeadNotificationHandler(
             Direction = MessageDirections.Outbound,
             From = WhatsAppAddress.For(from),
             To = WhatsAppAddress.For(notify),
-            Body = template is null ? LeadNotificationText.Body(business.Name, caller, customerName, call.StartedAt, Zone(business.TimeZone), answers, voicemail) : null,
+            Body = template is null
+                ? LeadNotificationText.Body(business.Name, caller, customerName, call.StartedAt, Zone(business.TimeZone), answers, voicemail, lead, conversation)
+                : null,
             ContentSid = template,
-            ContentVariables = template is null ? null : ContentVariablesJson.Serialize(LeadNotificationText.TemplateVariables(caller, answers, voicemail)),
+            ContentVariables = template is null ? null : ContentVariablesJson.Serialize(LeadNotificationText.TemplateVariables(caller, answers, voicemail, lead)),
             Status = MessageStatuses.Pending,
             Purpose = MessagePurposes.LeadNotification,
         };
