@@ -248,10 +248,7 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
             _openReplies.Clear();
         }
 
-        var mode = _profile?.AiFallback == AiFallbackModes.Voicemail ? AiFallbackModes.Voicemail : AiFallbackModes.Intake;
-        ConversationEngineLog.Fallback(_logger, _call.CallSid, reason, mode, detail);
-        _services.Metrics.Fallback(reason);
-        _writes.Enqueue("engine fallback", ct => _services.Records.RecordEngineAsync(_call.CallId, ConversationEngines.Intake, reason, ct));
+        Report(reason, detail);
         _stop.Cancel();
         _ = _provider?.DisposeAsync().AsTask();
         foreach (var key in open)
@@ -262,13 +259,20 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
         _output!.Post("fallback", TakeOverAsync);
     }
 
-    private async Task<ConversationReply> HandOverAtStartAsync(string reason, string detail, CancellationToken cancellationToken)
+    /// <summary>ENGINE_FALLBACK: logged, counted, alerted (one alert per reason per Alerts:MinInterval), recorded on the call.</summary>
+    private void Report(string reason, string detail)
     {
-        _fallbackReason = reason;
         var mode = _profile?.AiFallback == AiFallbackModes.Voicemail ? AiFallbackModes.Voicemail : AiFallbackModes.Intake;
         ConversationEngineLog.Fallback(_logger, _call.CallSid, reason, mode, detail);
         _services.Metrics.Fallback(reason);
+        _services.Alerts.Raise("engine_fallback:" + reason, $"call {_call.CallSid}: the AI receptionist failed ({reason}: {detail}); the {mode} took over");
         _writes.Enqueue("engine fallback", ct => _services.Records.RecordEngineAsync(_call.CallId, ConversationEngines.Intake, reason, ct));
+    }
+
+    private async Task<ConversationReply> HandOverAtStartAsync(string reason, string detail, CancellationToken cancellationToken)
+    {
+        _fallbackReason = reason;
+        Report(reason, detail);
         return await TakeOverAsync(cancellationToken);
     }
 

@@ -1,4 +1,5 @@
 using AgentLocator.Media;
+using AgentLocator.ServiceDefaults.Alerts;
 using Microsoft.Extensions.Options;
 using OpenAI.Realtime;
 
@@ -14,6 +15,7 @@ public sealed class RealtimeEngineServices(
     PromptLibrary prompts,
     IntakeConversationEngineFactory intake,
     ConversationEngineMetrics metrics,
+    IAlerts alerts,
     ILoggerFactory loggers,
     TimeProvider clock)
 {
@@ -32,6 +34,8 @@ public sealed class RealtimeEngineServices(
     public IntakeConversationEngineFactory Intake => intake;
 
     public ConversationEngineMetrics Metrics => metrics;
+
+    public IAlerts Alerts => alerts;
 
     public ILogger Logger { get; } = loggers.CreateLogger<RealtimeConversationEngine>();
 
