@@ -31,10 +31,13 @@ internal sealed partial class MediaStreamSession
     /// <summary>The caller pressed <c>*</c>: stop what plays, record why, (optionally) say so, then close so Twilio asks stream_ended.</summary>
     private Task VoicemailAsync()
     {
-        if (_playback.Current is { } current)
+        lock (_playbackLock)
         {
-            _playback.Interrupt(_streamNow);
-            _outbound!.Clear(current.Id);
+            if (_playback.Current is { } current)
+            {
+                _playback.Interrupt(_streamNow);
+                _outbound!.Clear(current.Id);
+            }
         }
 
         IReadOnlyList<ReplySegment> segments = _options.PlayVoicemailTransfer ? [Prompt(PromptKeys.VoicemailTransfer)] : [];

@@ -57,9 +57,13 @@ internal sealed partial class MediaStreamSession
         ScheduledReply? scheduled = null;
         if (reply.Segments.Count > 0 && reply.Segments.Sum(s => s.MuLaw.Length) > 0)
         {
-            scheduled = _playback.Enqueue(reply.Segments, LineNow(), reply.End);
-            _bargeIn.Reset();
-            _playback.Release(_streamNow, _outbound!);
+            lock (_playbackLock)
+            {
+                scheduled = _playback.Enqueue(reply.Segments, LineNow(), reply.End);
+                _bargeIn.Reset();
+                _playback.Release(_streamNow, _outbound!);
+            }
+
             if (turn is not null)
             {
                 var engine = Stopwatch.GetElapsedTime(turn.FrameReceivedAt);
@@ -70,6 +74,15 @@ internal sealed partial class MediaStreamSession
 
         if (reply.End != CallEnd.None)
         {
+            if (scheduled is null)
+            {
+                // An ending with nothing of its own to say (a streaming engine's goodbye already plays): it waits for what plays.
+                lock (_playbackLock)
+                {
+                    scheduled = _playback.Last;
+                }
+            }
+
             await BeginEndingAsync(reply.End, reply.Reason ?? reply.End.ToString().ToLowerInvariant(), scheduled);
         }
     }
@@ -103,5 +116,9 @@ internal sealed partial class MediaStreamSession
         var heard = _playback.Interrupt(now);
         _outbound!.Clear(current.Id);
         MediaStreamLog.BargeIn(_logger, _callSid, current.Id, (int)(heard?.Heard.TotalMilliseconds ?? 0), (int)current.Duration.TotalMilliseconds);
+        if (heard is not null && current.IsStreamed)
+        {
+            _streamingEngine?.OnReplyInterrupted(heard);
+        }
     }
 }

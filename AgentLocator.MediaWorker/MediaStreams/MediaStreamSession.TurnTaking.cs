@@ -70,6 +70,7 @@ internal sealed partial class MediaStreamSession
 
         _wasPlaying = playing;
         var activity = _speech.Process(frame, timestamp);
+        StreamCallerFrame(frame, frameEnd);
         if (activity.Kind == VoiceActivityEventKind.SpeechStarted || _speech.IsSpeaking)
         {
             _lastActivity = frameEnd;
@@ -124,7 +125,7 @@ internal sealed partial class MediaStreamSession
         _pendingTurn = null;
         var number = ++_turnCount;
         MediaStreamLog.HebrewSpeech(_logger, _callSid, number, (int)turn.Duration.TotalMilliseconds);
-        var callerTurn = new CallerTurn(number, turn.Audio, turn.Duration, _playback.LastHeard);
+        var callerTurn = new CallerTurn(number, turn.Audio, turn.Duration, _playback.LastHeard, turn.SpeechEndedAt);
         if (await AskEngineAsync("turn", ct => _engine!.OnCallerTurnAsync(callerTurn, ct), cancellationToken) is not { } reply)
         {
             return;

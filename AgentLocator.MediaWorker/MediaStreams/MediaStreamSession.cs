@@ -59,6 +59,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         Start,
         Turn,
         Idle,
+        Posted,
         Voicemail,
         MaxLength,
         EndNow,
@@ -142,8 +143,17 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
                     next = Fail("binary message: Media Streams messages are JSON text");
                     break;
                 default:
-                    next = Dispatch(_reader.Message.Span, receivedAt);
+                    lock (_playbackLock)
+                    {
+                        next = Dispatch(_reader.Message.Span, receivedAt);
+                    }
+
                     break;
+            }
+
+            if (next is Next.Continue && HasPosted)
+            {
+                next = Next.Posted; // a streaming engine acted on its own: run it now, within a frame
             }
 
             if (next is Next.Continue)
@@ -174,6 +184,9 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
                     break;
                 case Next.Idle:
                     await IdleAsync(stopping);
+                    break;
+                case Next.Posted:
+                    await RunPostedAsync(stopping);
                     break;
                 case Next.Voicemail:
                     await VoicemailAsync();
@@ -358,6 +371,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
 
         StartSending(receive);
         _engine = _services.Engines.Create(_call);
+        AttachStreamingEngine();
         if (await AskEngineAsync("start", _engine.StartAsync, cancellationToken) is { } reply)
         {
             await PlayAsync(reply, null);

@@ -6,8 +6,10 @@ namespace AgentLocator.MediaWorker.MediaStreams;
 /// What the bot is playing, on the stream clock (the caller's frame timestamps). Replies are
 /// scheduled back to back, released to the send queue a bounded lead ahead of the line (so a
 /// barge-in drops the rest without it ever being sent), cut into chunks each followed by a
-/// <c>mark</c>, and the marks Twilio echoes (FIFO) tell what was really played. Not thread-safe:
-/// only the connection's receive loop uses it.
+/// <c>mark</c>, and the marks Twilio echoes (FIFO) tell what was really played. A streamed reply (a
+/// speech-to-speech engine's) grows as its audio arrives (<see cref="Append"/>) and is complete once
+/// <see cref="Close"/>d. Not thread-safe: the session serializes its users (the receive loop and a
+/// streaming engine's output) with one lock.
 /// </summary>
 internal sealed class PlaybackTracker(MediaStreamOptions options)
 {
@@ -16,6 +18,9 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
 
     private readonly List<ScheduledReply> _replies = [];
     private readonly Queue<(int ReplyId, int Chunk)> _sentMarks = new();
+
+    /// <summary>Streamed replies the caller cut off: audio that still arrives for them is dropped.</summary>
+    private readonly Queue<string> _droppedKeys = new();
     private int _nextReplyId;
 
     public ScheduledReply? Current => _replies.Count > 0 ? _replies[0] : null;
@@ -36,12 +41,72 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
             offset += segment.MuLaw.Length;
         }
 
+        CloseAll();
         var start = now > ScheduledEnd ? now : ScheduledEnd;
         var reply = new ScheduledReply(++_nextReplyId, segments, audio, start, options.ChunkFrames, end);
         ScheduledEnd = start + reply.Duration;
         _replies.Add(reply);
         return reply;
     }
+
+    /// <summary>
+    /// Streamed audio of the reply <paramref name="key"/>: appended to it while it is open, else a new reply
+    /// scheduled after what plays. Audio of a reply the caller cut off is dropped. Returns the reply when this
+    /// audio started it (null otherwise).
+    /// </summary>
+    public ScheduledReply? Append(string key, ReadOnlySpan<byte> audio, TimeSpan now)
+    {
+        if (audio.IsEmpty || _droppedKeys.Contains(key))
+        {
+            return null;
+        }
+
+        var open = _replies.Count > 0 && _replies[^1] is { IsOpen: true } last && last.Label == key ? last : null;
+        ScheduledReply? started = null;
+        if (open is null)
+        {
+            if (_replies.Exists(r => r.Label == key))
+            {
+                return null; // closed already: late audio of a finished reply
+            }
+
+            CloseAll();
+            var start = now > ScheduledEnd ? now : ScheduledEnd;
+            open = started = ScheduledReply.Streamed(++_nextReplyId, key, start, options.ChunkFrames);
+            _replies.Add(open);
+        }
+
+        open.Append(audio);
+        if (open.ExpectedEnd > ScheduledEnd)
+        {
+            ScheduledEnd = open.ExpectedEnd;
+        }
+
+        return started;
+    }
+
+    /// <summary>The streamed reply <paramref name="key"/> is complete: its last partial frame and marks can go out.</summary>
+    public void Close(string key)
+    {
+        foreach (var reply in _replies)
+        {
+            if (reply.IsOpen && reply.Label == key)
+            {
+                reply.Close();
+            }
+        }
+    }
+
+    private void CloseAll()
+    {
+        foreach (var reply in _replies)
+        {
+            reply.Close();
+        }
+    }
+
+    /// <summary>The last reply still playing (for an ending that must wait for it), if any.</summary>
+    public ScheduledReply? Last => _replies.Count > 0 ? _replies[^1] : null;
 
     /// <summary>True while some reply is (by the marks, bounded by its schedule) still playing.</summary>
     public bool IsPlaying(TimeSpan now)
@@ -58,7 +123,7 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
             if (now >= reply.StartAt && now < reply.StartAt + reply.Duration)
             {
                 var offset = (int)((now - reply.StartAt).Ticks * 8000 / TimeSpan.TicksPerSecond);
-                return reply.Audio.AsSpan(offset, Math.Min(FrameBytes, reply.Audio.Length - offset));
+                return reply.Audio.Span.Slice(offset, Math.Min(FrameBytes, reply.Audio.Length - offset));
             }
         }
 
@@ -86,7 +151,7 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
                 else
                 {
                     var start = frameIndex * FrameBytes;
-                    if (!queue.TryWriteMedia(reply.Id, reply.Audio.AsMemory(start, Math.Min(FrameBytes, reply.Audio.Length - start))))
+                    if (!queue.TryWriteMedia(reply.Id, reply.Audio.Slice(start, Math.Min(FrameBytes, reply.Audio.Length - start))))
                     {
                         return;
                     }
@@ -149,6 +214,15 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
         }
 
         var heard = _replies[0].Heard(interrupted: true);
+        foreach (var reply in _replies.Where(r => r.IsStreamed))
+        {
+            _droppedKeys.Enqueue(reply.Label);
+            if (_droppedKeys.Count > 32)
+            {
+                _droppedKeys.Dequeue();
+            }
+        }
+
         _replies.Clear();
         _sentMarks.Clear();
         ScheduledEnd = now;
@@ -161,6 +235,11 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
         while (_replies.Count > 0)
         {
             var reply = _replies[0];
+            if (reply.IsOpen && now >= reply.ExpectedEnd + options.MarkEchoGrace)
+            {
+                reply.Close(); // its audio stopped coming long ago (the engine stalled): it is over
+            }
+
             var played = reply.FullyQueued && reply.ChunksPlayed >= reply.ChunkCount;
             if (!played && now < reply.ExpectedEnd + options.MarkEchoGrace)
             {
@@ -174,33 +253,51 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
     }
 }
 
-/// <summary>One reply on the playback schedule.</summary>
+/// <summary>One reply on the playback schedule: whole (prompts) or streamed (growing until closed).</summary>
 internal sealed class ScheduledReply
 {
     private readonly int _chunkFrames;
+    private readonly IReadOnlyList<ReplySegment>? _segments;
+    private byte[] _audio;
+    private int _length;
 
     public ScheduledReply(int id, IReadOnlyList<ReplySegment> segments, byte[] audio, TimeSpan startAt, int chunkFrames, CallEnd end)
     {
         Id = id;
-        Segments = segments;
-        Audio = audio;
+        _segments = segments;
+        _audio = audio;
+        _length = audio.Length;
         StartAt = startAt;
         End = end;
         _chunkFrames = chunkFrames;
-        FrameCount = (audio.Length + PlaybackTracker.FrameBytes - 1) / PlaybackTracker.FrameBytes;
-        ChunkCount = (FrameCount + chunkFrames - 1) / chunkFrames;
         Label = string.Join('+', segments.Select(s => s.Label));
         ExpectedEnd = startAt + Duration;
     }
+
+    private ScheduledReply(int id, string key, TimeSpan startAt, int chunkFrames)
+    {
+        Id = id;
+        _audio = new byte[8000];
+        StartAt = startAt;
+        _chunkFrames = chunkFrames;
+        Label = key;
+        IsOpen = true;
+        ExpectedEnd = startAt;
+    }
+
+    /// <summary>A reply whose audio arrives as it is generated, named by the engine's <paramref name="key"/>.</summary>
+    public static ScheduledReply Streamed(int id, string key, TimeSpan startAt, int chunkFrames) => new(id, key, startAt, chunkFrames);
 
     /// <summary>When the reply should have finished playing: its schedule, moved later by marks that came back late.</summary>
     public TimeSpan ExpectedEnd { get; set; }
 
     public int Id { get; }
 
-    public IReadOnlyList<ReplySegment> Segments { get; }
+    /// <summary>Its segments; a streamed reply is one segment named by its key.</summary>
+    public IReadOnlyList<ReplySegment> Segments => _segments ?? [new ReplySegment(Label, Audio)];
 
-    public byte[] Audio { get; }
+    /// <summary>Its audio so far. Slices stay valid as a streamed reply grows (growing copies, never overwrites).</summary>
+    public ReadOnlyMemory<byte> Audio => _audio.AsMemory(0, _length);
 
     public string Label { get; }
 
@@ -208,11 +305,17 @@ internal sealed class ScheduledReply
 
     public CallEnd End { get; }
 
-    public TimeSpan Duration => TimeSpan.FromTicks(Audio.Length * TimeSpan.TicksPerSecond / 8000);
+    public bool IsStreamed => _segments is null;
 
-    public int FrameCount { get; }
+    /// <summary>A streamed reply whose audio is still coming.</summary>
+    public bool IsOpen { get; private set; }
 
-    public int ChunkCount { get; }
+    public TimeSpan Duration => TimeSpan.FromTicks(_length * TimeSpan.TicksPerSecond / 8000);
+
+    /// <summary>Frames to send: while open only whole ones (the rest waits for more audio), then the partial last one.</summary>
+    public int FrameCount => IsOpen ? _length / PlaybackTracker.FrameBytes : (_length + PlaybackTracker.FrameBytes - 1) / PlaybackTracker.FrameBytes;
+
+    public int ChunkCount => (FrameCount + _chunkFrames - 1) / _chunkFrames;
 
     public int FramesQueued { get; set; }
 
@@ -222,7 +325,27 @@ internal sealed class ScheduledReply
 
     public bool Finished { get; set; }
 
-    public bool FullyQueued => FramesQueued == FrameCount && MarksQueued == ChunkCount;
+    public bool FullyQueued => !IsOpen && FramesQueued == FrameCount && MarksQueued == ChunkCount;
+
+    public void Append(ReadOnlySpan<byte> audio)
+    {
+        if (_length + audio.Length > _audio.Length)
+        {
+            // A new array: slices of the old one already queued for sending keep their bytes.
+            var grown = new byte[Math.Max(_audio.Length * 2, _length + audio.Length)];
+            _audio.AsSpan(0, _length).CopyTo(grown);
+            _audio = grown;
+        }
+
+        audio.CopyTo(_audio.AsSpan(_length));
+        _length += audio.Length;
+        if (StartAt + Duration > ExpectedEnd)
+        {
+            ExpectedEnd = StartAt + Duration;
+        }
+    }
+
+    public void Close() => IsOpen = false;
 
     public string MarkName(int chunk) => $"r{Id}.{chunk}";
 
@@ -239,7 +362,8 @@ internal sealed class ScheduledReply
     public bool NextItemDue(TimeSpan horizon, out bool isMark, out int frameIndex)
     {
         frameIndex = FramesQueued;
-        var marksDue = FramesQueued == FrameCount ? ChunkCount : FramesQueued / _chunkFrames;
+        var frameCount = FrameCount;
+        var marksDue = FramesQueued == frameCount && !IsOpen ? ChunkCount : FramesQueued / _chunkFrames;
         if (MarksQueued < marksDue)
         {
             isMark = true;
@@ -247,27 +371,28 @@ internal sealed class ScheduledReply
         }
 
         isMark = false;
-        return FramesQueued < FrameCount && StartAt + PlaybackTracker.FrameDuration * FramesQueued < horizon;
+        return FramesQueued < frameCount && StartAt + PlaybackTracker.FrameDuration * FramesQueued < horizon;
     }
 
     public ReplyHeard Heard(bool interrupted)
     {
-        var heardBytes = Math.Min(Audio.Length, ChunksPlayed * _chunkFrames * PlaybackTracker.FrameBytes);
+        var heardBytes = Math.Min(_length, ChunksPlayed * _chunkFrames * PlaybackTracker.FrameBytes);
         if (!interrupted)
         {
-            heardBytes = Audio.Length;
+            heardBytes = _length;
         }
 
-        var segments = new List<SegmentHeard>(Segments.Count);
+        var segments = Segments;
+        var heardSegments = new List<SegmentHeard>(segments.Count);
         var offset = 0;
-        foreach (var segment in Segments)
+        foreach (var segment in segments)
         {
             var heard = Math.Clamp(heardBytes - offset, 0, segment.MuLaw.Length);
-            segments.Add(new SegmentHeard(segment.Label, Bytes(heard), segment.Duration));
+            heardSegments.Add(new SegmentHeard(segment.Label, Bytes(heard), segment.Duration));
             offset += segment.MuLaw.Length;
         }
 
-        return new ReplyHeard(Id, segments, Bytes(heardBytes), Duration, interrupted);
+        return new ReplyHeard(Id, heardSegments, Bytes(heardBytes), Duration, interrupted);
     }
 
     private static TimeSpan Bytes(int count) => TimeSpan.FromTicks(count * TimeSpan.TicksPerSecond / 8000);

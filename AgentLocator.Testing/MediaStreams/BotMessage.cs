@@ -32,3 +32,6 @@ public sealed record TurnLatency(int Turn, TimeSpan CallerStoppedAt, TimeSpan Bo
 
 /// <summary>A stretch of bot playback on the line (line time), gaps under 500 ms included; <see cref="AudibleAt"/> is null if it was all silence.</summary>
 public sealed record BotSpan(TimeSpan StartedAt, TimeSpan EndedAt, TimeSpan? AudibleAt);
+
+/// <summary>A mark echoed to the app: its name, the line time, the <see cref="System.Diagnostics.Stopwatch"/> timestamp, and the clears received before it.</summary>
+public sealed record MarkEcho(string Name, TimeSpan LineTime, long EchoedAt, int ClearsBefore);

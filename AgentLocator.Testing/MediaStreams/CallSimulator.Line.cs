@@ -414,6 +414,7 @@ public sealed partial class CallSimulator
         lock (_gate)
         {
             _echoedMarks.Add(name);
+            _markEchoes.Add(new MarkEcho(name, LineTime, System.Diagnostics.Stopwatch.GetTimestamp(), _clears));
         }
 
         await SendAsync(static (w, seq, s) => w.MarkEcho(seq, s.StreamSid, s.Name), (_options.StreamSid, Name: name), cancellationToken).ConfigureAwait(false);

@@ -113,6 +113,8 @@ public sealed partial class CallSimulator
 
                 case BotMessageKind.Clear:
                     Record(new BotMessage(BotMessageKind.Clear, receivedAt) { LineTime = lineTime });
+                    _clears++;
+
                     // Buffered audio is dropped; marks that were waiting for it are echoed now, in order.
                     foreach (var item in _playback)
                     {

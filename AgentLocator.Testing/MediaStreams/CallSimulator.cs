@@ -31,6 +31,8 @@ public sealed partial class CallSimulator : IAsyncDisposable
     private readonly Queue<CallerStep> _script = new();
     private readonly List<BotMessage> _received = [];
     private readonly List<string> _echoedMarks = [];
+    private readonly List<MarkEcho> _markEchoes = [];
+    private int _clears;
     private readonly List<TurnLatency> _turns = [];
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _botAudio = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -70,6 +72,12 @@ public sealed partial class CallSimulator : IAsyncDisposable
     }
 
     /// <summary>Names of the marks echoed back to the app, in order.</summary>
+    /// <summary>Each mark echo with when it went out and how many <c>clear</c>s had arrived before it (0: played before any barge-in).</summary>
+    public IReadOnlyList<MarkEcho> MarkEchoes
+    {
+        get { lock (_gate) { return [.. _markEchoes]; } }
+    }
+
     public IReadOnlyList<string> EchoedMarks
     {
         get { lock (_gate) { return [.. _echoedMarks]; } }

@@ -11,6 +11,8 @@ using AgentLocator.Tests.Infrastructure;
 using AgentLocator.Tests.Media;
 using Microsoft.Extensions.DependencyInjection;
 
+using AgentLocator.Testing.OpenAI;
+
 namespace AgentLocator.Tests.OpenAI;
 
 /// <summary>
@@ -34,7 +36,8 @@ public sealed class RealtimeEngineFixture : IAsyncLifetime
         Worker = MediaWorkerTestHost.Create(ConnectionString, extra: new Dictionary<string, string?>
         {
             ["ConnectionStrings:openai"] = Realtime.ConnectionString,
-            ["Realtime:ConnectTimeout"] = "00:00:01.5",
+            // More than the product's 1.5 s: a machine loaded by the whole suite must not make the healthy fake look dead.
+            ["Realtime:ConnectTimeout"] = "00:00:05",
             ["Realtime:ReplyTimeout"] = "00:00:02",
         });
         _ = Worker.Services; // builds the host: migrations run, options are validated
@@ -81,9 +84,13 @@ public sealed class RealtimeEngineFixture : IAsyncLifetime
         return (engine, output);
     }
 
-    /// <summary>A factory whose provider endpoint is <paramref name="connectionString"/> (e.g. one that refuses connections).</summary>
+    /// <summary>
+    /// A factory whose provider endpoint is <paramref name="connectionString"/> (e.g. one that refuses connections), with the
+    /// product's default settings (the 1.5 s bound on opening a session).
+    /// </summary>
     public IConversationEngineFactory FactoryFor(string connectionString) =>
-        new RealtimeConversationEngineFactory(ActivatorUtilities.CreateInstance<RealtimeEngineServices>(Worker.Services, OpenAIConnection.Parse(connectionString)));
+        new RealtimeConversationEngineFactory(ActivatorUtilities.CreateInstance<RealtimeEngineServices>(Worker.Services,
+            OpenAIConnection.Parse(connectionString), Microsoft.Extensions.Options.Options.Create(new RealtimeOptions())));
 
     public Task<T?> ScalarAsync<T>(string sql, params object?[] parameters) => Sql.ScalarAsync<T>(ConnectionString, sql, parameters);
 

@@ -4,6 +4,8 @@ using AgentLocator.MediaWorker.Conversation;
 using AgentLocator.MediaWorker.Conversation.Realtime;
 using AgentLocator.Tests.Infrastructure;
 
+using AgentLocator.Testing.OpenAI;
+
 namespace AgentLocator.Tests.OpenAI;
 
 /// <summary>
@@ -205,7 +207,7 @@ public sealed class RealtimeEngineTests(RealtimeEngineFixture fixture) : IClassF
         try
         {
             var call = await fixture.StartCallAsync(await fixture.CreateBusinessAsync());
-            var (engine, _) = fixture.CreateEngine(call);
+            var (engine, _) = fixture.CreateEngine(call, fixture.FactoryFor(Realtime.ConnectionString));
             await using var _ = engine;
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
 

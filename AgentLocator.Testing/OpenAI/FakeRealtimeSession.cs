@@ -5,7 +5,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 
-namespace AgentLocator.Tests.OpenAI;
+namespace AgentLocator.Testing.OpenAI;
 
 /// <summary>
 /// One Realtime session of the <see cref="FakeRealtimeServer"/>: what the client sent (every event type, the session
@@ -23,7 +23,8 @@ public sealed class FakeRealtimeSession
     private const int SpeechLevel = 330;
 
     private readonly WebSocket _socket;
-    private readonly FakeRealtimeScript _script;
+    private readonly Func<string, FakeRealtimeScript?>? _scriptByInstructions;
+    private FakeRealtimeScript _script;
     private readonly TimeSpan _deltaInterval;
     private readonly CancellationToken _stopping;
     private readonly SemaphoreSlim _send = new(1, 1);
@@ -55,8 +56,10 @@ public sealed class FakeRealtimeSession
     private FakeReply? _followUp;
     private FakeReply? _queuedTurnReply;
 
-    public FakeRealtimeSession(WebSocket socket, string model, FakeRealtimeScript script, TimeSpan deltaInterval, CancellationToken stopping)
+    public FakeRealtimeSession(WebSocket socket, string model, FakeRealtimeScript script, TimeSpan deltaInterval, CancellationToken stopping,
+        Func<string, FakeRealtimeScript?>? scriptByInstructions = null)
     {
+        _scriptByInstructions = scriptByInstructions;
         _socket = socket;
         Model = model;
         _script = script;
@@ -244,6 +247,10 @@ public sealed class FakeRealtimeSession
         if (session.TryGetProperty("instructions", out var instructions))
         {
             Instructions = instructions.GetString();
+            if (_scriptByInstructions?.Invoke(Instructions ?? "") is { } chosen)
+            {
+                _script = chosen;
+            }
         }
 
         if (session.TryGetProperty("audio", out var audio))

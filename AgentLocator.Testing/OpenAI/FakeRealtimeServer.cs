@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace AgentLocator.Tests.OpenAI;
+namespace AgentLocator.Testing.OpenAI;
 
 /// <summary>
 /// A local fake of OpenAI's Realtime API (GA protocol, WebSocket) and of its audio transcription endpoint, written
@@ -52,6 +52,12 @@ public sealed class FakeRealtimeServer : IAsyncDisposable
 
     /// <summary>The script of each new session (by default, the same one for all).</summary>
     public Func<FakeRealtimeScript> Script { get; set; } = () => FakeRealtimeScript.Empty;
+
+    /// <summary>
+    /// When set, a session's script is chosen by the instructions its <c>session.update</c> carries (e.g. the business's
+    /// name), so concurrent calls of different businesses each get their own; null keeps <see cref="Script"/>'s.
+    /// </summary>
+    public Func<string, FakeRealtimeScript?>? ScriptByInstructions { get; set; }
 
     /// <summary>Audio deltas per reply chunk: 100 ms of audio per delta, one delta every <see cref="DeltaInterval"/>.</summary>
     public TimeSpan DeltaInterval { get; set; } = TimeSpan.FromMilliseconds(20);
@@ -151,7 +157,7 @@ public sealed class FakeRealtimeServer : IAsyncDisposable
 
         var subprotocol = context.WebSockets.WebSocketRequestedProtocols.Contains("realtime") ? "realtime" : null;
         using var socket = await context.WebSockets.AcceptWebSocketAsync(subprotocol);
-        var session = new FakeRealtimeSession(socket, model, Script(), DeltaInterval, _stopping.Token);
+        var session = new FakeRealtimeSession(socket, model, Script(), DeltaInterval, _stopping.Token, ScriptByInstructions);
         _sessions.Enqueue(session);
         await session.RunAsync();
     }

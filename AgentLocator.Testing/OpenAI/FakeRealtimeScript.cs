@@ -1,4 +1,4 @@
-namespace AgentLocator.Tests.OpenAI;
+namespace AgentLocator.Testing.OpenAI;
 
 /// <summary>
 /// What a <see cref="FakeRealtimeServer"/> session says, turn by turn. The n-th caller turn the fake's own voice
