@@ -2,7 +2,11 @@ using AgentLocator.Data.Model;
 using AgentLocator.Media;
 using AgentLocator.MediaWorker.Conversation;
 using AgentLocator.MediaWorker.Conversation.Realtime;
+using AgentLocator.Data.Calls;
+using AgentLocator.Data.Storage;
 using AgentLocator.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 using AgentLocator.Testing.OpenAI;
 
@@ -337,6 +341,53 @@ public sealed class RealtimeEngineTests(RealtimeEngineFixture fixture) : IClassF
         Assert.Equal("fallback", (await failingOutput.RunPostedAsync(Patience)).Stage);
         Assert.True(healthy.IsStreaming);
         Assert.Empty(healthyOutput.PostedStages);
+    }
+
+    [Theory]
+    [InlineData(200)]
+    [InlineData(400)]
+    public async Task AStoredVoicemailIsTranscribedInHebrewAndTheNotificationFollowsWithOrWithoutTheText(int providerStatus)
+    {
+        Realtime.TranscriptionText = "שלום, זאת דנה. תחזרו אליי מחר בבוקר.";
+        Realtime.TranscriptionStatus = providerStatus;
+        var call = await fixture.StartCallAsync(await fixture.CreateBusinessAsync());
+        var storage = fixture.Worker.Services.GetRequiredService<IOptions<StorageOptions>>().Value;
+        var relative = $"recordings/test/{call.CallSid}.wav";
+        var audio = new byte[44 + 16_000];
+        "RIFF"u8.CopyTo(audio);
+        Random.Shared.NextBytes(audio.AsSpan(44));
+        Directory.CreateDirectory(Path.GetDirectoryName(storage.Resolve(relative))!);
+        await File.WriteAllBytesAsync(storage.Resolve(relative), audio);
+        var recordingId = Guid.CreateVersion7();
+        await fixture.ScalarAsync<int>("""
+            INSERT INTO recordings (id, call_id, recording_sid, recording_url, duration_seconds, status, storage_path, content_type, created_at)
+            VALUES ($1, $2, $3, 'https://api.twilio.com/rec', 6, 'stored', $4, 'audio/wav', now())
+            """, recordingId, call.CallId, "RE" + Guid.NewGuid().ToString("N"), relative);
+        var requests = Realtime.Transcriptions.Count;
+
+        await fixture.ScalarAsync<int>("""
+            INSERT INTO jobs (type, payload, dedup_key, status, attempts, max_attempts, run_at, created_at, updated_at)
+            VALUES ($1, $2::jsonb, $3, 'pending', 0, 8, now(), now(), now())
+            """, TranscriptionJob.Type, $$"""{"recordingId":"{{recordingId}}"}""", TranscriptionJob.DedupKey(recordingId));
+
+        Assert.True(await Sql.EventuallyAsync(async () => await fixture.ScalarAsync<long>(
+            "SELECT count(*) FROM jobs WHERE dedup_key = $1", LeadNotificationJob.DedupKey(call.CallId)) == 1, Patience), "the notification was not queued");
+        var request = Realtime.Transcriptions[requests];
+        Assert.Equal(("gpt-4o-mini-transcribe", "he"), (request.Model, request.Language));
+        Assert.Equal(audio, request.Audio);
+        var transcript = await fixture.ScalarAsync<string>("SELECT transcript FROM recordings WHERE id = $1", recordingId);
+        if (providerStatus == 200)
+        {
+            Assert.Equal("שלום, זאת דנה. תחזרו אליי מחר בבוקר.", transcript);
+        }
+        else
+        {
+            // The provider refused the audio: the business still hears about the voicemail, without its text.
+            Assert.Null(transcript);
+            Assert.True(fixture.Worker.Logs.Contains($"VOICEMAIL_TRANSCRIPTION_FAILED {call.CallSid}"));
+        }
+
+        Realtime.TranscriptionStatus = 200;
     }
 
     private async Task AssertFallbackRecordedAsync(ConversationContext call, string reason)
