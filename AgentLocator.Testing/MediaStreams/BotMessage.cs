@@ -15,6 +15,9 @@ public sealed record BotMessage(BotMessageKind Kind, TimeSpan ReceivedAt, byte[]
 {
     /// <summary>The line's clock (frames sent × 20 ms) when the message arrived.</summary>
     public TimeSpan LineTime { get; init; }
+
+    /// <summary>The <see cref="System.Diagnostics.Stopwatch"/> timestamp of its arrival (comparable across the process: the benchmarks time the app with it).</summary>
+    public long ReceivedTimestamp { get; init; }
 }
 
 /// <summary>

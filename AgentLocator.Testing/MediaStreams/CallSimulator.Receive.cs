@@ -85,7 +85,11 @@ public sealed partial class CallSimulator
             switch (message.Kind)
             {
                 case BotMessageKind.Media:
-                    Record(new BotMessage(BotMessageKind.Media, receivedAt, Audio: message.Audio) { LineTime = lineTime });
+                    Record(new BotMessage(BotMessageKind.Media, receivedAt, Audio: message.Audio)
+                    {
+                        LineTime = lineTime,
+                        ReceivedTimestamp = System.Diagnostics.Stopwatch.GetTimestamp(),
+                    });
                     if (message.Audio!.Length > 0)
                     {
                         _playback.AddLast(new PlaybackItem { Audio = message.Audio, Sequence = ++_itemSequence, ReceivedAt = receivedAt });
