@@ -353,6 +353,11 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        lock (_gate)
+        {
+            _streaming = false; // the call is over: nothing that fails from here on is a hand-over
+        }
+
         await _stop.CancelAsync();
         await Task.WhenAny(_receiveLoop, Task.Delay(StopTimeout));
         if (_provider is not null)
@@ -378,8 +383,6 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
         {
             await _fallback.DisposeAsync();
         }
-
-        _stop.Dispose();
     }
 }
 

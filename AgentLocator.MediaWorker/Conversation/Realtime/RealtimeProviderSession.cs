@@ -166,8 +166,7 @@ internal sealed class RealtimeProviderSession : IAsyncDisposable
             // Bounded: the socket is disposed below either way.
         }
 
-        _session.Dispose();
-        _stop.Dispose();
+        _session.Dispose(); // _stop is not disposed: a send loop still winding down may read its token
     }
 
     private readonly record struct Outgoing(byte[]? Audio, RealtimeClientCommand? Command);

@@ -35,9 +35,13 @@ public static class ReceptionistInstructions
         text.AppendLine("מידע על העסק (מאת בעל העסק):");
         text.AppendLine(string.IsNullOrWhiteSpace(profile.Instructions) ? NoBusinessFacts : profile.Instructions.Trim());
         var local = TimeZoneInfo.ConvertTime(now, Zone(profile.TimeZone));
-        text.Append(CultureInfo.InvariantCulture, $"התאריך והשעה עכשיו אצל העסק: {local.ToString("dddd dd/MM/yyyy HH:mm", CultureInfo.GetCultureInfo("he-IL"))}.");
+        text.Append(CultureInfo.InvariantCulture,
+            $"התאריך והשעה עכשיו אצל העסק: יום {Days[(int)local.DayOfWeek]}, {local.ToString("dd/MM/yyyy HH:mm", CultureInfo.InvariantCulture)}.");
         return text.ToString();
     }
+
+    /// <summary>The days of the week in Hebrew, Sunday first (no culture data needed: containers may run without ICU).</summary>
+    private static readonly string[] Days = ["ראשון", "שני", "שלישי", "רביעי", "חמישי", "שישי", "שבת"];
 
     private static TimeZoneInfo Zone(string id) =>
         TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone) ? zone : TimeZoneInfo.Utc;
