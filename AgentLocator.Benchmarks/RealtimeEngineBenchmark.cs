@@ -22,7 +22,8 @@ namespace AgentLocator.Benchmarks;
 /// <summary>
 /// The AI receptionist under load, at real time: the MediaWorker in-process on <c>--db</c> with
 /// <c>ConnectionStrings:openai</c> pointing at the tests' fake Realtime API (in this process too), and <c>--calls</c>
-/// simultaneous three-turn calls played by the call simulator (Twilio's side) on one shared line clock. Reports the
+/// simultaneous three-turn calls played by the call simulator (Twilio's side) on one shared line clock, their first words
+/// spread over <c>--stagger</c> seconds (default 5). Reports the
 /// engine's own overhead, from the fake provider handing a reply's first <c>response.output_audio.delta</c> to its
 /// socket to that audio's first <c>media</c> frame arriving on the simulated Twilio socket (p50/p99/max), and CPU and
 /// memory per call; <c>--engine offline</c> runs the same calls on the offline intake for the side-by-side figures.
@@ -48,6 +49,9 @@ public sealed class RealtimeEngineBenchmark : IBenchmark
         }
 
         var calls = int.Parse(options.Get("calls", "100"), CultureInfo.InvariantCulture);
+        // Callers start within this window, as real calls do, not all on one frame (a thundering herd no line sees).
+        var stagger = TimeSpan.FromSeconds(double.Parse(options.Get("stagger", "5"), CultureInfo.InvariantCulture));
+        var random = new Random(int.Parse(options.Get("seed", "42"), CultureInfo.InvariantCulture));
         var realtime = options.Get("engine", "realtime") != "offline";
         var loadBefore = LoadAverage();
         await using var provider = await FakeRealtimeServer.StartAsync();
@@ -79,22 +83,25 @@ public sealed class RealtimeEngineBenchmark : IBenchmark
             }
         }, CancellationToken.None);
         var failed = 0;
-        await Task.WhenAll(sims.Select(async sim =>
+        var offsets = sims.Select(_ => TimeSpan.FromSeconds(1) + stagger * random.NextDouble()).ToArray();
+        await Task.WhenAll(sims.Select(async (sim, i) =>
         {
             try
             {
-                await sim.SilenceAsync(TimeSpan.FromSeconds(1), cancellationToken);
-                foreach (var utterance in utterances)
+                await sim.SilenceAsync(offsets[i], cancellationToken);
+                for (var turn = 0; turn < utterances.Length; turn++)
                 {
-                    var turns = sim.Turns.Count;
-                    await sim.SayAsync(utterance, cancellationToken);
-                    if (!await sim.WaitForTurnAsync(turns + 1, TimeSpan.FromSeconds(30), cancellationToken))
+                    await sim.SayAsync(utterances[turn], cancellationToken);
+                    if (!await sim.WaitForTurnAsync(turn + 1, TimeSpan.FromSeconds(30), cancellationToken))
                     {
                         Interlocked.Increment(ref failed);
                         return;
                     }
 
-                    await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(500), cancellationToken);
+                    if (turn < utterances.Length - 1)
+                    {
+                        await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(500), cancellationToken); // the last answer is the goodbye: the app closes
+                    }
                 }
 
                 await sim.Closed.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
@@ -137,7 +144,7 @@ public sealed class RealtimeEngineBenchmark : IBenchmark
         var latencies = sims.SelectMany(s => s.Turns.Select(t => t.Latency.TotalMilliseconds)).Order().ToArray();
         var sorted = overheads.Order().ToArray();
         Console.WriteLine();
-        Console.WriteLine($"Realtime engine benchmark: {calls} three-turn calls at once, engine {(realtime ? "realtime (fake provider, in-process)" : "offline intake")}, " +
+        Console.WriteLine($"Realtime engine benchmark: {calls} three-turn calls at once (first words within {stagger.TotalSeconds:0} s), engine {(realtime ? "realtime (fake provider, in-process)" : "offline intake")}, " +
             $"{Environment.ProcessorCount} cores, load average before: {loadBefore}, after: {LoadAverage()}");
         Console.WriteLine();
         Console.WriteLine("| engine | calls | turns answered | reply latency p50 / p99 (ms, line clock) | delta -> Twilio frame p50 / p99 / max (ms) | CPU per call (% of a core) | memory per call (KiB, peak) | failed |");
