@@ -1,28 +1,46 @@
-using AgentLocator.AppHost.Hosting;
+using AgentLocator.AppHost;
+using AgentLocator.AppHost.Postgres;
+using AgentLocator.AppHost.Processes;
+using AgentLocator.AppHost.Redis;
 
 var builder = DistributedApplication.CreateBuilder(args);
+var settings = AppHostSettings.Read(builder);
+var build = BuildMetadata.Create(settings.RepositoryRoot, DateTimeOffset.UtcNow);
+builder.AddAppHostServices(settings, build).RefuseToStartOnHeldPorts();
 
-// Postgres and Redis: the given connection string, else local server binaries, else embedded (npm Postgres, Garnet).
-var postgres = builder.AddPostgres("postgres").WithDataVolume();
-var db = postgres.AddDatabase("agentlocator");
+// Postgres and Redis: a given connection string, else Aspire's containers when Docker or Podman answers,
+// else private servers DCP runs from the installed binaries, else from embedded ones (npm Postgres, Garnet).
+IResourceBuilder<IResourceWithConnectionString> db = settings.Postgres.Mode switch
+{
+    ServerMode.External => builder.AddConnectionString("agentlocator").WithNpgsqlHealthCheck(),
+    ServerMode.Container => builder.AddPostgres("postgres").WithDataVolume().AddDatabase("agentlocator"),
+    var mode => builder.AddPostgresExecutable("postgres", settings.PostgresBinaries(mode), settings.Postgres.Port)
+        .WithDataDirectory(Path.Combine(settings.DataDirectory, "postgres"), durable: !settings.Ephemeral)
+        .AddDatabase("agentlocator"),
+};
 
-var redis = builder.AddRedis("redis");
+IResourceBuilder<IResourceWithConnectionString> redis = settings.Redis.Mode switch
+{
+    ServerMode.External => builder.AddConnectionString("redis").WithRedisHealthCheck(),
+    ServerMode.Container => builder.AddRedis("redis"),
+    var mode => builder.AddRedisExecutable("redis", settings.RedisBinaries(mode), settings.Redis.Port),
+};
 
-var mediaworker = builder.AddProject("mediaworker", "../AgentLocator.MediaWorker")
-    .WithHttpEndpoint(port: builder.Configuration.GetValue("AppHost:MediaWorkerPort", 5081))
-    .WithReference(db)
-    .WithReference(redis)
-    .WaitFor(db)
-    .WaitFor(redis);
+// Ports are pinned and not proxied: Twilio's webhooks and media stream reach the services directly.
+var mediaworker = builder.AddProject<Projects.AgentLocator_MediaWorker>("mediaworker")
+    .WithHttpEndpoint(port: settings.MediaWorkerPort, isProxied: false)
+    .WithHttpHealthCheck("/health")
+    .WithReference(db).WaitFor(db)
+    .WithReference(redis).WaitFor(redis)
+    .WithServiceEnvironment(settings, build);
 
 // The Api answers Twilio's webhooks and points the media stream at the MediaWorker, so it starts last.
-var api = builder.AddProject("api", "../AgentLocator.Api")
-    .WithHttpEndpoint(port: builder.Configuration.GetValue("AppHost:ApiPort", 5080))
-    .WithReference(db)
-    .WithReference(redis)
-    .WithReference(mediaworker)
-    .WaitFor(db)
-    .WaitFor(redis)
-    .WaitFor(mediaworker);
+builder.AddProject<Projects.AgentLocator_Api>("api")
+    .WithHttpEndpoint(port: settings.ApiPort, isProxied: false)
+    .WithHttpHealthCheck("/health")
+    .WithReference(db).WaitFor(db)
+    .WithReference(redis).WaitFor(redis)
+    .WithReference(mediaworker).WaitFor(mediaworker)
+    .WithServiceEnvironment(settings, build);
 
 builder.Build().Run();

@@ -1,39 +1,34 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
-using AgentLocator.AppHost.Orchestration;
-using AgentLocator.AppHost.Processes;
+using Microsoft.Extensions.Logging;
 
 namespace AgentLocator.AppHost.Redis;
 
 /// <summary>
-/// Locates the <c>garnet-server</c> .NET tool: the version in the repo's tool manifest (<c>.config/dotnet-tools.json</c>),
-/// restored with <c>dotnet tool restore</c>. The AppHost then runs its dll directly (<c>dotnet GarnetServer.dll</c>) rather than
-/// through <c>dotnet tool run</c>, which would add a process that the parent-death signal does not reach.
+/// Locates the <c>garnet-server</c> .NET tool pinned in the repository's tool manifest (<c>.config/dotnet-tools.json</c>),
+/// restoring it on first use. The server runs as <c>dotnet GarnetServer.dll</c> rather than <c>dotnet tool run</c>, so DCP's
+/// stop signal reaches the server itself and not a launcher in between.
 /// </summary>
-internal static class GarnetTool
+public static class GarnetTool
 {
     private const string PackageId = "garnet-server";
 
-    public static async Task<string> ResolveAsync(AppHostContext context, string resource, CancellationToken cancellationToken)
+    /// <summary>The <c>dotnet</c> running the AppHost (or on PATH).</summary>
+    public static string DotnetHost { get; } =
+        Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self
+        : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host
+        : "dotnet";
+
+    public static async Task<string> ResolveAsync(string manifestDirectory, ILogger logger, CancellationToken cancellationToken)
     {
-        var manifestDirectory = context.Options.RepositoryRoot;
-        var version = ManifestVersion(manifestDirectory);
+        var manifest = Path.Combine(manifestDirectory, ".config", "dotnet-tools.json");
+        var version = File.Exists(manifest)
+            ? JsonNode.Parse(await File.ReadAllTextAsync(manifest, cancellationToken).ConfigureAwait(false))?["tools"]?[PackageId]?["version"]?.GetValue<string>()
+            : null;
         if (version is null)
         {
-            // No repo manifest (yet): keep a private one in the cache, pinned by AppHost:Redis:GarnetVersion.
-            version = context.Options.GarnetVersion;
-            manifestDirectory = Path.Combine(context.Options.CacheDirectory, "garnet");
-            var manifest = Path.Combine(manifestDirectory, ".config", "dotnet-tools.json");
-            Directory.CreateDirectory(Path.GetDirectoryName(manifest)!);
-            await File.WriteAllTextAsync(manifest, new JsonObject
-            {
-                ["version"] = 1,
-                ["isRoot"] = true,
-                ["tools"] = new JsonObject
-                {
-                    [PackageId] = new JsonObject { ["version"] = version, ["commands"] = new JsonArray(PackageId), ["rollForward"] = false },
-                },
-            }.ToJsonString(), cancellationToken);
+            throw new DistributedApplicationException($"{manifest} pins no {PackageId} tool; Redis in embedded mode runs Garnet from it.");
         }
 
         if (FindEntryPoint(version) is { } installed)
@@ -41,26 +36,24 @@ internal static class GarnetTool
             return installed;
         }
 
-        context.Log.Write(resource, $"dotnet tool restore ({PackageId} {version}) in {manifestDirectory}");
-        var (exitCode, output) = await context.RunToolAsync(resource, DotnetHost.Path, ["tool", "restore"], cancellationToken, workingDirectory: manifestDirectory);
-        if (exitCode != 0)
+        logger.LogInformation("dotnet tool restore ({Package} {Version}) in {Directory}", PackageId, version, manifestDirectory);
+        using var restore = Process.Start(new ProcessStartInfo(DotnetHost, ["tool", "restore"])
         {
-            throw new InvalidOperationException($"dotnet tool restore failed (exit {exitCode}): {output.Trim()}");
+            WorkingDirectory = manifestDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        })!;
+        var output = restore.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = restore.StandardError.ReadToEndAsync(cancellationToken);
+        await restore.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        if (restore.ExitCode != 0)
+        {
+            throw new DistributedApplicationException($"dotnet tool restore failed (exit {restore.ExitCode}): {await error.ConfigureAwait(false)}{await output.ConfigureAwait(false)}");
         }
 
-        return FindEntryPoint(version) ?? throw new InvalidOperationException(
+        return FindEntryPoint(version) ?? throw new DistributedApplicationException(
             $"dotnet tool restore succeeded but {PackageId} {version} was not found in {PackagesFolder()}.");
-    }
-
-    private static string? ManifestVersion(string directory)
-    {
-        var manifest = Path.Combine(directory, ".config", "dotnet-tools.json");
-        if (!File.Exists(manifest))
-        {
-            return null;
-        }
-
-        return JsonNode.Parse(File.ReadAllText(manifest))?["tools"]?[PackageId]?["version"]?.GetValue<string>();
     }
 
     private static string PackagesFolder() =>

@@ -1,28 +1,23 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Text;
-using System.Text.Json;
 using AgentLocator.AppHost.Processes;
 
 namespace AgentLocator.Tests.AppHost;
 
-/// <summary>The AppHost run as operators run it: <c>dotnet AgentLocator.AppHost.dll</c>, a real child process.</summary>
+/// <summary>
+/// The AppHost run as operators run it, a real process (<c>dotnet AgentLocator.AppHost.dll</c>) with what its launch
+/// profile gives <c>dotnet run</c> (dashboard, OTLP and resource-service addresses, here on free ports), ephemeral data,
+/// free service ports and the installed Postgres and Redis.
+/// </summary>
 internal sealed class AppHostProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private AppHostProcess(Process process, string dataDirectory)
-    {
-        _process = process;
-        DataDirectory = dataDirectory;
-    }
-
-    public string DataDirectory { get; }
+    private AppHostProcess(Process process) => _process = process;
 
     public int Id => _process.Id;
-
-    public string PidFile => Path.Combine(DataDirectory, "apphost.pids.json");
 
     public string Output
     {
@@ -35,41 +30,38 @@ internal sealed class AppHostProcess : IAsyncDisposable
         }
     }
 
-    public static AppHostProcess Start()
+    public static AppHostProcess Start(params string[] arguments)
     {
-        var repositoryRoot = FindRepositoryRoot();
         var configuration = typeof(AppHostProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        var dll = Path.Combine(repositoryRoot, "AgentLocator.AppHost", "bin", configuration, $"net{Environment.Version.Major}.0", "AgentLocator.AppHost.dll");
+        var dll = Path.Combine(RepositoryRoot(), "AgentLocator.AppHost", "bin", configuration, $"net{Environment.Version.Major}.0", "AgentLocator.AppHost.dll");
         Assert.True(File.Exists(dll), $"{dll} should have been built with the tests");
-        var dataDirectory = Directory.CreateTempSubdirectory("agentlocator-apphost-test-").FullName;
 
         var startInfo = new ProcessStartInfo(Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = repositoryRoot,
+            WorkingDirectory = RepositoryRoot(),
         };
         foreach (var argument in new[]
         {
-            dll,
-            "--AppHost:DataDir", dataDirectory,
-            "--AppHost:ApiPort", "0",
-            "--AppHost:MediaWorkerPort", "0",
-            "--AppHost:Build", "false",
-            "--AppHost:Postgres:Mode", "local",
-            "--AppHost:Redis:Mode", "local",
-            "--AppHost:HealthTimeout", "00:01:00",
-            "--AppHost:StopTimeout", "00:00:10",
-        })
+            dll, "--AppHost:Ephemeral=true", "--AppHost:ApiPort=0", "--AppHost:MediaWorkerPort=0",
+            "--AppHost:Postgres:Mode=local", "--AppHost:Redis:Mode=local",
+        }.Concat(arguments))
         {
             startInfo.ArgumentList.Add(argument);
         }
 
+        startInfo.Environment["DOTNET_ENVIRONMENT"] = "Development";
+        startInfo.Environment["ASPNETCORE_URLS"] = $"http://localhost:{PortOwners.GetFreePort()}";
+        startInfo.Environment["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] = $"http://localhost:{PortOwners.GetFreePort()}";
+        startInfo.Environment["ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL"] = $"http://localhost:{PortOwners.GetFreePort()}";
+        startInfo.Environment["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true";
         startInfo.Environment.Remove("ConnectionStrings__agentlocator");
         startInfo.Environment.Remove("ConnectionStrings__redis");
+
         var process = new Process { StartInfo = startInfo };
-        var host = new AppHostProcess(process, dataDirectory);
+        var host = new AppHostProcess(process);
         process.OutputDataReceived += (_, e) => host.Append(e.Data);
         process.ErrorDataReceived += (_, e) => host.Append(e.Data);
         process.Start();
@@ -78,37 +70,33 @@ internal sealed class AppHostProcess : IAsyncDisposable
         return host;
     }
 
-    /// <summary>Waits until the pid file says every resource is healthy; returns the resources' pids.</summary>
-    public async Task<IReadOnlyDictionary<string, int>> WaitUntilHealthyAsync(TimeSpan timeout)
+    /// <summary>Waits for the AppHost's summary (every resource healthy); returns DCP and every process of the graph.</summary>
+    public async Task<RunningGraph> WaitUntilUpAsync(TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
+        var deadline = Stopwatch.StartNew();
+        while (!Output.Contains("AgentLocator is up", StringComparison.Ordinal))
         {
             if (_process.HasExited)
             {
                 Assert.Fail($"The AppHost exited early ({_process.ExitCode}):\n{Output}");
             }
 
-            if (File.Exists(PidFile))
+            if (deadline.Elapsed > timeout)
             {
-                using var document = JsonDocument.Parse(await ReadSharedAsync(PidFile));
-                var root = document.RootElement;
-                if (root.GetProperty("allHealthy").GetBoolean())
-                {
-                    Assert.Equal(Id, root.GetProperty("apphostPid").GetInt32());
-                    return root.GetProperty("resources").EnumerateArray()
-                        .Where(r => r.GetProperty("pid").ValueKind == JsonValueKind.Number)
-                        .ToDictionary(r => r.GetProperty("name").GetString()!, r => r.GetProperty("pid").GetInt32());
-                }
+                throw new TimeoutException($"The AppHost was not up within {timeout.TotalSeconds:0} s:\n{Output}");
             }
 
             await Task.Delay(200);
         }
 
-        throw new TimeoutException($"The AppHost was not healthy within {timeout.TotalSeconds:0} s:\n{Output}");
+        var dcp = ProcessTree.FindDcp(Id) ?? throw new InvalidOperationException($"No DCP monitors the AppHost {Id}.");
+        var processes = ProcessTree.Descendants(dcp);
+        int PortOf(string service) => processes
+            .Where(pid => ProcessTree.CommandLine(pid).Contains($"{service}/bin/", StringComparison.Ordinal))
+            .Select(pid => new Uri(ProcessTree.EnvironmentOf(pid)["ASPNETCORE_URLS"].Split(';')[0]).Port)
+            .First();
+        return new RunningGraph(dcp, [dcp, .. processes], PortOf("AgentLocator.Api"), PortOf("AgentLocator.MediaWorker"));
     }
-
-    public void Signal(int signal) => Assert.True(Posix.Signal(Id, signal), $"could not send signal {signal} to {Id}");
 
     public async Task<int?> WaitForExitAsync(TimeSpan timeout)
     {
@@ -133,41 +121,20 @@ internal sealed class AppHostProcess : IAsyncDisposable
         }
 
         _process.Dispose();
-        try
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
     }
 
     private void Append(string? line)
     {
-        if (line is null)
+        if (line is not null)
         {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.AppendLine(line);
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
         }
     }
 
-    private static async Task<string> ReadSharedAsync(string path)
-    {
-        try
-        {
-            return await File.ReadAllTextAsync(path);
-        }
-        catch (IOException)
-        {
-            return """{"allHealthy":false}""";
-        }
-    }
-
-    private static string FindRepositoryRoot()
+    private static string RepositoryRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
@@ -180,3 +147,6 @@ internal sealed class AppHostProcess : IAsyncDisposable
         throw new InvalidOperationException("AgentLocator.sln not found above the test binaries.");
     }
 }
+
+/// <summary>An AppHost's DCP, every process DCP started for it, and the ports its services answer on.</summary>
+internal sealed record RunningGraph(int Dcp, IReadOnlyList<int> Processes, int ApiPort, int MediaWorkerPort);

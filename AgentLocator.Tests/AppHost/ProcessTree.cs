@@ -1,11 +1,15 @@
+using System.Diagnostics;
 using System.Globalization;
-using AgentLocator.AppHost.Processes;
 
 namespace AgentLocator.Tests.AppHost;
 
-/// <summary>Reads /proc to find a process's descendants and whether they are still alive.</summary>
+/// <summary>Reads /proc: a process's descendants, command line, environment and user, and whether it still runs.</summary>
 internal static class ProcessTree
 {
+    public const int SIGINT = 2;
+    public const int SIGKILL = 9;
+    public const int SIGTERM = 15;
+
     public static IReadOnlyList<int> Descendants(int root)
     {
         var parents = new Dictionary<int, int>();
@@ -23,7 +27,7 @@ internal static class ProcessTree
         {
             foreach (var (child, parent) in parents)
             {
-                if (parent == current && Posix.IsAlive(child))
+                if (parent == current && IsAlive(child))
                 {
                     result.Add(child);
                     frontier.Enqueue(child);
@@ -34,15 +38,30 @@ internal static class ProcessTree
         return result;
     }
 
-    public static IReadOnlyList<int> Alive(IEnumerable<int> pids) => pids.Where(Posix.IsAlive).ToArray();
+    /// <summary>True while <paramref name="pid"/> exists and is not a zombie waiting to be reaped.</summary>
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // "pid (comm) S ..." — comm may hold spaces or parentheses, so read the state after the last ')'.
+            return stat[(stat.LastIndexOf(')') + 2)..][0] is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    public static IReadOnlyList<int> Alive(IEnumerable<int> pids) => pids.Where(IsAlive).ToArray();
 
     public static async Task<IReadOnlyList<int>> WaitUntilAllDeadAsync(IEnumerable<int> pids, TimeSpan timeout)
     {
         var watched = pids.ToArray();
-        var deadline = DateTime.UtcNow + timeout;
+        var deadline = Stopwatch.StartNew();
         while (Alive(watched) is { Count: > 0 } alive)
         {
-            if (DateTime.UtcNow > deadline)
+            if (deadline.Elapsed > timeout)
             {
                 return alive;
             }
@@ -53,8 +72,61 @@ internal static class ProcessTree
         return [];
     }
 
-    public static string Describe(IEnumerable<int> pids) =>
-        string.Join("; ", pids.Select(p => $"{p}: {PortOwners.ReadCommandLine(p)}"));
+    /// <summary>Sends a signal with kill(1); false if the process is gone.</summary>
+    public static bool Signal(int pid, int signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", $"{pid}"]) { RedirectStandardError = true })!;
+        kill.StandardError.ReadToEnd();
+        kill.WaitForExit();
+        return kill.ExitCode == 0;
+    }
+
+    public static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").TrimEnd('\0').Replace('\0', ' ');
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return "?";
+        }
+    }
+
+    /// <summary>The DCP API server Aspire started for the AppHost running in <paramref name="appHost"/> (it monitors that pid).</summary>
+    public static int? FindDcp(int appHost)
+    {
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), out var pid)
+                && CommandLine(pid) is var command
+                && command.Contains(" start-apiserver ", StringComparison.Ordinal)
+                && command.Contains($" --monitor {appHost} ", StringComparison.Ordinal))
+            {
+                return pid;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>True when something accepts a TCP connection on 127.0.0.1:<paramref name="port"/>.</summary>
+    public static async Task<bool> AnswersAsync(int port)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            await client.ConnectAsync(System.Net.IPAddress.Loopback, port, timeout.Token);
+            return true;
+        }
+        catch (Exception exception) when (exception is System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public static string Describe(IEnumerable<int> pids) => string.Join("; ", pids.Select(p => $"{p}: {CommandLine(p)}"));
 
     public static int? UidOf(int pid)
     {
@@ -70,7 +142,7 @@ internal static class ProcessTree
             .GroupBy(parts => parts[0], StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Last()[1], StringComparer.Ordinal);
 
-    private static int? ParentOf(int pid)
+    public static int? ParentOf(int pid)
     {
         try
         {

@@ -1,17 +1,15 @@
 using System.Diagnostics;
-using AgentLocator.AppHost.Hosting;
 using AgentLocator.AppHost.Processes;
-using AgentLocator.Tests.Infrastructure;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 
 namespace AgentLocator.Tests.AppHost;
 
 [Collection(AppHostCollection.Name)]
 public sealed class StartFailureTests
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(2);
-
     [Fact]
-    public async Task ABusyApiPortMakesTheAppHostRefuseAndNameTheProcessHoldingIt()
+    public async Task ABusyApiPortMakesTheAppHostRefuseBeforeLaunchingAnythingAndNameTheProcessHoldingIt()
     {
         var port = PortOwners.GetFreePort();
         using var squatter = Process.Start(new ProcessStartInfo("redis-server", ["--port", $"{port}", "--bind", "127.0.0.1", "--save", ""])
@@ -22,15 +20,16 @@ public sealed class StartFailureTests
         try
         {
             await WaitUntilListeningAsync(port);
-            await using var app = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentLocator_AppHost>(
-                new Dictionary<string, string?> { ["AppHost:ApiPort"] = $"{port}" });
+            await using var app = await AgentLocatorGraph.BuildAsync(new Dictionary<string, string?> { ["AppHost:ApiPort"] = $"{port}" });
 
-            var refusal = await Assert.ThrowsAsync<DistributedApplicationException>(() => app.StartAsync(StartTimeout));
+            var failure = await Assert.ThrowsAnyAsync<Exception>(() => app.StartHealthyAsync(AgentLocatorGraph.StartTimeout));
 
+            var refusal = Assert.IsType<DistributedApplicationException>(Innermost(failure));
             Assert.Contains($"port {port} (api) is already in use by pid {squatter.Id}", refusal.Message, StringComparison.Ordinal);
             Assert.Contains("redis-server", refusal.Message, StringComparison.Ordinal);
-            Assert.All(app.Snapshots, s => Assert.Equal(ResourceState.NotStarted, s.State));
-            Assert.All(app.Snapshots, s => Assert.Null(s.ProcessId));
+            Assert.All(["postgres", "redis", "mediaworker", "api"], name => Assert.False(
+                app.ResourceNotifications.TryGetCurrentState(name, out var state) && AgentLocatorGraph.ProcessIdOf(state.Snapshot) is not null,
+                $"{name} was launched"));
         }
         finally
         {
@@ -40,62 +39,57 @@ public sealed class StartFailureTests
     }
 
     [Fact]
-    public async Task ADeadExternalRedisLeavesItsDependentsUnstartedWithFailedToStart()
+    public async Task ADeadExternalRedisKeepsItsDependentsWaitingWhilePostgresComesUp()
     {
         var deadPort = PortOwners.GetFreePort();
-        await using var app = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentLocator_AppHost>(
-            new Dictionary<string, string?>
-            {
-                ["AppHost:Redis:Mode"] = "external",
-                ["ConnectionStrings:redis"] = $"127.0.0.1:{deadPort}",
-                ["AppHost:HealthTimeout"] = "00:00:04",
-            });
+        await using var app = await AgentLocatorGraph.BuildAsync(new Dictionary<string, string?>
+        {
+            ["AppHost:Redis:Mode"] = "external",
+            ["ConnectionStrings:redis"] = $"127.0.0.1:{deadPort},connectTimeout=500",
+        });
+        using var timeout = new CancellationTokenSource(AgentLocatorGraph.StartTimeout);
 
-        var failure = await Assert.ThrowsAsync<DistributedApplicationException>(() => app.StartAsync(StartTimeout));
+        // The start completes only once every resource started, which the services never do here.
+        var start = app.StartAsync(timeout.Token);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("agentlocator", timeout.Token);
+        // Health is checked every few seconds: give the dead server a few checks to come up. It does not.
+        var redis = await app.ResourceNotifications.WaitForResourceAsync("redis",
+            e => e.Snapshot.HealthReports.Any(r => r.Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy), timeout.Token);
+        await Task.Delay(TimeSpan.FromSeconds(5), timeout.Token);
 
-        var redis = app.GetResource("redis");
-        Assert.Equal(ResourceState.FailedToStart, redis.State);
-        Assert.Contains("not healthy within 4 s", redis.Message, StringComparison.Ordinal);
-        Assert.Contains("refused", redis.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.NotEqual(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, app.Snapshot("redis").HealthStatus);
+        Assert.Contains(redis.Snapshot.HealthReports, r => r.Description is not null || r.ExceptionText is not null);
         foreach (var dependent in new[] { "mediaworker", "api" })
         {
-            var snapshot = app.GetResource(dependent);
-            Assert.Equal(ResourceState.FailedToStart, snapshot.State);
-            Assert.Contains("waits for '", snapshot.Message, StringComparison.Ordinal);
-            Assert.Null(snapshot.ProcessId);
+            Assert.Equal(KnownResourceStates.Waiting, app.Snapshot(dependent).State?.Text);
+            Assert.Null(AgentLocatorGraph.ProcessIdOf(app.Snapshot(dependent)));
         }
 
-        Assert.Contains("waits for 'redis', which is FailedToStart", app.GetResource("mediaworker").Message, StringComparison.Ordinal);
-        Assert.Equal(ResourceState.Healthy, app.GetResource("postgres").State);
-        Assert.Contains("api: FailedToStart", failure.Message, StringComparison.Ordinal);
-        Assert.Contains("redis: FailedToStart", failure.Message, StringComparison.Ordinal);
+        Assert.False(start.IsCompleted, "the start cannot complete while the services wait");
     }
 
     [Fact]
     public async Task ExternalPostgresWithoutAConnectionStringFailsNamingTheSettingToSet()
     {
-        await using var app = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentLocator_AppHost>(
-            new Dictionary<string, string?> { ["AppHost:Postgres:Mode"] = "external" });
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() =>
+            AgentLocatorGraph.BuildAsync(new Dictionary<string, string?> { ["AppHost:Postgres:Mode"] = "external" }));
 
-        await Assert.ThrowsAsync<DistributedApplicationException>(() => app.StartAsync(StartTimeout));
-
-        var postgres = app.GetResource("postgres");
-        Assert.Equal(ResourceState.FailedToStart, postgres.State);
-        Assert.Contains("ConnectionStrings__agentlocator", postgres.Message, StringComparison.Ordinal);
-        Assert.Equal(ResourceState.FailedToStart, app.GetResource("agentlocator").State);
-        Assert.Contains("waits for 'postgres'", app.GetResource("agentlocator").Message, StringComparison.Ordinal);
-        Assert.Null(app.GetResource("api").ProcessId);
+        Assert.Equal(
+            "AppHost:Postgres:Mode is external but no connection string was given: set ConnectionStrings__agentlocator.",
+            Innermost(failure).Message);
     }
 
     [Fact]
     public async Task AnUnknownModeIsRejectedNamingTheSettingAndTheChoices()
     {
-        var rejected = await Assert.ThrowsAsync<DistributedApplicationException>(() =>
-            DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentLocator_AppHost>(
-                new Dictionary<string, string?> { ["AppHost:Redis:Mode"] = "docker" }));
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() =>
+            AgentLocatorGraph.BuildAsync(new Dictionary<string, string?> { ["AppHost:Redis:Mode"] = "docker" }));
 
-        Assert.Equal("AppHost:Redis:Mode must be auto, external, local or embedded, not 'docker'.", rejected.Message);
+        Assert.Equal("AppHost:Redis:Mode must be auto, external, container, local or embedded, not 'docker'.", Innermost(failure).Message);
     }
+
+    private static Exception Innermost(Exception exception) =>
+        exception.InnerException is { } inner ? Innermost(inner) : exception;
 
     private static async Task WaitUntilListeningAsync(int port)
     {

@@ -1,30 +1,27 @@
-using AgentLocator.AppHost.Hosting;
-using AgentLocator.Tests.Infrastructure;
+using AgentLocator.Tests.AppHost;
+using Aspire.Hosting;
 
 namespace AgentLocator.Tests.Graph;
 
-/// <summary>The whole graph as a developer runs it (Development: signatures not validated, ws:// stream), with a CRM key.</summary>
+/// <summary>
+/// The whole graph as a developer runs it (Development: signatures not validated, ws:// stream), with a CRM key and the
+/// Aspire dashboard, whose telemetry API (key pinned by <c>AppHost:DashboardApiKey</c>) shows what the services exported.
+/// </summary>
 public sealed class DevelopmentGraphFixture : IAsyncLifetime
 {
+    public const string DashboardApiKey = "graph-dashboard-telemetry-key-0123456789";
+
     public DistributedApplication App { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        var configuration = new Dictionary<string, string?>(GraphSmoke.ApiSettings)
+        var settings = new Dictionary<string, string?>(GraphSmoke.ApiSettings)
         {
             ["AppHost:Environment"] = "Development",
             ["AppHost:Resources:api:Env:Crm__ApiKeys__0"] = GraphSmoke.ApiKey,
+            ["AppHost:DashboardApiKey"] = DashboardApiKey,
         };
-        App = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentLocator_AppHost>(configuration);
-        try
-        {
-            await App.StartAsync(TimeSpan.FromMinutes(2));
-        }
-        catch
-        {
-            await App.DisposeAsync();
-            throw;
-        }
+        App = await AgentLocatorGraph.StartAsync(settings, dashboard: true);
     }
 
     public async Task DisposeAsync()

@@ -1,8 +1,9 @@
 using System.Net;
 using System.Text.Json;
-using AgentLocator.AppHost.Hosting;
 using AgentLocator.Smoke;
-using AgentLocator.Tests.Infrastructure;
+using AgentLocator.Tests.AppHost;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
 using Xunit.Abstractions;
 
 namespace AgentLocator.Tests.Graph;
@@ -59,13 +60,16 @@ internal static class GraphSmoke
         return report;
     }
 
-    /// <summary>GO, and each named check ran and passed; the failure message is the whole table and the graph's log tail.</summary>
-    public static void AssertGo(SmokeReport report, DistributedApplication app, IEnumerable<string> mustPass)
+    /// <summary>GO, and each named check ran and passed; the failure message is the whole table and the services' log tails.</summary>
+    public static async Task AssertGoAsync(SmokeReport report, DistributedApplication app, IEnumerable<string> mustPass)
     {
         var table = SmokeReportWriter.ToTable(report);
         var notPassed = mustPass.Where(name => !report.Contains(name) || !report[name].Ok || report[name].Skipped).ToList();
-        Assert.True(report.Go && notPassed.Count == 0,
-            $"expected GO with [{string.Join(", ", notPassed)}] passing:\n{table}\n--- graph log tail ---\n{app.Tail(40)}");
+        if (!report.Go || notPassed.Count > 0)
+        {
+            Assert.Fail($"expected GO with [{string.Join(", ", notPassed)}] passing:\n{table}\n--- resources ---\n{app.DescribeStates()}"
+                + $"\n--- api log tail ---\n{await app.LogTailAsync("api", 25)}\n--- mediaworker log tail ---\n{await app.LogTailAsync("mediaworker", 25)}");
+        }
     }
 
     /// <summary>GET /version of one service answers exactly the commit and deploy id the AppHost injected.</summary>
@@ -75,9 +79,10 @@ internal static class GraphSmoke
         using var response = await http.GetAsync(new Uri("/version", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var build = app.Build();
         Assert.Equal(service, json.RootElement.GetProperty("service").GetString());
-        Assert.Equal(app.Metadata.Commit, json.RootElement.GetProperty("commit").GetString());
-        Assert.Equal(app.Metadata.DeployId, json.RootElement.GetProperty("deploy_id").GetString());
-        Assert.Equal(app.Metadata.BuildTime, json.RootElement.GetProperty("build_time").GetString());
+        Assert.Equal(build.Commit, json.RootElement.GetProperty("commit").GetString());
+        Assert.Equal(build.DeployId, json.RootElement.GetProperty("deploy_id").GetString());
+        Assert.Equal(build.BuildTime, json.RootElement.GetProperty("build_time").GetString());
     }
 }

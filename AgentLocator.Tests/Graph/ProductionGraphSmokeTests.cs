@@ -1,6 +1,7 @@
 using AgentLocator.Smoke;
 using AgentLocator.Tests.AppHost;
 using AgentLocator.Tests.Infrastructure;
+using Aspire.Hosting.Testing;
 using Xunit.Abstractions;
 
 namespace AgentLocator.Tests.Graph;
@@ -30,8 +31,7 @@ public sealed class ProductionGraphSmokeTests(ITestOutputHelper output)
             configuration[$"AppHost:Resources:{service}:Env:Twilio__ApiBaseUrl"] = twilio.BaseUrl.ToString();
             configuration[$"AppHost:Resources:{service}:Env:Crm__ApiKeys__0"] = GraphSmoke.ApiKey;
         }
-        await using var app = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentLocator_AppHost>(configuration);
-        await app.StartAsync(TimeSpan.FromMinutes(2));
+        await using var app = await AgentLocatorGraph.StartAsync(configuration);
 
         await GraphSmoke.AssertVersionIsTheInjectedBuildAsync(app, "api");
         await GraphSmoke.AssertVersionIsTheInjectedBuildAsync(app, "mediaworker");
@@ -46,11 +46,11 @@ public sealed class ProductionGraphSmokeTests(ITestOutputHelper output)
             AuthToken = twilio.AuthToken,
             AccountSid = twilio.AccountSid,
             ApiKey = GraphSmoke.ApiKey,
-            ExpectCommit = app.Metadata.Commit,
-            ExpectDeployId = app.Metadata.DeployId,
+            ExpectCommit = app.Build().Commit,
+            ExpectDeployId = app.Build().DeployId,
         }, TimeSpan.FromSeconds(45));
 
-        GraphSmoke.AssertGo(report, app, [.. GraphSmoke.CoreChecks, "webhook.incoming_call.unsigned", "whatsapp.webhook.unsigned"]);
+        await GraphSmoke.AssertGoAsync(report, app, [.. GraphSmoke.CoreChecks, "webhook.incoming_call.unsigned", "whatsapp.webhook.unsigned"]);
         Assert.Equal("Production", report.Environment);
         Assert.Equal("403 without X-Twilio-Signature", report["webhook.incoming_call.unsigned"].Detail);
         Assert.Contains($"<Stream url=wss://calls.agentlocator.test:{mediaworker.Port}/ws/twilio-media>", report["webhook.incoming_call.twiml"].Detail, StringComparison.Ordinal);

@@ -51,7 +51,7 @@ public sealed class PostgresServer
             return new PostgresServer(new NpgsqlConnectionStringBuilder(given) { Database = "postgres" }.ConnectionString, null, null, null);
         }
 
-        var binDir = PostgresBinaries.FindLocal() ?? throw new InvalidOperationException(
+        var binDir = PostgresBinaries.FindLocalBinDirectory() ?? throw new InvalidOperationException(
             "PostgreSQL server binaries not found (looked for initdb/pg_ctl under /usr/lib/postgresql/*/bin and on PATH). Install the postgresql package (apt-get install postgresql) or set ConnectionStrings__agentlocator.");
         var dataDir = Path.Combine(Path.GetTempPath(), "agentlocator-pg-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dataDir);

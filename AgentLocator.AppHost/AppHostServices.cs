@@ -1,0 +1,20 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentLocator.AppHost;
+
+/// <summary>The AppHost's own services: its settings and build metadata (tests read them too), the summary, the ephemeral clean-up.</summary>
+public static class AppHostServices
+{
+    public static IDistributedApplicationBuilder AddAppHostServices(this IDistributedApplicationBuilder builder, AppHostSettings settings, BuildMetadata build)
+    {
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(build);
+        if (builder.ExecutionContext.IsRunMode)
+        {
+            builder.Services.AddHostedService<StartupSummary>();
+            builder.Services.AddHostedService<EphemeralData>();
+        }
+
+        return builder;
+    }
+}
