@@ -34,13 +34,14 @@ var mediaworker = builder.AddProject<Projects.AgentLocator_MediaWorker>("mediawo
     .WithReference(redis).WaitFor(redis)
     .WithServiceEnvironment(settings, build);
 
-// The Api answers Twilio's webhooks and points the media stream at the MediaWorker, so it starts last.
+// The Api answers Twilio's webhooks. It names the MediaWorker's address in its TwiML, but Twilio, not the Api,
+// connects to it: both start as soon as Postgres and Redis are healthy.
 builder.AddProject<Projects.AgentLocator_Api>("api")
     .WithHttpEndpoint(port: settings.ApiPort, isProxied: false)
     .WithHttpHealthCheck("/health")
     .WithReference(db).WaitFor(db)
     .WithReference(redis).WaitFor(redis)
-    .WithReference(mediaworker).WaitFor(mediaworker)
+    .WithReference(mediaworker)
     .WithServiceEnvironment(settings, build);
 
 builder.Build().Run();

@@ -56,10 +56,6 @@ public static class ServiceDefaultsExtensions
             o.Limits.MaxRequestBodySize = builder.Configuration.GetValue<long?>("Http:MaxRequestBodyBytes") ?? 1024 * 1024);
         builder.Services.Configure<ForwardedHeadersOptions>(o => ConfigureForwardedHeaders(o, builder.Configuration));
 
-        if (int.TryParse(builder.Configuration[ParentProcessWatcher.VariableName], out var parentPid) && parentPid > 0)
-        {
-            builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<ParentProcessWatcher>(sp, parentPid));
-        }
         builder.Services.AddHostedService<AppStartLogger>();
         return builder;
     }
