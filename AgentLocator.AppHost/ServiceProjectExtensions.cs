@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 
 namespace AgentLocator.AppHost;
 
@@ -78,7 +77,9 @@ public static class ServiceProjectExtensions
             context.EnvironmentVariables["Storage__Directory"] =
                 Environment.GetEnvironmentVariable("Storage__Directory") ?? Path.Combine(settings.DataDirectory, "storage");
             context.EnvironmentVariables["MediaStream__TokenSecret"] =
-                Environment.GetEnvironmentVariable("MediaStream__TokenSecret") ?? TokenSecret(settings.DataDirectory);
+                Environment.GetEnvironmentVariable("MediaStream__TokenSecret")
+                // Kept with the data, so every run (and every replica) signs stream tokens alike.
+                ?? SecretFile.ReadOrCreate(Path.Combine(settings.DataDirectory, "media-stream-token.secret"), bytes: 32);
         });
     }
 
@@ -97,31 +98,6 @@ public static class ServiceProjectExtensions
                 }
             }
         });
-    }
-
-    private static readonly Lock SecretGate = new();
-
-    /// <summary>A random secret kept with the data, so every run (and every replica) signs stream tokens alike.</summary>
-    private static string TokenSecret(string dataDirectory)
-    {
-        lock (SecretGate)
-        {
-            var path = Path.Combine(dataDirectory, "media-stream-token.secret");
-            if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: >= 32 } existing)
-            {
-                return existing;
-            }
-
-            Directory.CreateDirectory(dataDirectory);
-            var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-            File.WriteAllText(path, secret);
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-
-            return secret;
-        }
     }
 
     private static IResourceBuilder<ParameterResource> SharedParameter(IDistributedApplicationBuilder builder, string name, bool secret) =>

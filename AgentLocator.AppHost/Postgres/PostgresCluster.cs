@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace AgentLocator.AppHost.Postgres;
 
 /// <summary>
@@ -8,8 +6,6 @@ namespace AgentLocator.AppHost.Postgres;
 /// </summary>
 public sealed record PostgresCluster(PostgresBinaries Binaries, string Root, UnixUser? RunAs, bool Durable)
 {
-    private static readonly Lock PasswordGate = new();
-
     public string DataDirectory => Path.Combine(Root, $"data-{Binaries.MajorVersion}");
 
     public string PasswordFile => Path.Combine(Root, "password");
@@ -17,28 +13,17 @@ public sealed record PostgresCluster(PostgresBinaries Binaries, string Root, Uni
     /// <summary>The password kept beside the data, so a persisted cluster keeps accepting it; created on first use.</summary>
     public string ReadOrCreatePassword()
     {
-        lock (PasswordGate)
+        var password = SecretFile.ReadOrCreate(PasswordFile, bytes: 16);
+        if (!OperatingSystem.IsWindows())
         {
-            if (File.Exists(PasswordFile) && File.ReadAllText(PasswordFile).Trim() is { Length: >= 16 } existing)
+            // The server runs as another user when the AppHost is root: it must traverse the folders (not read the password).
+            foreach (var folder in new[] { Path.GetDirectoryName(Root)!, Root })
             {
-                return existing;
+                File.SetUnixFileMode(folder, File.GetUnixFileMode(folder) | Traversable);
             }
-
-            // Others may traverse the folders (the server runs as another user); only the password file is private.
-            Directory.CreateDirectory(Root);
-            var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-            File.WriteAllText(PasswordFile, password);
-            if (!OperatingSystem.IsWindows())
-            {
-                foreach (var folder in new[] { Path.GetDirectoryName(Root)!, Root })
-                {
-                    File.SetUnixFileMode(folder, File.GetUnixFileMode(folder) | Traversable);
-                }
-
-                File.SetUnixFileMode(PasswordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-            return password;
         }
+
+        return password;
     }
 
     private const UnixFileMode Traversable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
