@@ -1,13 +1,9 @@
-using System.Globalization;
 
 namespace AgentLocator.AppHost;
 
 /// <summary>What every AgentLocator service (Api, MediaWorker) is given besides its references.</summary>
 public static class ServiceProjectExtensions
 {
-    /// <summary>How long an OTLP export may take: short, so a stopped dashboard does not hold a stopping service for the SDK's 10 s.</summary>
-    public const int OtlpExportTimeoutMilliseconds = 1000;
-
     /// <summary>
     /// The environment name, build metadata, Twilio's public addresses, the storage and token secret both services share,
     /// and <c>AppHost:Resources:&lt;name&gt;:Env:*</c>.
@@ -18,7 +14,6 @@ public static class ServiceProjectExtensions
             .WithEnvironment("ASPNETCORE_ENVIRONMENT", settings.Environment)
             .WithEnvironment("DOTNET_ENVIRONMENT", settings.Environment)
             .WithBuildMetadata(build, settings.Environment)
-            .WithEnvironment("OTEL_EXPORTER_OTLP_TIMEOUT", OtlpExportTimeoutMilliseconds.ToString(CultureInfo.InvariantCulture))
             .WithPublicAddresses(settings)
             .WithSharedState(settings)
             .WithConfiguredEnvironment();

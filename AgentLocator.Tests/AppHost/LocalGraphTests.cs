@@ -95,7 +95,6 @@ public sealed partial class LocalGraphTests(LocalGraphFixture fixture) : IClassF
         Assert.Equal("Development", environment["ASPNETCORE_ENVIRONMENT"]);
         Assert.Equal("api", environment["OTEL_SERVICE_NAME"]);
         Assert.Matches($"^service.instance.id=[^,]+,service.version={Regex.Escape(build.Commit)},deployment.environment=development$", environment["OTEL_RESOURCE_ATTRIBUTES"]);
-        Assert.Equal("1000", environment["OTEL_EXPORTER_OTLP_TIMEOUT"]);
         Assert.Equal($"http://localhost:{api.Port}", environment["PublicBaseUrl"]);
         Assert.Equal($"ws://localhost:{mediaworker.Port}/ws/twilio-media", environment["MediaStreamUrl"]);
         Assert.Equal(build.Commit, environment["GIT_COMMIT"]);
