@@ -14,6 +14,7 @@ internal sealed class AppHostProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly Stopwatch _sinceStart = Stopwatch.StartNew();
 
     private AppHostProcess(Process process) => _process = process;
 
@@ -73,7 +74,6 @@ internal sealed class AppHostProcess : IAsyncDisposable
     /// <summary>Waits for the AppHost's summary (every resource healthy); returns DCP and every process of the graph.</summary>
     public async Task<RunningGraph> WaitUntilUpAsync(TimeSpan timeout)
     {
-        var deadline = Stopwatch.StartNew();
         while (!Output.Contains("AgentLocator is up", StringComparison.Ordinal))
         {
             if (_process.HasExited)
@@ -81,7 +81,7 @@ internal sealed class AppHostProcess : IAsyncDisposable
                 Assert.Fail($"The AppHost exited early ({_process.ExitCode}):\n{Output}");
             }
 
-            if (deadline.Elapsed > timeout)
+            if (_sinceStart.Elapsed > timeout)
             {
                 throw new TimeoutException($"The AppHost was not up within {timeout.TotalSeconds:0} s:\n{Output}");
             }
@@ -95,7 +95,7 @@ internal sealed class AppHostProcess : IAsyncDisposable
             .Where(pid => ProcessTree.CommandLine(pid).Contains($"{service}/bin/", StringComparison.Ordinal))
             .Select(pid => new Uri(ProcessTree.EnvironmentOf(pid)["ASPNETCORE_URLS"].Split(';')[0]).Port)
             .First();
-        return new RunningGraph(dcp, [dcp, .. processes], PortOf("AgentLocator.Api"), PortOf("AgentLocator.MediaWorker"));
+        return new RunningGraph(dcp, [dcp, .. processes], PortOf("AgentLocator.Api"), PortOf("AgentLocator.MediaWorker"), _sinceStart.Elapsed);
     }
 
     public async Task<int?> WaitForExitAsync(TimeSpan timeout)
@@ -148,5 +148,5 @@ internal sealed class AppHostProcess : IAsyncDisposable
     }
 }
 
-/// <summary>An AppHost's DCP, every process DCP started for it, and the ports its services answer on.</summary>
-internal sealed record RunningGraph(int Dcp, IReadOnlyList<int> Processes, int ApiPort, int MediaWorkerPort);
+/// <summary>An AppHost's DCP, every process DCP started for it, the ports its services answer on, and how long it took to be up.</summary>
+internal sealed record RunningGraph(int Dcp, IReadOnlyList<int> Processes, int ApiPort, int MediaWorkerPort, TimeSpan UpAfter);

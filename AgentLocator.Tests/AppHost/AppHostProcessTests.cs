@@ -23,6 +23,7 @@ public sealed class AppHostProcessTests(ITestOutputHelper output)
         // DCP monitors the AppHost's pid and stops everything it started once it is gone.
         var survivors = await ProcessTree.WaitUntilAllDeadAsync(graph.Processes, TimeSpan.FromSeconds(20));
 
+        output.WriteLine($"up (every resource healthy) {graph.UpAfter.TotalSeconds:0.0} s after the AppHost started; load {LoadAverage()}");
         output.WriteLine($"{graph.Processes.Count} processes gone {stopwatch.Elapsed.TotalSeconds:0.0} s after SIGKILL of the AppHost");
         var described = ProcessTree.Describe(survivors);
         foreach (var survivor in survivors)
@@ -51,12 +52,15 @@ public sealed class AppHostProcessTests(ITestOutputHelper output)
         var exitCode = await appHost.WaitForExitAsync(TimeSpan.FromSeconds(30));
         var dcpLeft = await ProcessTree.WaitUntilAllDeadAsync(graph.Processes, TimeSpan.FromSeconds(20));
 
+        output.WriteLine($"up (every resource healthy) {graph.UpAfter.TotalSeconds:0.0} s after the AppHost started; load {LoadAverage()}");
         output.WriteLine($"signal {signal}: services, servers and dashboard gone after {servicesGone.TotalSeconds:0.0} s, AppHost exited {exitCode}, everything (DCP too) after {stopwatch.Elapsed.TotalSeconds:0.0} s");
         Assert.True(servicesLeft.Count == 0, $"still running 5 s after the signal: {ProcessTree.Describe(servicesLeft)}\n{appHost.Output}");
         Assert.True(exitCode == 0, $"expected a clean exit, got {exitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none within 30 s"}:\n{appHost.Output}");
         Assert.True(dcpLeft.Count == 0, $"DCP outlived the AppHost: {ProcessTree.Describe(dcpLeft)}");
         Assert.False(await ProcessTree.AnswersAsync(graph.ApiPort), "the Api still answers");
     }
+
+    private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
     [Fact]
     public async Task AHeldPortMakesTheAppHostExitBeforeLaunchingAnythingNamingTheHolder()

@@ -29,7 +29,8 @@ internal sealed class ChildTestRun : IAsyncDisposable
 
     public int RunnerId => _runner.Id;
 
-    public static ChildTestRun Start(string testClass)
+    /// <summary>Runs the named test classes, one after the other (they share the AppHost collection).</summary>
+    public static ChildTestRun Start(params Type[] testClasses)
     {
         var startInfo = new ProcessStartInfo(Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet")
         {
@@ -37,7 +38,8 @@ internal sealed class ChildTestRun : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "test", typeof(ChildTestRun).Assembly.Location, "--filter", $"FullyQualifiedName~{testClass}" })
+        var filter = string.Join('|', testClasses.Select(type => $"FullyQualifiedName~{type.FullName}"));
+        foreach (var argument in new[] { "test", typeof(ChildTestRun).Assembly.Location, "--filter", filter })
         {
             startInfo.ArgumentList.Add(argument);
         }
