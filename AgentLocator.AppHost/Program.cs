@@ -34,6 +34,13 @@ var mediaworker = builder.AddProject<Projects.AgentLocator_MediaWorker>("mediawo
     .WithReference(redis).WaitFor(redis)
     .WithServiceEnvironment(settings, build);
 
+// The AI receptionist (OpenAI Realtime) only when a key is given: Aspire refuses to start on a declared but
+// missing connection string, and without one the MediaWorker runs the offline intake.
+if (builder.Configuration.GetConnectionString("openai") is { Length: > 0 })
+{
+    mediaworker.WithReference(builder.AddConnectionString("openai"));
+}
+
 // The Api answers Twilio's webhooks. It names the MediaWorker's address in its TwiML, but Twilio, not the Api,
 // connects to it: both start as soon as Postgres and Redis are healthy.
 builder.AddProject<Projects.AgentLocator_Api>("api")

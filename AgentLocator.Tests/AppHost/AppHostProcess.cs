@@ -60,6 +60,7 @@ internal sealed class AppHostProcess : IAsyncDisposable
         startInfo.Environment["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true";
         startInfo.Environment.Remove("ConnectionStrings__agentlocator");
         startInfo.Environment.Remove("ConnectionStrings__redis");
+        startInfo.Environment.Remove("ConnectionStrings__openai");
 
         var process = new Process { StartInfo = startInfo };
         var host = new AppHostProcess(process);

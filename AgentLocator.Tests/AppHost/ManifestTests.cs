@@ -52,6 +52,32 @@ public sealed class ManifestTests
 
             Assert.Equal("{mediaworker.bindings.http.url}", resources.GetProperty("api").GetProperty("env").GetProperty("services__mediaworker__http__0").GetString());
             Assert.True(resources.GetProperty("media-stream-token-secret").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+            // Without a key there is no AI provider to declare: the MediaWorker runs the offline intake.
+            Assert.DoesNotContain("openai", names);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AnOpenAiConnectionStringGivenToTheAppHostReachesOnlyTheMediaWorker()
+    {
+        var directory = Directory.CreateTempSubdirectory("agentlocator-manifest-");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "aspire-manifest.json");
+            await using var appHost = AppHostProcess.Start("--publisher", "manifest", "--output-path", path,
+                "--ConnectionStrings:openai=Endpoint=http://127.0.0.1:9/v1;Key=sk-test-not-a-key");
+            Assert.True(await appHost.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, $"publishing failed:\n{appHost.Output}");
+            Assert.DoesNotContain("sk-test-not-a-key", appHost.Output, StringComparison.Ordinal);
+
+            using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(path));
+            var resources = manifest.RootElement.GetProperty("resources");
+            Assert.True(resources.TryGetProperty("openai", out _), "the openai connection string is declared");
+            Assert.Equal("{openai.connectionString}", resources.GetProperty("mediaworker").GetProperty("env").GetProperty("ConnectionStrings__openai").GetString());
+            Assert.False(resources.GetProperty("api").GetProperty("env").TryGetProperty("ConnectionStrings__openai", out _), "the Api has no use for the AI key");
         }
         finally
         {
