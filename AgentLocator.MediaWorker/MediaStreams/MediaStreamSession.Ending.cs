@@ -15,6 +15,9 @@ namespace AgentLocator.MediaWorker.MediaStreams;
 internal sealed partial class MediaStreamSession
 {
     private static readonly TimeSpan RecordTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(2);
+    private readonly Lock _publishGate = new(); // the receive loop and the ending's record write both publish
+    private Task _publishing = Task.CompletedTask;
 
     private CallEnd _ending;
     private string _endReason = "";
@@ -74,7 +77,7 @@ internal sealed partial class MediaStreamSession
                     break;
                 case CallEnd.Voicemail:
                     await _services.Records.FallbackAsync(_callSid, reason, timeout.Token);
-                    await PublishAsync(CallEvent.Fallback, ("reason", reason));
+                    Publish(CallEvent.Fallback, ("reason", reason));
                     break;
             }
         }
@@ -173,7 +176,7 @@ internal sealed partial class MediaStreamSession
             }
         }
 
-        await PublishAsync(CallEvent.Fallback, ("reason", reason));
+        Publish(CallEvent.Fallback, ("reason", reason));
         if (!_stopReceived && !_peerClosed)
         {
             await RedirectToVoicemailAsync();
@@ -213,22 +216,49 @@ internal sealed partial class MediaStreamSession
             MediaStreamLog.Error(_logger, _callSid, "stream_stopped", ex);
         }
 
-        await PublishAsync(CallEvent.Ended, ("reason", stopReason));
+        await PublishLastAsync(CallEvent.Ended, ("reason", stopReason));
         MediaStreamLog.WsStop(_logger, _callSid, _streamSid, stopReason, _frames, _turnCount);
     }
 
-    private async Task PublishAsync(string type, params (string Key, string Value)[] data)
+    /// <summary>
+    /// Publishes a live call event without holding up the call: events go out in order, one after the
+    /// other, each bounded by <see cref="PublishTimeout"/>, while the receive loop goes on releasing the
+    /// bot's audio (a slow Redis must never starve playback). Live events are best effort: a failure is
+    /// logged and the call goes on.
+    /// </summary>
+    private void Publish(string type, params (string Key, string Value)[] data)
     {
+        var evt = new CallEvent(type, _callSid, _services.Clock.GetUtcNow(), data.ToDictionary(d => d.Key, d => d.Value));
+        lock (_publishGate)
+        {
+            _publishing = PublishAfterAsync(_publishing, evt);
+        }
+    }
+
+    /// <summary>The last event of the call: published after those before it, waited for (bounded) so it is out before the session ends.</summary>
+    private async Task PublishLastAsync(string type, params (string Key, string Value)[] data)
+    {
+        Publish(type, data);
+        Task last;
+        lock (_publishGate)
+        {
+            last = _publishing;
+        }
+
+        await Task.WhenAny(last, Task.Delay(PublishTimeout));
+    }
+
+    private async Task PublishAfterAsync(Task previous, CallEvent evt)
+    {
+        await previous;
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _services.Sessions.PublishAsync(new CallEvent(type, _callSid, _services.Clock.GetUtcNow(),
-                data.ToDictionary(d => d.Key, d => d.Value)), timeout.Token).WaitAsync(timeout.Token);
+            using var timeout = new CancellationTokenSource(PublishTimeout);
+            await _services.Sessions.PublishAsync(evt, timeout.Token).WaitAsync(timeout.Token);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // Live events are best effort (Redis may be down); the call goes on.
-            MediaStreamLog.Error(_logger, _callSid, "publish " + type, ex);
+            MediaStreamLog.Error(_logger, _callSid, "publish " + evt.Type, ex);
         }
     }
 }

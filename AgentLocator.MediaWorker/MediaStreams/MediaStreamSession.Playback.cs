@@ -31,7 +31,7 @@ internal sealed partial class MediaStreamSession
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                Volatile.Write(ref _sendFailure, new CallFailure(CallLoop.Send, ex is TimeoutException ? CallFailure.SendTimeout : CallFailure.SendError, ex));
+                Volatile.Write(ref _sendFailure, SendFailure(ex));
                 try
                 {
                     await receive.CancelAsync();
@@ -43,6 +43,18 @@ internal sealed partial class MediaStreamSession
             }
         }, CancellationToken.None);
     }
+
+    /// <summary>
+    /// Why a send failed: it outlasted the send timeout (a stalled peer), or anything else; except that a
+    /// connection the peer reset or dropped is the connection's failure, reported as the receive loop
+    /// reports it (<c>WS_LOOP_FAILED connection_lost</c>), whichever of the two loops notices first.
+    /// </summary>
+    private static CallFailure SendFailure(Exception ex) => ex switch
+    {
+        TimeoutException => new CallFailure(CallLoop.Send, CallFailure.SendTimeout, ex),
+        System.Net.WebSockets.WebSocketException or IOException => new CallFailure(CallLoop.Receive, CallFailure.ConnectionLost, ex),
+        _ => new CallFailure(CallLoop.Send, CallFailure.SendError, ex),
+    };
 
     /// <summary>Completes the send queue and waits (bounded) for what is in it to go out.</summary>
     private async Task StopSendingAsync()

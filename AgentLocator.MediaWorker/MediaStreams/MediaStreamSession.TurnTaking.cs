@@ -132,7 +132,7 @@ internal sealed partial class MediaStreamSession
         }
 
         await PlayAsync(reply, turn);
-        await PublishAsync(CallEvent.Turn, ("turn", number.ToString(CultureInfo.InvariantCulture)),
+        Publish(CallEvent.Turn, ("turn", number.ToString(CultureInfo.InvariantCulture)),
             ("speechMs", ((int)turn.Duration.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)));
     }
 

@@ -367,7 +367,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         _call = new ConversationContext(_callSid, _streamSid, callId, businessId, session?.CustomerId ?? call?.CustomerId,
             call?.IsTest ?? TestTraffic.IsTestCall(_callSid));
         MediaStreamLog.WsStart(_logger, _callSid, _streamSid, session is null ? "parameters" : "redis");
-        await PublishAsync(CallEvent.StreamStarted, ("streamSid", _streamSid));
+        Publish(CallEvent.StreamStarted, ("streamSid", _streamSid));
 
         StartSending(receive);
         _engine = _services.Engines.Create(_call);

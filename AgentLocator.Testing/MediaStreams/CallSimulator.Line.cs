@@ -188,6 +188,15 @@ public sealed partial class CallSimulator
         }
 
         var tick = _tick++;
+        var lag = _clock.Elapsed - due;
+        if (lag > _maxTickLag)
+        {
+            lock (_gate)
+            {
+                _maxTickLag = lag;
+            }
+        }
+
         CallerStep? inFlight = null;
         try
         {

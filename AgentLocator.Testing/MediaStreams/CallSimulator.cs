@@ -38,6 +38,7 @@ public sealed partial class CallSimulator : IAsyncDisposable
     private TaskCompletionSource _botAudio = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _sequenceNumber; // connected carries none; start is "1"
     private long _framesSent;
+    private TimeSpan _maxTickLag;
     private bool _lineEnded;
     private int _disposed;
     private Task _lineLoop = Task.CompletedTask;
@@ -71,13 +72,23 @@ public sealed partial class CallSimulator : IAsyncDisposable
         get { lock (_gate) { return [.. _received]; } }
     }
 
-    /// <summary>Names of the marks echoed back to the app, in order.</summary>
+    /// <summary>
+    /// How late the line's most late tick started (wall time past its due time): a simulator that was
+    /// itself held up (a loaded machine) sends its frames in a burst when it catches up, which the app
+    /// cannot tell from a late network. A failed timing assertion names it.
+    /// </summary>
+    public TimeSpan MaxTickLag
+    {
+        get { lock (_gate) { return _maxTickLag; } }
+    }
+
     /// <summary>Each mark echo with when it went out and how many <c>clear</c>s had arrived before it (0: played before any barge-in).</summary>
     public IReadOnlyList<MarkEcho> MarkEchoes
     {
         get { lock (_gate) { return [.. _markEchoes]; } }
     }
 
+    /// <summary>Names of the marks echoed back to the app, in order.</summary>
     public IReadOnlyList<string> EchoedMarks
     {
         get { lock (_gate) { return [.. _echoedMarks]; } }

@@ -142,7 +142,7 @@ public sealed class RealTimeCallTests(RealTimeCallsFixture fixture) : IClassFixt
             "the call's loop failed");
         Assert.Equal(turns, sim.Turns.Count);
         Assert.All(sim.Turns, t => Assert.True(t.Latency > TimeSpan.Zero && t.Latency <= ReplyBound,
-            $"{call.Name}: turn {t.Turn} answered {t.Latency.TotalMilliseconds:0} ms after the caller's last voiced frame (line time; wall {t.WallLatency.TotalMilliseconds:0} ms), bound {ReplyBound.TotalMilliseconds:0} ms"));
+            $"{call.Name}: turn {t.Turn} answered {t.Latency.TotalMilliseconds:0} ms after the caller's last voiced frame (line time; wall {t.WallLatency.TotalMilliseconds:0} ms), bound {ReplyBound.TotalMilliseconds:0} ms; the simulator's own line ran up to {sim.MaxTickLag.TotalMilliseconds:0} ms late"));
     }
 
     /// <summary>
@@ -153,7 +153,8 @@ public sealed class RealTimeCallTests(RealTimeCallsFixture fixture) : IClassFixt
     {
         var sent = sim.Received.Where(m => m.Kind == BotMessageKind.Mark).Select(m => m.MarkName!).ToList();
         Assert.NotEmpty(sent);
-        Assert.Equal(sent, sim.EchoedMarks);
+        Assert.True(sent.SequenceEqual(sim.EchoedMarks),
+            $"marks sent [{string.Join(", ", sent)}], echoed [{string.Join(", ", sim.EchoedMarks)}]; bot audio ran dry inside a reply for {sim.LateFrames} frames; the simulator's own line ran up to {sim.MaxTickLag.TotalMilliseconds:0} ms late");
         var unmarked = 0;
         foreach (var message in sim.Received)
         {
