@@ -72,13 +72,21 @@ public sealed class VoiceActivityDetector
     /// <summary>The detector's core, for callers that already know a frame's level.</summary>
     public VoiceActivityEvent ProcessLevel(double levelDbfs, TimeSpan timestamp, TimeSpan frameDuration)
     {
-        if (!_floorSeeded)
-        {
-            NoiseFloorDbfs = Math.Min(levelDbfs, _options.MaxInitialNoiseFloorDbfs);
-            _floorSeeded = true;
-        }
+        SeedNoiseFloor(levelDbfs);
+        return ProcessDecision(levelDbfs > ThresholdDbfs, levelDbfs, timestamp, frameDuration);
+    }
 
-        var voiced = levelDbfs > ThresholdDbfs;
+    /// <summary>
+    /// The detector's turn logic (start, gaps, end of turn) and noise floor for a frame whose voicing was
+    /// decided by other means (a speech model): <paramref name="voiced"/> replaces the energy threshold.
+    /// </summary>
+    /// <param name="voiceBeganAt">
+    /// Where the voice of a frame that starts speech began, when the deciding model confirms it later than it
+    /// rose (a model needs a window or two of context); null: at this frame.
+    /// </param>
+    public VoiceActivityEvent ProcessDecision(bool voiced, double levelDbfs, TimeSpan timestamp, TimeSpan frameDuration, TimeSpan? voiceBeganAt = null)
+    {
+        SeedNoiseFloor(levelDbfs);
         LastLevelDbfs = levelDbfs;
         LastFrameVoiced = voiced;
         UpdateNoiseFloor(levelDbfs, voiced, frameDuration);
@@ -88,7 +96,7 @@ public sealed class VoiceActivityDetector
         {
             case State.Silence when voiced:
                 _state = State.Starting;
-                _candidateStart = timestamp;
+                _candidateStart = voiceBeganAt is { } began && began < timestamp ? began : timestamp;
                 _candidateVoiced = TimeSpan.Zero;
                 _candidateGap = TimeSpan.Zero;
                 return Accumulate(frameDuration, frameEnd);
@@ -116,6 +124,15 @@ public sealed class VoiceActivityDetector
 
             default:
                 return VoiceActivityEvent.None;
+        }
+    }
+
+    private void SeedNoiseFloor(double levelDbfs)
+    {
+        if (!_floorSeeded)
+        {
+            NoiseFloorDbfs = Math.Min(levelDbfs, _options.MaxInitialNoiseFloorDbfs);
+            _floorSeeded = true;
         }
     }
 

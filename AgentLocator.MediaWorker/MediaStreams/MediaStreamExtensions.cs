@@ -1,5 +1,6 @@
 using AgentLocator.Media;
 using AgentLocator.MediaWorker.Conversation;
+using AgentLocator.MediaWorker.SpeechDetection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentLocator.MediaWorker.MediaStreams;
@@ -8,8 +9,8 @@ public static class MediaStreamExtensions
 {
     /// <summary>
     /// The live call pipeline: <c>MediaStream:*</c> options, the Hebrew prompts (<c>Prompts:Directory</c>,
-    /// default <c>tts/</c> beside the executable), the energy speech detector (replace
-    /// <see cref="ISpeechDetectorFactory"/> to plug in another) and the default intake conversation engine
+    /// default <c>tts/</c> beside the executable), the caller's speech detector
+    /// (<see cref="SpeechDetectionExtensions.AddSpeechDetection"/>) and the default intake conversation engine
     /// (replace <see cref="IConversationEngineFactory"/> to plug in another).
     /// </summary>
     public static IHostApplicationBuilder AddMediaStreams(this IHostApplicationBuilder builder)
@@ -33,10 +34,10 @@ public static class MediaStreamExtensions
                 : throw new InvalidOperationException($"Prompts missing in '{options.Directory}': {string.Join(", ", missing)} (set {PromptLibraryOptions.SectionName}:Directory).");
         });
         services.TryAddSingleton(TimeProvider.System);
+        builder.AddSpeechDetection();
         services.AddSingleton<MediaStreamStats>();
         services.AddMetrics();
         services.AddSingleton<MediaStreamMetrics>();
-        services.TryAddSingleton<ISpeechDetectorFactory, EnergySpeechDetectorFactory>();
         services.AddSingleton<CallRecords>();
         services.AddSingleton<UtteranceStore>();
         services.TryAddSingleton<IConversationEngineFactory, IntakeConversationEngineFactory>();

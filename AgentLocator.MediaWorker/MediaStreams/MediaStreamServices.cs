@@ -1,6 +1,7 @@
 using AgentLocator.Data.Calls;
 using AgentLocator.Media;
 using AgentLocator.MediaWorker.Conversation;
+using AgentLocator.MediaWorker.SpeechDetection;
 
 namespace AgentLocator.MediaWorker.MediaStreams;
 

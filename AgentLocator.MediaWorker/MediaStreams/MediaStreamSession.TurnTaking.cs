@@ -2,6 +2,7 @@ using System.Globalization;
 using AgentLocator.Data.Calls;
 using AgentLocator.Media;
 using AgentLocator.MediaWorker.Conversation;
+using AgentLocator.MediaWorker.SpeechDetection;
 
 namespace AgentLocator.MediaWorker.MediaStreams;
 

@@ -465,6 +465,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
 
         _reader.Dispose();
         _callerAudio.Dispose();
+        _speech.Dispose();
         ArrayPool<byte>.Shared.Return(_payload);
     }
 }

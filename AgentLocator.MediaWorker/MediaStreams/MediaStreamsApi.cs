@@ -1,6 +1,7 @@
 using AgentLocator.Data.Calls;
 using AgentLocator.Media;
 using AgentLocator.MediaWorker.Conversation;
+using AgentLocator.MediaWorker.SpeechDetection;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 

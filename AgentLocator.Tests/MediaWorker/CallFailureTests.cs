@@ -5,6 +5,7 @@ using AgentLocator.Media;
 using AgentLocator.MediaStreams;
 using AgentLocator.MediaWorker.Conversation;
 using AgentLocator.MediaWorker.MediaStreams;
+using AgentLocator.MediaWorker.SpeechDetection;
 using AgentLocator.Testing.MediaStreams;
 using AgentLocator.Tests.Infrastructure;
 using AgentLocator.Tests.Media;
@@ -190,6 +191,8 @@ public sealed class CallFailureTests(MediaPipelineFixture fixture) : IClassFixtu
 
             public VoiceActivityEvent Process(ReadOnlySpan<byte> muLaw, TimeSpan timestamp) =>
                 ++_frames == throwOnFrame ? throw new InvalidOperationException("detector bug") : inner.Process(muLaw, timestamp);
+
+            public void Dispose() => inner.Dispose();
         }
     }
 
