@@ -8,14 +8,20 @@ namespace AgentLocator.MediaWorker.SpeechDetection;
 /// frames are voice (at <see cref="SpeechDetectionOptions.Threshold"/> to start, 0.15 lower while speech
 /// goes on, as Silero's own iterator does). Turn logic (start, gaps, end of turn) and the noise floor are
 /// the energy detector's (<see cref="VoiceActivityDetector.ProcessDecision"/>), so both detectors time a
-/// turn the same way and only the voicing decision differs. The model confirms an onset a window or more
-/// after the voice rose (it needs context); the speech is dated from where the level rose above the noise
-/// floor, at most <see cref="MaxOnsetLead"/> earlier, so the turn's audio keeps its first syllable.
+/// turn the same way and only the voicing decision differs. Two corrections for the model's 32 ms windows
+/// and its need for context: a frame quieter than the energy gate is never voice (so speech ends at the
+/// last voiced frame, not at the end of the window that held it), and the model confirms an onset after
+/// the voice rose (by a window, or a whole word a synthetic or hesitant voice began with), so speech is
+/// dated from where the level rose above the noise floor (gaps up to <see cref="OnsetGapTolerance"/>), at
+/// most <see cref="MaxOnsetLead"/> earlier: the turn's audio keeps its first word.
 /// </summary>
 public sealed class SileroSpeechDetector : ISpeechDetector
 {
     /// <summary>How far before the model's first voiced window an onset may be dated.</summary>
-    public static readonly TimeSpan MaxOnsetLead = TimeSpan.FromMilliseconds(300);
+    public static readonly TimeSpan MaxOnsetLead = TimeSpan.FromSeconds(1);
+
+    /// <summary>Quiet between words that still belongs to the voice the onset is dated from.</summary>
+    public static readonly TimeSpan OnsetGapTolerance = TimeSpan.FromMilliseconds(200);
 
     private const float ContinueMargin = 0.15f;
 
@@ -26,15 +32,18 @@ public sealed class SileroSpeechDetector : ISpeechDetector
     private readonly SileroVadStream _model;
     private readonly VoiceActivityDetector _turns;
     private readonly float _threshold;
+    private readonly double _gateDbfs;
     private readonly double _gateMeanSquare;
     private bool _windowVoiced;
     private TimeSpan? _loudSince;
+    private TimeSpan _lastLoudEnd;
 
     public SileroSpeechDetector(SileroVadModel model, SpeechDetectionOptions options, TimeSpan endOfTurnSilence)
     {
         _model = model.CreateStream();
         _turns = new VoiceActivityDetector(new VoiceActivityOptions { EndOfTurnSilence = endOfTurnSilence });
         _threshold = options.Threshold;
+        _gateDbfs = options.GateDbfs;
         _gateMeanSquare = Math.Pow(10, options.GateDbfs / 10);
     }
 
@@ -68,11 +77,20 @@ public sealed class SileroSpeechDetector : ISpeechDetector
         }
 
         var level = AudioLevel.MuLawDbfs(muLaw);
-        var loud = level > Math.Max(_turns.Options.MinSpeechDbfs, _turns.NoiseFloorDbfs + OnsetMarginDb);
-        _loudSince = loud ? _loudSince ?? timestamp : null;
-        var began = _loudSince is { } since && timestamp - since > MaxOnsetLead ? timestamp - MaxOnsetLead : _loudSince;
         var duration = TimeSpan.FromTicks(muLaw.Length * TimeSpan.TicksPerSecond / SileroVadModel.SampleRate);
-        return _turns.ProcessDecision(_windowVoiced, level, timestamp, duration, began);
+        if (level > Math.Max(_turns.Options.MinSpeechDbfs, _turns.NoiseFloorDbfs + OnsetMarginDb))
+        {
+            _loudSince = _loudSince is { } since && timestamp - _lastLoudEnd <= OnsetGapTolerance ? since : timestamp;
+            _lastLoudEnd = timestamp + duration;
+        }
+        else if (timestamp - _lastLoudEnd > OnsetGapTolerance)
+        {
+            _loudSince = null;
+        }
+
+        var began = _loudSince is { } loudSince && timestamp - loudSince > MaxOnsetLead ? timestamp - MaxOnsetLead : _loudSince;
+        var voiced = _windowVoiced && level >= _gateDbfs;
+        return _turns.ProcessDecision(voiced, level, timestamp, duration, began);
     }
 
     public void Dispose() => _model.Dispose();
