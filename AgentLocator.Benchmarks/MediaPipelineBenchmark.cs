@@ -7,6 +7,7 @@ using AgentLocator.Media;
 using AgentLocator.MediaWorker;
 using AgentLocator.MediaWorker.Conversation;
 using AgentLocator.MediaWorker.MediaStreams;
+using AgentLocator.MediaWorker.SpeechDetection;
 using AgentLocator.Testing.MediaStreams;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -27,7 +28,8 @@ namespace AgentLocator.Benchmarks;
 /// answered, the reply latency on the line's clock (caller's last voiced frame → first audible bot audio)
 /// against the silence window, late bot frames (playback that ran dry inside a reply), the line clock's
 /// lag, the server's per-frame processing time, and CPU and memory per call. <c>--soak 600</c> instead runs
-/// one call of mixed turns for ten minutes and samples the heap.
+/// one call of mixed turns for ten minutes and samples the heap. <c>--detector energy</c> runs the energy speech
+/// detector instead of Silero (the default when the model is beside the benchmark), for the model's CPU cost per call.
 /// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- media-pipeline --db "Host=..;Database=..;Username=.." --calls 300,1000 --seconds 60</code>
 /// CPU and memory are the whole process (MediaWorker and the simulated lines): an upper bound per call.
 /// </summary>
@@ -54,7 +56,14 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         var silenceWindow = TimeSpan.Parse(options.Get("silence-window", "00:00:00.550"), CultureInfo.InvariantCulture);
         var random = new Random(int.Parse(options.Get("seed", "42"), CultureInfo.InvariantCulture));
         var utterances = LoadUtterances();
-        await using var server = await StartServerAsync(db, silenceWindow, cancellationToken);
+        var detector = options.Get("detector", "silero");
+        if (detector is not ("silero" or "energy"))
+        {
+            Console.Error.WriteLine("--detector is silero (the default) or energy.");
+            return 2;
+        }
+
+        await using var server = await StartServerAsync(db, silenceWindow, detector, cancellationToken);
         var soak = int.Parse(options.Get("soak", "0"), CultureInfo.InvariantCulture);
         if (soak > 0)
         {
@@ -85,7 +94,7 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         }
 
         Console.WriteLine();
-        Console.WriteLine($"Media pipeline, real-time lines, utterances 1-8 s, pauses 2-12 s, silence window {silenceWindow.TotalMilliseconds} ms, {Environment.ProcessorCount} cores, load average before: {server.LoadBefore}");
+        Console.WriteLine($"Media pipeline, real-time lines, utterances 1-8 s, pauses 2-12 s, silence window {silenceWindow.TotalMilliseconds} ms, speech detector {server.Detector}, {Environment.ProcessorCount} cores, load average before: {server.LoadBefore}");
         Console.WriteLine();
         Console.WriteLine("| calls | turns said / answered | reply p50 / p95 / p99 / max (ms, line clock) | p99 over silence window (ms) | late bot frames | line clock lag p99 (ms) | server frame p50 / p99 / max (µs) | CPU per call (% core) | memory per call (KiB) | load avg (1 min) |");
         Console.WriteLine("|---:|---|---|---:|---:|---:|---|---:|---:|---|");
@@ -260,7 +269,7 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         }
     }
 
-    private static async Task<InProcessServer> StartServerAsync(string db, TimeSpan silenceWindow, CancellationToken cancellationToken)
+    private static async Task<InProcessServer> StartServerAsync(string db, TimeSpan silenceWindow, string detector, CancellationToken cancellationToken)
     {
         var loadBefore = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
         const string secret = "media-pipeline-benchmark";
@@ -278,6 +287,11 @@ public sealed class MediaPipelineBenchmark : IBenchmark
             ["MediaStream:IdleReprompt"] = "00:05:00",
             ["MediaStream:MaxCallLength"] = "01:00:00",
         });
+        if (detector == "energy")
+        {
+            // No model file: the worker falls back to the energy detector, as in production without the model.
+            builder.Configuration["SpeechDetection:ModelPath"] = Path.Combine(Path.GetTempPath(), "no-silero-model", SpeechDetectionOptions.ModelFileName);
+        }
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -297,11 +311,16 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         var business = new Business { Name = "benchmark", PhoneNumbers = [new BusinessPhoneNumber { Number = "+9727" + Random.Shared.Next(1_000_000, 9_999_999) }] };
         context.Businesses.Add(business);
         await context.SaveChangesAsync(cancellationToken);
-        return new InProcessServer(app, mediaUri, business, new CallToken(secret), app.Services.GetRequiredService<MediaStreamStats>(), loadBefore);
+        return new InProcessServer(app, mediaUri, business, new CallToken(secret), app.Services.GetRequiredService<MediaStreamStats>(), loadBefore,
+            app.Services.GetRequiredService<ISpeechDetectorFactory>().Name);
     }
 
-    private sealed class InProcessServer(WebApplication app, Uri mediaUri, Business business, CallToken tokens, MediaStreamStats stats, string loadBefore) : IAsyncDisposable
+    private sealed class InProcessServer(WebApplication app, Uri mediaUri, Business business, CallToken tokens, MediaStreamStats stats, string loadBefore,
+        string detector) : IAsyncDisposable
     {
+        /// <summary>The speech detector the worker runs (silero, energy).</summary>
+        public string Detector => detector;
+
         public Uri MediaUri => mediaUri;
 
         public MediaStreamStats Stats => stats;
