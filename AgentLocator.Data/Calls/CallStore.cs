@@ -48,9 +48,9 @@ public sealed class CallStore(AgentLocatorDbContext db)
                 RETURNING id),
             inserted AS (
                 INSERT INTO calls (id, call_sid, business_id, customer_id, "from", "to", direction, status, started_at,
-                                   stream_started, fallback_used, conversation_completed, is_test, created_at, updated_at)
+                                   stream_started, fallback_used, conversation_completed, is_test, trace_parent, created_at, updated_at)
                 SELECT {call.CallId}, {call.CallSid}, {call.BusinessId}, caller.id, {call.From}, {call.To}, {call.Direction}, {status}, {now},
-                       false, false, false, {call.IsTest}, {now}, {now}
+                       false, false, false, {call.IsTest}, {call.TraceParent}, {now}, {now}
                 FROM caller
                 ON CONFLICT (call_sid) DO NOTHING
                 RETURNING id, customer_id)
@@ -69,6 +69,10 @@ public sealed class CallStore(AgentLocatorDbContext db)
         await db.Calls.AsNoTracking().Where(c => c.CallSid == callSid)
             .Select(c => new RecordedCall(c.Id, c.CustomerId, false))
             .SingleOrDefaultAsync(cancellationToken);
+
+    /// <summary>The call's trace (the <c>incoming_call</c> webhook's traceparent), if the call is known and was traced.</summary>
+    public Task<string?> TraceParentOfAsync(string callSid, CancellationToken cancellationToken) =>
+        db.Calls.AsNoTracking().Where(c => c.CallSid == callSid).Select(c => c.TraceParent).SingleOrDefaultAsync(cancellationToken);
 
     public Task<Call?> GetCallAsync(string callSid, CancellationToken cancellationToken) =>
         db.Calls.AsNoTracking().SingleOrDefaultAsync(c => c.CallSid == callSid, cancellationToken);

@@ -1,6 +1,9 @@
 namespace AgentLocator.Data.Calls;
 
-/// <summary>What Twilio told us when the phone rang: enough to rebuild the call row later if Postgres was down.</summary>
+/// <summary>
+/// What Twilio told us when the phone rang: enough to rebuild the call row later if Postgres was down; with the
+/// webhook's W3C traceparent, the call's trace.
+/// </summary>
 public sealed record IncomingCall(
     string CallSid,
     Guid BusinessId,
@@ -10,7 +13,8 @@ public sealed record IncomingCall(
     string Direction,
     string Status,
     DateTimeOffset StartedAt,
-    bool IsTest);
+    bool IsTest,
+    string? TraceParent = null);
 
 /// <summary>The business that owns a number, as the voice webhooks need it.</summary>
 public sealed record BusinessRoute(Guid BusinessId, string Name, bool Active, int MaxRecordingSeconds, string? NotificationPhone, string? WhatsAppNumber);

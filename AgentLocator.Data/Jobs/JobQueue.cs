@@ -26,12 +26,14 @@ public static class JobQueue
     /// <summary>
     /// Inserts the job at once (inside the context's current transaction, if one is open);
     /// returns false when a job with the same dedup key already exists, so a retried webhook
-    /// never queues the same work twice.
+    /// never queues the same work twice. The job continues <paramref name="traceParent"/>'s trace when given
+    /// (the call's, for work a later webhook queues for it), else the current activity's.
     /// </summary>
     public static async Task<bool> EnqueueOnceAsync(AgentLocatorDbContext db, string type, object payload, string dedupKey,
-        DateTimeOffset? runAt = null, int? maxAttempts = null, CancellationToken cancellationToken = default)
+        DateTimeOffset? runAt = null, int? maxAttempts = null, string? traceParent = null, CancellationToken cancellationToken = default)
     {
         var job = NewJob(db.Clock, type, payload, dedupKey, runAt, maxAttempts);
+        job.TraceParent = traceParent ?? job.TraceParent;
         var now = db.Clock.GetUtcNow();
         var inserted = await db.Database.ExecuteSqlInterpolatedAsync($"""
             INSERT INTO jobs (type, payload, dedup_key, status, attempts, max_attempts, run_at, trace_parent, created_at, updated_at)

@@ -71,6 +71,9 @@ public class Call
     /// <summary>Smoke-test traffic never counts as a real lead.</summary>
     public bool IsTest { get; set; }
 
+    /// <summary>W3C traceparent of the <c>incoming_call</c> webhook: the call's trace, which later webhooks and jobs continue.</summary>
+    public string? TraceParent { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }

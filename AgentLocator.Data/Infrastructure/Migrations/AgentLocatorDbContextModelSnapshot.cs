@@ -251,6 +251,10 @@ namespace AgentLocator.Data.Infrastructure.Migrations
                         .HasColumnType("text")
                         .HasColumnName("to");
 
+                    b.Property<string>("TraceParent")
+                        .HasColumnType("text")
+                        .HasColumnName("trace_parent");
+
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");
