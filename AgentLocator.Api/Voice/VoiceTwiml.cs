@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using AgentLocator.Api.Webhooks;
+using AgentLocator.ServiceDefaults.Telemetry;
 using Microsoft.Extensions.Options;
 using Twilio.TwiML;
 using Connect = Twilio.TwiML.Voice.Connect;
@@ -34,9 +36,10 @@ public sealed class VoiceTwiml(IOptions<PublicUrlOptions> options, IOptions<Voic
     /// <summary>
     /// Greeting, then the live conversation over a Media Stream; when the stream ends Twilio asks
     /// <c>/webhook/stream_ended</c>. The stream URL is <c>wss</c> (<c>ws</c> only for a local run) and carries
-    /// no query string: the call's identity travels in <c>&lt;Parameter&gt;</c>s (<c>start.customParameters</c>).
+    /// no query string: the call's identity travels in <c>&lt;Parameter&gt;</c>s (<c>start.customParameters</c>), and so
+    /// does its trace (<c>traceparent</c>, <c>tracestate</c>), which the MediaWorker's session continues.
     /// </summary>
-    public VoiceResponse GreetingAndStream(string callSid, Guid callId, Guid businessId, string token)
+    public VoiceResponse GreetingAndStream(string callSid, Guid callId, Guid businessId, string token, ActivityContext trace = default)
     {
         var stream = new MediaStream(url: MediaStreamUrl, statusCallback: Urls.Url("/webhook/stream_status"),
                 statusCallbackMethod: MediaStream.StatusCallbackMethodEnum.Post)
@@ -44,6 +47,15 @@ public sealed class VoiceTwiml(IOptions<PublicUrlOptions> options, IOptions<Voic
             .Parameter("callId", callId.ToString("D"))
             .Parameter("businessId", businessId.ToString("D"))
             .Parameter("token", token);
+        if (trace != default)
+        {
+            stream.Parameter(CallTrace.TraceParentParameter, CallTrace.TraceParent(trace));
+            if (!string.IsNullOrEmpty(trace.TraceState))
+            {
+                stream.Parameter(CallTrace.TraceStateParameter, trace.TraceState);
+            }
+        }
+
         var connect = new Connect(action: new Uri(Urls.Url("/webhook/stream_ended")), method: SdkHttpMethod.Post);
         connect.Append(stream);
         return new VoiceResponse().Play(new Uri(Prompt(GreetingPrompt))).Append(connect);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AgentLocator.Api.Webhooks;
 using AgentLocator.Data.Calls;
 using AgentLocator.Data.Jobs;
@@ -55,7 +56,7 @@ public static partial class VoiceWebhooksApi
 
         var businessId = answer.Route?.BusinessId ?? Guid.Empty;
         var incoming = new IncomingCall(callSid, businessId, Guid.CreateVersion7(), from, to, form.Field("Direction") ?? "inbound",
-            form.Field("CallStatus") ?? CallStatuses.Ringing, clock.GetUtcNow(), TestTraffic.IsTestCall(callSid));
+            form.Field("CallStatus") ?? CallStatuses.Ringing, clock.GetUtcNow(), TestTraffic.IsTestCall(callSid), Activity.Current?.Id);
         var callId = incoming.CallId;
         if (!answer.DatabaseFailed)
         {
@@ -80,7 +81,8 @@ public static partial class VoiceWebhooksApi
             options.Value, cancellationToken);
         LogIncomingCall(logger, callSid, businessId, PhoneNumbers.Redact(from));
         telemetry.CallStarted("answered");
-        return twiml.GreetingAndStream(callSid, callId, businessId, token).ToResult();
+        // The webhook's span is the call's trace: the MediaWorker's session continues it from the <Stream>'s parameters.
+        return twiml.GreetingAndStream(callSid, callId, businessId, token, Activity.Current?.Context ?? default).ToResult();
     }
 
     /// <summary>
@@ -213,11 +215,23 @@ public static partial class VoiceWebhooksApi
         };
         LogFallback(logger, callSid, reason);
         telemetry.Fallback(reason, callSid);
+        using var fallback = StartFallbackSpan(telemetry, call?.TraceParent, callSid, reason);
         var at = clock.GetUtcNow();
         await sessions.PublishAsync(new CallEvent(CallEvent.Fallback, callSid, at, new Dictionary<string, string> { ["reason"] = reason }), cancellationToken);
         await WriteOrDeferAsync("stream_ended", callSid, store, deferred, options.Value, logger,
             (s, ct) => s.RecordFallbackAsync(callSid, reason, at, ct), cancellationToken);
         return twiml.Voicemail(maxLength).ToResult();
+    }
+
+    /// <summary>The fallback as a span of the call's trace (when the call row has it), linked to this webhook's own span.</summary>
+    private static Activity? StartFallbackSpan(ServiceTelemetry telemetry, string? callTrace, string callSid, string reason)
+    {
+        var parent = CallTrace.ParentFrom(callTrace);
+        ActivityLink[]? links = parent != default && Activity.Current is { } webhook ? [new ActivityLink(webhook.Context)] : null;
+        var span = telemetry.ActivitySource.StartActivity(CallTrace.FallbackSpan, ActivityKind.Internal, parent, links: links);
+        span?.SetTag(CallTrace.CallSidTag, callSid);
+        span?.SetTag("fallback.reason", reason);
+        return span;
     }
 
     /// <summary>The <c>&lt;Record&gt;</c> action: thank the caller and hang up at once; a durable job fetches the recording.</summary>
@@ -256,7 +270,9 @@ public static partial class VoiceWebhooksApi
         int? duration = int.TryParse(form.Field("RecordingDuration"), out var d) && d >= 0 ? d : null;
         var payload = new RecordingJob.Payload(callSid, url, sid, duration, form.Field("RecordingStatus"));
         var queued = await WriteOrDeferAsync(webhook, callSid, store, deferred, options, logger,
-            (s, ct) => JobQueue.EnqueueOnceAsync(s.Db, RecordingJob.Type, payload, RecordingJob.DedupKey(sid), maxAttempts: 40, cancellationToken: ct),
+            async (s, ct) => await JobQueue.EnqueueOnceAsync(s.Db, RecordingJob.Type, payload, RecordingJob.DedupKey(sid), maxAttempts: 40,
+                // The job belongs to the call's trace, not to this webhook's.
+                traceParent: await s.TraceParentOfAsync(callSid, ct), cancellationToken: ct),
             cancellationToken);
         if (queued)
         {

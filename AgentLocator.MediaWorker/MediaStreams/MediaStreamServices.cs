@@ -2,6 +2,7 @@ using AgentLocator.Data.Calls;
 using AgentLocator.Media;
 using AgentLocator.MediaWorker.Conversation;
 using AgentLocator.MediaWorker.SpeechDetection;
+using AgentLocator.ServiceDefaults.Telemetry;
 
 namespace AgentLocator.MediaWorker.MediaStreams;
 
@@ -15,4 +16,5 @@ internal sealed record MediaStreamServices(
     MediaStreamStats Stats,
     TimeProvider Clock,
     MediaStreamMetrics Metrics,
-    ISpeechDetectorFactory SpeechDetectors);
+    ISpeechDetectorFactory SpeechDetectors,
+    ServiceTelemetry Telemetry);

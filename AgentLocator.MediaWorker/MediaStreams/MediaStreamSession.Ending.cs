@@ -58,6 +58,11 @@ internal sealed partial class MediaStreamSession
         _ending = end;
         _endReason = reason;
         _finalReply = finalReply;
+        if (end == CallEnd.Voicemail)
+        {
+            SessionEvent("fallback", ("fallback.reason", reason));
+        }
+
         MediaStreamLog.CallEnding(_logger, _callSid, end.ToString(), reason);
         _endingWrite = RecordEndingAsync(end, reason);
         _endNow = finalReply is null;
@@ -155,6 +160,7 @@ internal sealed partial class MediaStreamSession
         }
 
         _services.Metrics.CallFailed(failure.Loop, reason);
+        SessionEvent("fallback", ("fallback.reason", reason), ("fallback.loop", failure.Loop.Name()));
         _error ??= reason;
         _outbound?.Complete();
         await _endingWrite;
@@ -192,10 +198,12 @@ internal sealed partial class MediaStreamSession
             using var timeout = new CancellationTokenSource(_options.CloseTimeout);
             var result = await _services.Records.RedirectToVoicemailAsync(_callSid, timeout.Token);
             MediaStreamLog.VoicemailRedirect(_logger, _callSid, _services.Records.VoicemailUrl, result.Outcome.ToString());
+            SessionEvent("voicemail redirect", ("redirect.outcome", result.Outcome.ToString()));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             MediaStreamLog.VoicemailRedirectFailed(_logger, _callSid, ex.Message);
+            SessionEvent("voicemail redirect failed", ("error", ex.Message));
         }
     }
 

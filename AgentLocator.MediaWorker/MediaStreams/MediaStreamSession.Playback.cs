@@ -81,6 +81,7 @@ internal sealed partial class MediaStreamSession
                 var engine = Stopwatch.GetElapsedTime(turn.FrameReceivedAt);
                 var latency = _streamNow - turn.SpeechEndedAt + engine;
                 MediaStreamLog.PingPongTx(_logger, _callSid, scheduled.Id, scheduled.Label, Math.Round(latency.TotalMilliseconds, 1), Math.Round(engine.TotalMilliseconds, 1));
+                ReplyStarted(scheduled, latency, engine);
             }
         }
 

@@ -127,12 +127,17 @@ internal sealed partial class MediaStreamSession
         var number = ++_turnCount;
         MediaStreamLog.HebrewSpeech(_logger, _callSid, number, (int)turn.Duration.TotalMilliseconds);
         var callerTurn = new CallerTurn(number, turn.Audio, turn.Duration, _playback.LastHeard, turn.SpeechEndedAt);
-        if (await AskEngineAsync("turn", ct => _engine!.OnCallerTurnAsync(callerTurn, ct), cancellationToken) is not { } reply)
+        using (var span = StartTurnSpan(number, turn))
         {
-            return;
+            if (await AskEngineAsync("turn", ct => _engine!.OnCallerTurnAsync(callerTurn, ct), cancellationToken) is not { } reply)
+            {
+                span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, _failure?.Reason ?? "no reply");
+                return;
+            }
+
+            await PlayAsync(reply, turn);
         }
 
-        await PlayAsync(reply, turn);
         Publish(CallEvent.Turn, ("turn", number.ToString(CultureInfo.InvariantCulture)),
             ("speechMs", ((int)turn.Duration.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)));
     }

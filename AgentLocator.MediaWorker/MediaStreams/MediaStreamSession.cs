@@ -108,6 +108,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
             end = new StreamEnd("error", WebSocketCloseStatus.InternalServerError, "internal error");
         }
 
+        ResumeSessionSpan();
         if (_failure is not null)
         {
             end = await FailCallAsync(_failure);
@@ -115,6 +116,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
 
         await CloseAsync(end.Status, end.Reason);
         await FinishRecordsAsync(end.Stop);
+        EndSessionSpan(end.Stop ?? "");
         _services.Stats.StreamClosed();
     }
 
@@ -178,6 +180,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
                         return new StreamEnd("rejected", WebSocketCloseStatus.PolicyViolation, _error!);
                     }
 
+                    ResumeSessionSpan();
                     break;
                 case Next.Turn:
                     await TakeTurnAsync(stopping);
@@ -326,6 +329,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         _streamSid = start.StreamSid;
         var parameters = start.CustomParameters;
         parameters.TryGetValue("token", out var token);
+        StartSessionSpan(start);
 
         var session = await BoundedAsync("session lookup", ct => _services.Sessions.GetAsync(start.CallSid, ct), null, cancellationToken);
         Guid callId, businessId;
@@ -458,6 +462,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        EndSessionSpan("disposed");
         if (_engine is not null)
         {
             await _engine.DisposeAsync();

@@ -2,6 +2,7 @@ using AgentLocator.Data.Calls;
 using AgentLocator.Media;
 using AgentLocator.MediaWorker.Conversation;
 using AgentLocator.MediaWorker.SpeechDetection;
+using AgentLocator.ServiceDefaults.Telemetry;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -46,9 +47,9 @@ public sealed class MediaStreamHandler
 
     public MediaStreamHandler(CallToken tokens, ICallSessions sessions, CallRecords records, IConversationEngineFactory engines,
         PromptLibrary prompts, MediaStreamStats stats, TimeProvider clock, MediaStreamMetrics metrics, ISpeechDetectorFactory speechDetectors,
-        IOptions<MediaStreamOptions> options, ILogger<MediaStreamHandler> logger, IHostApplicationLifetime lifetime)
+        ServiceTelemetry telemetry, IOptions<MediaStreamOptions> options, ILogger<MediaStreamHandler> logger, IHostApplicationLifetime lifetime)
     {
-        _services = new MediaStreamServices(tokens, sessions, records, engines, prompts, stats, clock, metrics, speechDetectors);
+        _services = new MediaStreamServices(tokens, sessions, records, engines, prompts, stats, clock, metrics, speechDetectors, telemetry);
         _options = options;
         _logger = logger;
         _lifetime = lifetime;

@@ -30,6 +30,9 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
 
     public TimeSpan ScheduledEnd { get; private set; }
 
+    /// <summary>Bot frames released after their time on the line had already passed (the caller heard a gap).</summary>
+    public long LateFrames { get; private set; }
+
     public ScheduledReply Enqueue(IReadOnlyList<ReplySegment> segments, TimeSpan now, CallEnd end)
     {
         var length = segments.Sum(s => s.MuLaw.Length);
@@ -154,6 +157,11 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
                     if (!queue.TryWriteMedia(reply.Id, reply.Audio.Slice(start, Math.Min(FrameBytes, reply.Audio.Length - start))))
                     {
                         return;
+                    }
+
+                    if (reply.StartAt + FrameDuration * frameIndex < now)
+                    {
+                        LateFrames++;
                     }
 
                     reply.FramesQueued++;

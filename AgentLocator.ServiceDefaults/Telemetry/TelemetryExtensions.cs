@@ -19,7 +19,7 @@ public static class TelemetryExtensions
 
     /// <summary>Paths that are probed constantly and would drown real traces.</summary>
     public static bool IsProbePath(PathString path) =>
-        path.StartsWithSegments("/health") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/version");
+        path.StartsWithSegments("/health") || path.StartsWithSegments("/alive") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/version");
 
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder, BuildInfo build) where TBuilder : IHostApplicationBuilder
     {
