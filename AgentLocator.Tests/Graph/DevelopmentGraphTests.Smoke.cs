@@ -57,7 +57,7 @@ public sealed partial class DevelopmentGraphTests(DevelopmentGraphFixture fixtur
 
         // The call started with exactly the <Parameter>s of the run's own incoming_call TwiML.
         var start = Assert.Single(bot.Starts);
-        Assert.Equal(["businessId", "callId", "callSid", "token"], start.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["businessId", "callId", "callSid", "token", "traceparent"], start.Keys.Order(StringComparer.Ordinal));
         Assert.StartsWith(SmokeRunner.CallSidPrefix, start["callSid"], StringComparison.Ordinal);
         Assert.Contains($"({start["businessId"]})", report["crm.business.create"].Detail, StringComparison.Ordinal);
     }

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Xml.Linq;
 using AgentLocator.Api.Voice;
 using AgentLocator.Api.Webhooks;
+using AgentLocator.ServiceDefaults.Telemetry;
 using AgentLocator.Twilio.Twiml;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
@@ -39,6 +41,41 @@ public sealed class VoiceTwimlTests
         Assert.Equal(callId.ToString("D"), parameters["callId"]);
         Assert.Equal(businessId.ToString("D"), parameters["businessId"]);
         Assert.Equal("tok&<\"en", parameters["token"]);
+    }
+
+    [Fact]
+    public void TheStreamCarriesTheWebhooksTraceContextAsTraceparentAndTracestateParameters()
+    {
+        var trace = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, "vendor=abc");
+
+        var xml = XDocument.Parse(Twiml().GreetingAndStream("CA1", Guid.NewGuid(), Guid.NewGuid(), "t", trace).ToString());
+
+        var parameters = xml.Root!.Element("Connect")!.Element("Stream")!.Elements("Parameter")
+            .ToDictionary(p => p.Attribute("name")!.Value, p => p.Attribute("value")!.Value);
+        Assert.Equal($"00-{trace.TraceId.ToHexString()}-{trace.SpanId.ToHexString()}-01", parameters["traceparent"]);
+        Assert.Equal("vendor=abc", parameters["tracestate"]);
+        // What the MediaWorker reads back off start.customParameters is the same context, as a remote parent.
+        var parent = CallTrace.ParentFrom(parameters);
+        Assert.Equal((trace.TraceId, trace.SpanId, trace.TraceFlags, "vendor=abc", true), (parent.TraceId, parent.SpanId, parent.TraceFlags, parent.TraceState, parent.IsRemote));
+    }
+
+    [Fact]
+    public void WithoutATraceTheStreamHasNoTraceParameters()
+    {
+        var xml = XDocument.Parse(Twiml().GreetingAndStream("CA1", Guid.NewGuid(), Guid.NewGuid(), "t").ToString());
+
+        Assert.Equal(["callSid", "callId", "businessId", "token"],
+            xml.Root!.Element("Connect")!.Element("Stream")!.Elements("Parameter").Select(p => p.Attribute("name")!.Value));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("not-a-traceparent")]
+    [InlineData("00-00000000000000000000000000000000-0000000000000000-01")]
+    public void AMalformedTraceparentOnStartStartsANewTraceInsteadOfFailingTheCall(string traceParent)
+    {
+        Assert.Equal(default, CallTrace.ParentFrom(new Dictionary<string, string> { ["traceparent"] = traceParent }));
+        Assert.Equal(default, CallTrace.ParentFrom(new Dictionary<string, string>()));
     }
 
     [Theory]
