@@ -1,4 +1,5 @@
 using AgentLocator.AppHost;
+using AgentLocator.AppHost.Commands;
 using AgentLocator.AppHost.Postgres;
 using AgentLocator.AppHost.Processes;
 using AgentLocator.AppHost.Redis;
@@ -43,12 +44,15 @@ if (builder.Configuration.GetConnectionString("openai") is { Length: > 0 })
 
 // The Api answers Twilio's webhooks. It names the MediaWorker's address in its TwiML, but Twilio, not the Api,
 // connects to it: both start as soon as Postgres and Redis are healthy.
-builder.AddProject<Projects.AgentLocator_Api>("api")
+var api = builder.AddProject<Projects.AgentLocator_Api>("api")
     .WithHttpEndpoint(port: settings.ApiPort, isProxied: false)
     .WithHttpHealthCheck("/health")
     .WithReference(db).WaitFor(db)
     .WithReference(redis).WaitFor(redis)
     .WithReference(mediaworker)
     .WithServiceEnvironment(settings, build);
+
+// Dashboard commands: "Simulate a call" on the MediaWorker, "Run smoke suite" on the Api.
+api.WithOperatorCommands(mediaworker, settings, build);
 
 builder.Build().Run();

@@ -56,21 +56,31 @@ public sealed partial class SmokeRunner : IDisposable
         return await runner.RunAsync(cancellationToken);
     }
 
-    public async Task<SmokeReport> RunAsync(CancellationToken cancellationToken = default)
+    public Task<SmokeReport> RunAsync(CancellationToken cancellationToken = default) => RunStepsAsync(cancellationToken,
+        CheckOperationsAsync, SetUpBusinessAsync, CheckIncomingCallAsync, CheckMediaWorkerVersionAsync, CheckMediaAsync,
+        CheckCallbacksAsync, CheckPromptsAsync, CheckCrmAsync, CheckWhatsAppAsync);
+
+    /// <summary>
+    /// Only the simulated call (what an operator's "Simulate a call" runs): the target's environment, a throw-away business,
+    /// its incoming_call, and two real-time turns on the stream that TwiML set up; then the clean-up.
+    /// <see cref="IncomingCall"/> then holds the call's stream parameters (its trace among them).
+    /// </summary>
+    public Task<SmokeReport> RunCallAsync(CancellationToken cancellationToken = default) => RunStepsAsync(cancellationToken,
+        CheckOperationsAsync, SetUpBusinessAsync, CheckIncomingCallAsync, CheckMediaAsync);
+
+    /// <summary>The incoming_call TwiML of the run's call, once it passed its checks.</summary>
+    public IncomingCallTwiml? IncomingCall => _twiml;
+
+    private async Task<SmokeReport> RunStepsAsync(CancellationToken cancellationToken, params Func<CancellationToken, Task>[] steps)
     {
         var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         try
         {
-            await CheckOperationsAsync(cancellationToken);
-            await SetUpBusinessAsync(cancellationToken);
-            await CheckIncomingCallAsync(cancellationToken);
-            await CheckMediaWorkerVersionAsync(cancellationToken);
-            await CheckMediaAsync(cancellationToken);
-            await CheckCallbacksAsync(cancellationToken);
-            await CheckPromptsAsync(cancellationToken);
-            await CheckCrmAsync(cancellationToken);
-            await CheckWhatsAppAsync(cancellationToken);
+            foreach (var step in steps)
+            {
+                await step(cancellationToken);
+            }
         }
         finally
         {

@@ -21,6 +21,11 @@ public sealed class DevelopmentGraphFixture : IAsyncLifetime
             ["AppHost:Resources:api:Env:Crm__ApiKeys__0"] = GraphSmoke.ApiKey,
             ["AppHost:DashboardApiKey"] = DashboardApiKey,
         };
+        foreach (var (key, value) in GraphSmoke.CommandBudgets)
+        {
+            settings[key] = value;
+        }
+
         App = await AgentLocatorGraph.StartAsync(settings, dashboard: true);
     }
 

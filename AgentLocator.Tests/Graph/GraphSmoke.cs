@@ -51,6 +51,16 @@ internal static class GraphSmoke
         SimulatedCallTimeout = TimeSpan.FromSeconds(60),
     };
 
+    /// <summary>The same loaded-box budgets for the smoke suite the AppHost's dashboard commands run (<c>AppHost:Smoke:*</c>).</summary>
+    public static readonly IReadOnlyDictionary<string, string?> CommandBudgets = new Dictionary<string, string?>
+    {
+        ["AppHost:Smoke:RequestTimeout"] = "00:00:20",
+        ["AppHost:Smoke:IncomingCallBudget"] = "00:00:05",
+        ["AppHost:Smoke:StatusCallbackBudget"] = "00:00:05",
+        ["AppHost:Smoke:RecordingCallbackBudget"] = "00:00:05",
+        ["AppHost:Smoke:FirstAudioBudget"] = "00:00:06",
+    };
+
     /// <summary>One bounded smoke run; its table goes to the test's output (<c>--logger "console;verbosity=detailed"</c>).</summary>
     public static async Task<SmokeReport> RunAsync(ITestOutputHelper output, SmokeOptions options, TimeSpan timeout)
     {
