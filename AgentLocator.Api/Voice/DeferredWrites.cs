@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using AgentLocator.ServiceDefaults.Telemetry;
+using Microsoft.Extensions.Options;
 
 namespace AgentLocator.Api.Voice;
 
@@ -7,45 +8,118 @@ namespace AgentLocator.Api.Voice;
 /// Writes a webhook could not make because Postgres was down. The webhook has already
 /// answered Twilio and logged everything needed to rebuild the write (<c>WEBHOOK_ERROR</c>);
 /// this loop makes the write as soon as the database is back, in order, with backoff. Each one is a
-/// webhook error of kind <c>postgres</c> (counted, and alerted past the threshold).
+/// webhook error of kind <c>postgres</c> (counted, and alerted past the threshold). Nothing is given up
+/// silently: a write pushed out of a full queue, or one that keeps failing for a reason other than the
+/// database being unreachable, is logged (<c>DEFERRED_WRITE_DROPPED</c>), counted and alerted.
 /// </summary>
-public sealed partial class DeferredWrites(IServiceScopeFactory scopes, ServiceTelemetry telemetry, ILogger<DeferredWrites> logger) : BackgroundService
+public sealed partial class DeferredWrites : BackgroundService
 {
-    private readonly Channel<DeferredWrite> _pending = Channel.CreateBounded<DeferredWrite>(
-        new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
+    private const string QueueFull = "queue_full";
+    private const string Failing = "failing";
+    private const string Stopping = "stopping";
+
+    private readonly IServiceScopeFactory _scopes;
+    private readonly ServiceTelemetry _telemetry;
+    private readonly ILogger<DeferredWrites> _logger;
+    private readonly int _maxAttempts;
+    private readonly Channel<DeferredWrite> _pending;
+
+    public DeferredWrites(IServiceScopeFactory scopes, ServiceTelemetry telemetry, IOptions<VoiceOptions> options, ILogger<DeferredWrites> logger)
+    {
+        _scopes = scopes;
+        _telemetry = telemetry;
+        _logger = logger;
+        _maxAttempts = options.Value.DeferredWriteMaxAttempts;
+        _pending = Channel.CreateBounded<DeferredWrite>(
+            new BoundedChannelOptions(options.Value.DeferredWriteCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            dropped => Drop(dropped, QueueFull, "the queue of writes waiting for the database is full"));
+    }
 
     public int Count => _pending.Reader.Count;
 
     public void Add(string description, Func<IServiceProvider, CancellationToken, Task> write)
     {
-        telemetry.WebhookError("postgres", "postgres unreachable");
+        _telemetry.WebhookError("postgres", "postgres unreachable");
         _pending.Writer.TryWrite(new DeferredWrite(description, write));
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var delay = TimeSpan.FromMilliseconds(250);
-        while (await _pending.Reader.WaitToReadAsync(stoppingToken))
+        try
         {
-            if (!_pending.Reader.TryPeek(out var item))
+            // Taken off the queue before it is tried: the queue's capacity counts only writes still waiting.
+            while (await _pending.Reader.WaitToReadAsync(stoppingToken))
             {
-                continue;
-            }
-            try
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                await item.Write(scope.ServiceProvider, stoppingToken);
-                _pending.Reader.TryRead(out _);
-                LogRecovered(logger, item.Description);
-                delay = TimeSpan.FromMilliseconds(250);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogStillDown(logger, item.Description, ex.Message);
-                await Task.Delay(delay, stoppingToken);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
+                while (_pending.Reader.TryRead(out var item))
+                {
+                    await WriteAsync(item, stoppingToken);
+                }
             }
         }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The process is stopping: what still waits is lost with it, and said so.
+            while (_pending.Reader.TryRead(out var item))
+            {
+                Drop(item, Stopping, "the service stopped before the database came back");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Tries one write until it is made. The database being down is what this queue waits out, for as long as it lasts;
+    /// any other failure is tried <see cref="VoiceOptions.DeferredWriteMaxAttempts"/> times, then given up visibly, so one
+    /// bad write does not hold every write behind it.
+    /// </summary>
+    private async Task WriteAsync(DeferredWrite item, CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(250);
+        var failures = 0;
+        while (true)
+        {
+            Exception failure;
+            try
+            {
+                await using var scope = _scopes.CreateAsyncScope();
+                await item.Write(scope.ServiceProvider, stoppingToken);
+                LogRecovered(_logger, item.Description);
+                return;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                Drop(item, Stopping, "the service stopped before the database came back");
+                throw;
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+
+            if (!DatabaseFailures.IsTransient(failure, stoppingToken) && ++failures >= _maxAttempts)
+            {
+                Drop(item, Failing, $"failed {failures} times: {failure.GetType().Name}: {failure.Message}");
+                return;
+            }
+
+            LogStillDown(_logger, item.Description, failure.Message);
+            try
+            {
+                await Task.Delay(delay, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Drop(item, Stopping, "the service stopped before the database came back");
+                throw;
+            }
+
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
+        }
+    }
+
+    private void Drop(DeferredWrite write, string reason, string why)
+    {
+        LogDropped(_logger, write.Description, reason, why);
+        _telemetry.DeferredWriteDropped(reason, write.Description);
     }
 
     private sealed record DeferredWrite(string Description, Func<IServiceProvider, CancellationToken, Task> Write);
@@ -57,4 +131,8 @@ public sealed partial class DeferredWrites(IServiceScopeFactory scopes, ServiceT
     [LoggerMessage(EventId = 3112, EventName = "DEFERRED_WRITE_PENDING", Level = LogLevel.Warning,
         Message = "DEFERRED_WRITE_PENDING {Description} still waiting for the database: {Error}")]
     private static partial void LogStillDown(ILogger logger, string description, string error);
+
+    [LoggerMessage(EventId = 3113, EventName = "DEFERRED_WRITE_DROPPED", Level = LogLevel.Error,
+        Message = "DEFERRED_WRITE_DROPPED {Description} given up ({Reason}): {Why}; rebuild it from its WEBHOOK_ERROR line")]
+    private static partial void LogDropped(ILogger logger, string description, string reason, string why);
 }

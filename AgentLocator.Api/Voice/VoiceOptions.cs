@@ -27,4 +27,15 @@ public sealed class VoiceOptions
     /// <summary>How long a call's session stays in Redis.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
     public TimeSpan SessionTtl { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>Writes held for Postgres at most; past it the oldest is dropped (logged with everything to rebuild it, counted, alerted).</summary>
+    [Range(1, 1_000_000)]
+    public int DeferredWriteCapacity { get; set; } = 10_000;
+
+    /// <summary>
+    /// Tries of a deferred write that fails for a reason other than Postgres being unreachable (a bug, a constraint): it is
+    /// then dropped (logged, counted, alerted) so the writes behind it go on. Postgres being down is retried for as long as it lasts.
+    /// </summary>
+    [Range(1, 1000)]
+    public int DeferredWriteMaxAttempts { get; set; } = 5;
 }

@@ -23,6 +23,7 @@ public sealed class ServiceTelemetry
     private readonly Counter<long> _fallbacks;
     private readonly Counter<long> _webhookErrors;
     private readonly Counter<long> _signatureRejections;
+    private readonly Counter<long> _writesDropped;
 
     public ServiceTelemetry(IMeterFactory meters, BuildInfo build, IAlerts alerts)
     {
@@ -37,6 +38,8 @@ public sealed class ServiceTelemetry
         _replyLatency = Meter.CreateHistogram<double>("agentlocator.reply.latency", "ms", "From the caller's end of speech to the bot's first reply audio.");
         _fallbacks = Meter.CreateCounter<long>("agentlocator.fallbacks", "{call}", "Calls sent to voicemail, by reason.");
         _webhookErrors = Meter.CreateCounter<long>("agentlocator.webhook.errors", "{error}", "Webhooks answered without a dependency, by kind (postgres, unexpected).");
+        _writesDropped = Meter.CreateCounter<long>("agentlocator.deferred_writes.dropped", "{write}",
+            "Writes held for an unreachable database that were given up, by reason (queue_full, failing, stopping): each is logged in full.");
         _signatureRejections = Meter.CreateCounter<long>("agentlocator.webhook.signature_rejections", "{request}", "Webhooks refused for a missing or invalid X-Twilio-Signature.");
     }
 
@@ -73,6 +76,13 @@ public sealed class ServiceTelemetry
     {
         _webhookErrors.Add(1, new KeyValuePair<string, object?>("kind", kind));
         _alerts.Count("webhook_error:" + kind, what, "webhook errors");
+    }
+
+    /// <summary>A write held for the database was given up (<paramref name="reason"/>: <c>queue_full</c>, <c>failing</c>, <c>stopping</c>); always alerted.</summary>
+    public void DeferredWriteDropped(string reason, string what)
+    {
+        _writesDropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        _alerts.Raise("deferred_write_dropped:" + reason, $"a database write was given up ({reason}): {what}; rebuild it from the WEBHOOK_ERROR log");
     }
 
     /// <summary>A webhook refused for its signature; alerted past a threshold.</summary>

@@ -1,0 +1,145 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using AgentLocator.Api;
+using AgentLocator.Api.Voice;
+using AgentLocator.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace AgentLocator.Tests.Voice;
+
+/// <summary>
+/// The queue of writes held while Postgres is down gives nothing up silently: a write pushed out of the full queue, or one
+/// that keeps failing for a reason other than the database, is logged (DEFERRED_WRITE_DROPPED), counted and alerted, and
+/// the writes behind it go on; the database being down is waited out however many tries it takes.
+/// </summary>
+public sealed class DeferredWritesTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    private string _connectionString = "";
+
+    public async Task InitializeAsync() => _connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("deferred");
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task AWritePushedOutOfTheFullQueueIsLoggedCountedAndAlertedAndTheOthersAreStillWritten()
+    {
+        using var dropped = new DroppedWrites();
+        await using var api = Start(capacity: 2, maxAttempts: 3);
+        var deferred = api.Services.GetRequiredService<DeferredWrites>();
+        var written = new ConcurrentQueue<string>();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The first write is being tried (the database answers slowly); two wait behind it and fill the queue.
+        deferred.Add("call CAfirst", async (_, ct) => { started.TrySetResult(); await gate.Task.WaitAsync(ct); written.Enqueue("CAfirst"); });
+        await started.Task.WaitAsync(Patience);
+        foreach (var sid in new[] { "CAoldest", "CAsecond", "CAthird" })
+        {
+            deferred.Add("call " + sid, (_, _) => { written.Enqueue(sid); return Task.CompletedTask; });
+        }
+
+        Assert.Equal(1, dropped.Count("queue_full"));
+        Assert.True(api.Logs.Contains("DEFERRED_WRITE_DROPPED call CAoldest given up (queue_full)"), string.Join('\n', api.Logs.Lines));
+        Assert.True(api.Logs.Contains("ALERT deferred_write_dropped:queue_full"), string.Join('\n', api.Logs.Lines));
+        gate.SetResult();
+        Assert.True(await EventuallyAsync(() => written.Count == 3), $"written: {string.Join(", ", written)}");
+        Assert.Equal(["CAfirst", "CAsecond", "CAthird"], written);
+    }
+
+    [Fact]
+    public async Task AWriteThatKeepsFailingForAReasonOtherThanTheDatabaseIsGivenUpVisiblyAndTheWritesBehindItGoOn()
+    {
+        using var dropped = new DroppedWrites();
+        await using var api = Start(capacity: 100, maxAttempts: 2);
+        var deferred = api.Services.GetRequiredService<DeferredWrites>();
+        var written = new ConcurrentQueue<string>();
+        var downTries = 0;
+
+        // Postgres unreachable three times in a row is waited out (more tries than the limit for other failures) ...
+        deferred.Add("call CAdown", (_, _) =>
+        {
+            if (Interlocked.Increment(ref downTries) <= 3)
+            {
+                throw new NpgsqlException("Failed to connect to 127.0.0.1:5432");
+            }
+
+            written.Enqueue("CAdown");
+            return Task.CompletedTask;
+        });
+        // ... a write that fails for another reason (a bug, a constraint) is given up after its tries ...
+        deferred.Add("call CAbroken", (_, _) => throw new InvalidOperationException("duplicate key value violates unique constraint"));
+        // ... and the write behind it is still made.
+        deferred.Add("call CAafter", (_, _) => { written.Enqueue("CAafter"); return Task.CompletedTask; });
+
+        Assert.True(await EventuallyAsync(() => written.Count == 2), $"written: {string.Join(", ", written)}\n{string.Join('\n', api.Logs.Lines)}");
+        Assert.Equal(["CAdown", "CAafter"], written);
+        Assert.Equal(4, downTries);
+        Assert.Equal(1, dropped.Count("failing"));
+        Assert.True(api.Logs.Contains("DEFERRED_WRITE_DROPPED call CAbroken given up (failing): failed 2 times: InvalidOperationException: duplicate key"),
+            string.Join('\n', api.Logs.Lines));
+        Assert.True(api.Logs.Contains("ALERT deferred_write_dropped:failing"), string.Join('\n', api.Logs.Lines));
+        Assert.False(api.Logs.Contains("DEFERRED_WRITE_DROPPED call CAdown"));
+    }
+
+    private ServiceFactory<ApiEntryPoint> Start(int capacity, int maxAttempts)
+    {
+        var api = ApiTestHost.Create(_connectionString, extra: new Dictionary<string, string?>
+        {
+            ["Voice:DeferredWriteCapacity"] = capacity.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Voice:DeferredWriteMaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        api.CreateClient().Dispose(); // starts the host and its background loops
+        return api;
+    }
+
+    private static async Task<bool> EventuallyAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return condition();
+    }
+
+    /// <summary><c>agentlocator.deferred_writes.dropped</c> by reason, as this process records it.</summary>
+    private sealed class DroppedWrites : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly ConcurrentDictionary<string, long> _counts = new();
+
+        public DroppedWrites()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Name == "agentlocator.deferred_writes.dropped")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "reason")
+                    {
+                        _counts.AddOrUpdate((string)tag.Value!, value, (_, count) => count + value);
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public long Count(string reason) => _counts.GetValueOrDefault(reason);
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
