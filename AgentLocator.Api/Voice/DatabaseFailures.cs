@@ -28,4 +28,21 @@ public static class DatabaseFailures
         InvalidOperationException { InnerException: { } inner } => IsTransient(inner, requestAborted),
         _ => false,
     };
+
+    /// <summary>
+    /// Postgres could not be reached (or dropped the connection), as opposed to a statement it answered with an error
+    /// (a constraint, a bug): the first is waited out, the second would fail the same way on every try.
+    /// </summary>
+    public static bool IsUnreachable(Exception ex, CancellationToken stopping)
+    {
+        for (var inner = ex; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is PostgresException { IsTransient: false })
+            {
+                return false;
+            }
+        }
+
+        return IsTransient(ex, stopping);
+    }
 }

@@ -95,7 +95,7 @@ public sealed partial class DeferredWrites : BackgroundService
                 failure = ex;
             }
 
-            if (!DatabaseFailures.IsTransient(failure, stoppingToken) && ++failures >= _maxAttempts)
+            if (!DatabaseFailures.IsUnreachable(failure, stoppingToken) && ++failures >= _maxAttempts)
             {
                 Drop(item, Failing, $"failed {failures} times: {failure.GetType().Name}: {failure.Message}");
                 return;

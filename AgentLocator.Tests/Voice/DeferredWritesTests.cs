@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using AgentLocator.Api;
 using AgentLocator.Api.Voice;
 using AgentLocator.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -69,15 +70,22 @@ public sealed class DeferredWritesTests : IAsyncLifetime
             return Task.CompletedTask;
         });
         // ... a write that fails for another reason (a bug, a constraint) is given up after its tries ...
-        deferred.Add("call CAbroken", (_, _) => throw new InvalidOperationException("duplicate key value violates unique constraint"));
+        deferred.Add("call CAbroken", (_, _) => throw new InvalidOperationException("the write is wrong"));
+        // ... and so is one Postgres answers with an error (here a real one: a recording of a call that does not exist) ...
+        deferred.Add("call CAorphan", async (services, ct) =>
+        {
+            var db = services.GetRequiredService<AgentLocator.Data.Infrastructure.AgentLocatorDbContext>();
+            await db.Database.ExecuteSqlRawAsync("INSERT INTO recordings (id, call_id, recording_url, status, created_at, updated_at) VALUES (gen_random_uuid(), gen_random_uuid(), 'https://api.twilio.com/r', 'pending', now(), now())", ct);
+        });
         // ... and the write behind it is still made.
         deferred.Add("call CAafter", (_, _) => { written.Enqueue("CAafter"); return Task.CompletedTask; });
 
         Assert.True(await EventuallyAsync(() => written.Count == 2), $"written: {string.Join(", ", written)}\n{string.Join('\n', api.Logs.Lines)}");
         Assert.Equal(["CAdown", "CAafter"], written);
         Assert.Equal(4, downTries);
-        Assert.Equal(1, dropped.Count("failing"));
-        Assert.True(api.Logs.Contains("DEFERRED_WRITE_DROPPED call CAbroken given up (failing): failed 2 times: InvalidOperationException: duplicate key"),
+        Assert.Equal(2, dropped.Count("failing"));
+        Assert.True(api.Logs.Contains("DEFERRED_WRITE_DROPPED call CAorphan given up (failing): failed 2 times"), string.Join('\n', api.Logs.Lines));
+        Assert.True(api.Logs.Contains("DEFERRED_WRITE_DROPPED call CAbroken given up (failing): failed 2 times: InvalidOperationException: the write is wrong"),
             string.Join('\n', api.Logs.Lines));
         Assert.True(api.Logs.Contains("ALERT deferred_write_dropped:failing"), string.Join('\n', api.Logs.Lines));
         Assert.False(api.Logs.Contains("DEFERRED_WRITE_DROPPED call CAdown"));
