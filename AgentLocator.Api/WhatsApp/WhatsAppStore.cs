@@ -52,20 +52,17 @@ public sealed class WhatsAppStore(AgentLocatorDbContext db)
             }
             if (autoReply is not null)
             {
-                // Twilio sends the TwiML <Message> reply itself: kept in the conversation without a MessageSid.
-                db.Messages.Add(new Message
-                {
-                    BusinessId = sender.BusinessId,
-                    CustomerId = customerId,
-                    Direction = MessageDirections.Outbound,
-                    From = message.To,
-                    To = message.From,
-                    Body = autoReply,
-                    Status = MessageStatuses.Queued,
-                    Purpose = MessagePurposes.AutoReply,
-                    CreatedAt = now.AddTicks(1),
-                });
-                await db.SaveChangesAsync(ct);
+                // Twilio sends the TwiML <Message> reply itself: kept in the conversation without a MessageSid. Written by
+                // SQL in this transaction, never through the change tracker: an entity added by a try that failed would still
+                // be pending when the execution strategy replays the transaction, and be inserted a second time (or point at
+                // the customer row the failed try rolled back).
+                await db.Database.ExecuteSqlInterpolatedAsync($"""
+                    INSERT INTO messages (id, business_id, customer_id, direction, channel, "from", "to", body,
+                        media_urls, media_content_types, status, purpose, created_at, updated_at)
+                    VALUES ({Guid.CreateVersion7()}, {sender.BusinessId}, {customerId}, {MessageDirections.Outbound}, 'whatsapp',
+                        {message.To}, {message.From}, {autoReply}, {Array.Empty<string>()}, {Array.Empty<string>()},
+                        {MessageStatuses.Queued}, {MessagePurposes.AutoReply}, {now.AddTicks(1)}, {now.AddTicks(1)})
+                    """, ct);
             }
             await transaction.CommitAsync(ct);
             return new InboundResult(Stored: true, CustomerId: customerId);
