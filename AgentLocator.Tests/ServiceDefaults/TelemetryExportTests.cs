@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
+using AgentLocator.ServiceDefaults.Telemetry;
 using AgentLocator.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -52,6 +53,40 @@ public sealed class TelemetryExportTests(PostgresDatabaseFixture database) : ICl
         Assert.DoesNotContain("/health", traces);
         Assert.Contains("http.server.request.duration", collector.Text("/v1/metrics"));
         Assert.Contains("APP_START", collector.Text("/v1/logs"));
+    }
+
+    [Fact]
+    public async Task TheProjectsOwnCallMetricsReachTheOtlpEndpointAsTheDashboardsMetricsPageReadsThem()
+    {
+        await using var collector = await OtlpCollector.StartAsync();
+        var api = ApiTestHost.Create(database.ConnectionString, extra: new Dictionary<string, string?>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Endpoint,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_SERVICE_NAME"] = "api",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+        });
+        api.CreateClient().Dispose();
+        var telemetry = api.Services.GetRequiredService<ServiceTelemetry>();
+        string[] instruments =
+        [
+            "agentlocator.calls", "agentlocator.turns", "agentlocator.reply.latency", "agentlocator.fallbacks",
+            "agentlocator.webhook.errors", "agentlocator.webhook.signature_rejections", "agentlocator.deferred_writes.dropped",
+        ];
+
+        telemetry.CallStarted("answered");
+        telemetry.TurnAnswered(TimeSpan.FromMilliseconds(640));
+        telemetry.Fallback(ServiceTelemetry.CallerRequest, "CA1");
+        telemetry.WebhookError("postgres", "postgres unreachable");
+        telemetry.SignatureRejected("invalid");
+        telemetry.DeferredWriteDropped("queue_full", "call CA1");
+
+        Assert.True(await Sql.EventuallyAsync(() => Task.FromResult(instruments.All(name =>
+            collector.Text("/v1/metrics").Contains(name, StringComparison.Ordinal))), TimeSpan.FromSeconds(20)),
+            "missing: " + string.Join(", ", instruments.Where(name => !collector.Text("/v1/metrics").Contains(name, StringComparison.Ordinal))));
+        // Under the service's own meter, named as ServiceDefaults names it.
+        Assert.Contains(ServiceTelemetry.NameOf("api"), collector.Text("/v1/metrics"));
+        await api.DisposeAsync();
     }
 
     [Fact]
