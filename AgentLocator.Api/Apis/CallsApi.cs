@@ -1,5 +1,7 @@
 using AgentLocator.Api.Contracts;
 using AgentLocator.Data.Infrastructure;
+using AgentLocator.Data.Model;
+using AgentLocator.Data.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -7,16 +9,24 @@ namespace AgentLocator.Api.Apis;
 
 public static class CallsApi
 {
+    /// <summary>How long the signed audio links in a call's response work.</summary>
+    public static readonly TimeSpan MediaLinkLifetime = TimeSpan.FromHours(12);
+
     public static RouteGroupBuilder MapCallsApi(this RouteGroupBuilder api)
     {
         var group = api.MapGroup("/calls").WithTags("Calls");
-        group.MapGet("/", ListAsync).WithName("ListCalls");
-        group.MapGet("/{id:guid}", GetAsync).WithName("GetCall");
+        group.MapGet("/", ListAsync).WithName("ListCalls")
+            .WithDescription("A business's calls: oldest first, or newest first with newestFirst=true; filter by leadStatus, source (live or voicemail), from and to.");
+        group.MapGet("/{id:guid}", GetAsync).WithName("GetCall")
+            .WithDescription("One call with its transcript and signed audio links; with businessId, only if it is that business's.");
+        group.MapPatch("/{id:guid}/lead", UpdateLeadAsync).WithName("UpdateLead")
+            .WithDescription("The owner's follow-up: leadStatus (new, called_back, closed), ownerNote, read.");
         return api;
     }
 
     public static async Task<Results<Ok<Page<CallResponse>>, ValidationProblem>> ListAsync(
-        Guid? businessId, int? limit, string? cursor, AgentLocatorDbContext db, CancellationToken cancellationToken)
+        Guid? businessId, int? limit, string? cursor, bool? newestFirst, string? leadStatus, string? source,
+        DateTimeOffset? from, DateTimeOffset? to, AgentLocatorDbContext db, CancellationToken cancellationToken)
     {
         var validation = new Validation();
         Cursor.ValidatePage(validation, limit, cursor, out var take, out var after);
@@ -24,34 +34,116 @@ public static class CallsApi
         {
             validation.Add("businessId", "businessId is required.");
         }
+        if (leadStatus is not null && !LeadStatuses.All.Contains(leadStatus))
+        {
+            validation.Add("leadStatus", $"leadStatus must be one of: {string.Join(", ", LeadStatuses.All)}.");
+        }
+        if (source is not null && source is not (CallSources.Live or CallSources.Voicemail))
+        {
+            validation.Add("source", $"source must be {CallSources.Live} or {CallSources.Voicemail}.");
+        }
+        if (from > to)
+        {
+            validation.Add("from", "from must not be after to.");
+        }
         if (!validation.IsValid)
         {
             return validation.ToProblem();
         }
         var query = db.Calls.AsNoTracking().Where(c => c.BusinessId == businessId);
+        if (leadStatus is not null)
+        {
+            query = query.Where(c => c.LeadStatus == leadStatus);
+        }
+        if (source is not null)
+        {
+            var voicemail = source == CallSources.Voicemail;
+            query = query.Where(c => c.FallbackUsed == voicemail);
+        }
+        if (from is { } since)
+        {
+            query = query.Where(c => c.StartedAt >= since);
+        }
+        if (to is { } until)
+        {
+            query = query.Where(c => c.StartedAt < until);
+        }
+        var descending = newestFirst == true;
         if (after is { } afterId)
         {
-            query = query.Where(c => c.Id.CompareTo(afterId) > 0);
+            query = descending ? query.Where(c => c.Id.CompareTo(afterId) < 0) : query.Where(c => c.Id.CompareTo(afterId) > 0);
         }
-        var items = await query.OrderBy(c => c.Id).Take(take + 1).ToListAsync(cancellationToken);
+        var ordered = descending ? query.OrderByDescending(c => c.Id) : query.OrderBy(c => c.Id);
+        var items = await ordered.Take(take + 1).ToListAsync(cancellationToken);
         return TypedResults.Ok(Cursor.ToPage(items, take, CallResponse.FromCall, c => c.Id));
     }
 
-    public static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> GetAsync(Guid id, AgentLocatorDbContext db, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<CallResponse>, ProblemHttpResult>> GetAsync(
+        Guid id, Guid? businessId, AgentLocatorDbContext db, MediaLinks links, CancellationToken cancellationToken)
     {
-        var call = await db.Calls.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id, cancellationToken);
+        var call = await db.Calls.AsNoTracking()
+            .SingleOrDefaultAsync(c => c.Id == id && (businessId == null || c.BusinessId == businessId), cancellationToken);
         if (call is null)
         {
             return Problems.NotFound("Call", id);
         }
         var transcript = await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == id)
             .OrderBy(t => t.Sequence).ThenBy(t => t.CreatedAt).ToListAsync(cancellationToken);
-        var voicemail = await db.Recordings.AsNoTracking().Where(r => r.CallId == id && r.Transcript != null)
-            .OrderByDescending(r => r.CreatedAt).Select(r => r.Transcript).FirstOrDefaultAsync(cancellationToken);
+        var recordings = await db.Recordings.AsNoTracking().Where(r => r.CallId == id)
+            .OrderBy(r => r.CreatedAt).ToListAsync(cancellationToken);
+        var utterances = await db.Utterances.AsNoTracking().Where(u => u.CallId == id)
+            .OrderBy(u => u.Sequence).ToListAsync(cancellationToken);
+        var expires = db.Clock.GetUtcNow() + MediaLinkLifetime;
         return TypedResults.Ok(CallResponse.FromCall(call) with
         {
             Transcript = transcript.Select(TranscriptTurnResponse.From).ToList(),
-            VoicemailTranscript = voicemail,
+            VoicemailTranscript = recordings.LastOrDefault(r => r.Transcript != null)?.Transcript,
+            Recordings = recordings.Select(r => new CallAudioResponse(r.Id, r.Status == RecordingStatuses.Stored
+                ? links.CreatePath(MediaLinks.Recordings, r.Id, expires) : null, r.DurationSeconds, r.Transcript, r.CreatedAt)).ToList(),
+            Utterances = utterances.Select(u => new CallAudioResponse(u.Id, links.CreatePath(MediaLinks.Utterances, u.Id, expires),
+                u.DurationMs / 1000, u.Transcript, u.CreatedAt, u.Slot)).ToList(),
         });
     }
+
+    public static async Task<Results<Ok<CallResponse>, ValidationProblem, ProblemHttpResult>> UpdateLeadAsync(
+        Guid id, Guid? businessId, LeadUpdateRequest request, AgentLocatorDbContext db, CancellationToken cancellationToken)
+    {
+        var validation = new Validation();
+        var status = request.LeadStatus?.Trim().ToLowerInvariant();
+        if (status is not null && !LeadStatuses.All.Contains(status))
+        {
+            validation.Add("leadStatus", $"leadStatus must be one of: {string.Join(", ", LeadStatuses.All)}.");
+        }
+        var note = validation.OptionalText("ownerNote", request.OwnerNote, 4000);
+        if (!validation.IsValid)
+        {
+            return validation.ToProblem();
+        }
+        var call = await db.Calls.SingleOrDefaultAsync(c => c.Id == id && (businessId == null || c.BusinessId == businessId), cancellationToken);
+        if (call is null)
+        {
+            return Problems.NotFound("Call", id);
+        }
+        if (status is not null)
+        {
+            call.LeadStatus = status;
+        }
+        if (request.OwnerNote is not null)
+        {
+            call.OwnerNote = note;
+        }
+        if (request.Read is { } read)
+        {
+            call.ReadAt = read ? call.ReadAt ?? db.Clock.GetUtcNow() : null;
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Ok(CallResponse.FromCall(call));
+    }
+}
+
+/// <summary>Where a lead came from: the live conversation, or the voicemail it fell back to.</summary>
+public static class CallSources
+{
+    public const string Live = "live";
+    public const string Voicemail = "voicemail";
 }

@@ -82,17 +82,19 @@ public static class CustomersApi
         return TypedResults.Created($"/api/customers/{customer.Id}", CustomerResponse.From(customer));
     }
 
+    /// <summary>The customer; with <paramref name="businessId"/>, only if it is that business's (the owners' app scopes every read).</summary>
     public static async Task<Results<Ok<CustomerResponse>, ProblemHttpResult>> GetAsync(
-        Guid id, AgentLocatorDbContext db, CancellationToken cancellationToken)
+        Guid id, Guid? businessId, AgentLocatorDbContext db, CancellationToken cancellationToken)
     {
-        var customer = await db.Customers.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id, cancellationToken);
+        var customer = await db.Customers.AsNoTracking()
+            .SingleOrDefaultAsync(c => c.Id == id && (businessId == null || c.BusinessId == businessId), cancellationToken);
         return customer is null ? Problems.NotFound("Customer", id) : TypedResults.Ok(CustomerResponse.From(customer));
     }
 
     public static async Task<Results<Ok<CustomerResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
-        Guid id, CustomerRequest request, AgentLocatorDbContext db, CancellationToken cancellationToken)
+        Guid id, Guid? businessId, CustomerRequest request, AgentLocatorDbContext db, CancellationToken cancellationToken)
     {
-        var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == id, cancellationToken);
+        var customer = await db.Customers.SingleOrDefaultAsync(c => c.Id == id && (businessId == null || c.BusinessId == businessId), cancellationToken);
         if (customer is null)
         {
             return Problems.NotFound("Customer", id);

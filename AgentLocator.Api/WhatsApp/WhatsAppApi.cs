@@ -146,7 +146,7 @@ public static class WhatsAppApi
     }
 
     public static async Task<Results<Ok<Page<MessageResponse>>, ValidationProblem, ProblemHttpResult>> ConversationAsync(
-        Guid id, int? limit, string? cursor, AgentLocatorDbContext db, CancellationToken cancellationToken)
+        Guid id, Guid? businessId, int? limit, string? cursor, AgentLocatorDbContext db, CancellationToken cancellationToken)
     {
         var validation = new Validation();
         Cursor.ValidatePage(validation, limit, cursor, out var take, out var after);
@@ -154,7 +154,7 @@ public static class WhatsAppApi
         {
             return validation.ToProblem();
         }
-        if (!await db.Customers.AnyAsync(c => c.Id == id, cancellationToken))
+        if (!await db.Customers.AnyAsync(c => c.Id == id && (businessId == null || c.BusinessId == businessId), cancellationToken))
         {
             return Problems.NotFound("Customer", id);
         }

@@ -68,6 +68,15 @@ public class Call
     /// <summary>The receptionist's summary of the conversation (<c>end_call</c>).</summary>
     public string? Summary { get; set; }
 
+    /// <summary>Where the owner is with this lead: <see cref="LeadStatuses"/> (new, called_back, closed).</summary>
+    public string LeadStatus { get; set; } = LeadStatuses.New;
+
+    /// <summary>The owner's own note on the lead (the web app's "add a note").</summary>
+    public string? OwnerNote { get; set; }
+
+    /// <summary>When the owner first opened the call; null while unread.</summary>
+    public DateTimeOffset? ReadAt { get; set; }
+
     /// <summary>Smoke-test traffic never counts as a real lead.</summary>
     public bool IsTest { get; set; }
 
@@ -110,4 +119,14 @@ public static class CallStatuses
     public static bool IsKnown(string? status) => Rank(status) >= 0;
 
     public static bool IsFinal(string? status) => Rank(status) == 4;
+}
+
+/// <summary>What the business owner did with a lead.</summary>
+public static class LeadStatuses
+{
+    public const string New = "new";
+    public const string CalledBack = "called_back";
+    public const string Closed = "closed";
+
+    public static readonly string[] All = [New, CalledBack, Closed];
 }

@@ -13,6 +13,8 @@ internal sealed class CallConfiguration : IEntityTypeConfiguration<Call>
         builder.HasIndex(c => new { c.BusinessId, c.StartedAt });
         builder.HasIndex(c => c.CustomerId);
         builder.HasIndex(c => c.From);
+        builder.Property(c => c.LeadStatus).HasMaxLength(16).HasDefaultValue(LeadStatuses.New);
+        builder.Property(c => c.OwnerNote).HasMaxLength(4000);
         builder.HasOne<Business>().WithMany().HasForeignKey(c => c.BusinessId).OnDelete(DeleteBehavior.Restrict);
         builder.HasOne<Customer>().WithMany().HasForeignKey(c => c.CustomerId).OnDelete(DeleteBehavior.SetNull);
     }

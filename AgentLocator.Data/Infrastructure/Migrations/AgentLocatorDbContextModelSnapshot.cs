@@ -213,6 +213,23 @@ namespace AgentLocator.Data.Infrastructure.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("lead_saved_at");
 
+                    b.Property<string>("LeadStatus")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasDefaultValue("new")
+                        .HasColumnName("lead_status");
+
+                    b.Property<string>("OwnerNote")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("owner_note");
+
+                    b.Property<DateTimeOffset?>("ReadAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("read_at");
+
                     b.Property<DateTimeOffset>("StartedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("started_at");
