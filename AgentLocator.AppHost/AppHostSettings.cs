@@ -14,6 +14,7 @@ public sealed record AppHostSettings
 {
     public const int DefaultApiPort = 5080;
     public const int DefaultMediaWorkerPort = 5081;
+    public const int DefaultWebPort = 5082;
 
     /// <summary>The folder holding AgentLocator.sln (the AppHost project's parent).</summary>
     public required string RepositoryRoot { get; init; }
@@ -34,6 +35,9 @@ public sealed record AppHostSettings
 
     /// <summary>The MediaWorker's port (fixed, not proxied). A setting of 0 picks a free port.</summary>
     public required int MediaWorkerPort { get; init; }
+
+    /// <summary>The web app's port (fixed, not proxied: its secure cookies and invitation links name it). 0 picks a free port.</summary>
+    public required int WebPort { get; init; }
 
     /// <summary>What Twilio calls: TwiML URLs and signature checks. Default <c>http://localhost:&lt;ApiPort&gt;</c>.</summary>
     public required string PublicBaseUrl { get; init; }
@@ -69,6 +73,7 @@ public sealed record AppHostSettings
         var isRun = builder.ExecutionContext.IsRunMode;
         var apiPort = ReadPort(section, "ApiPort", DefaultApiPort, isRun);
         var mediaWorkerPort = ReadPort(section, "MediaWorkerPort", DefaultMediaWorkerPort, isRun);
+        var webPort = ReadPort(section, "WebPort", DefaultWebPort, isRun);
         var publicBaseUrl = section["PublicBaseUrl"] is { Length: > 0 } url ? url.TrimEnd('/') : $"http://localhost:{apiPort}";
         var publicBase = Uri.TryCreate(publicBaseUrl, UriKind.Absolute, out var parsed) && parsed.Scheme is "http" or "https"
             ? parsed
@@ -85,6 +90,7 @@ public sealed record AppHostSettings
             Environment = char.ToUpperInvariant(environment[0]) + environment[1..].ToLowerInvariant(),
             ApiPort = apiPort,
             MediaWorkerPort = mediaWorkerPort,
+            WebPort = webPort,
             PublicBaseUrl = publicBaseUrl,
             MediaStreamUrl = section["MediaStreamUrl"] is { Length: > 0 } media
                 ? media

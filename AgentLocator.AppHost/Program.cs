@@ -42,6 +42,8 @@ if (builder.Configuration.GetConnectionString("openai") is { Length: > 0 })
     mediaworker.WithReference(builder.AddConnectionString("openai"));
 }
 
+builder.AddWebAppKeyParameter();
+
 // The Api answers Twilio's webhooks. It names the MediaWorker's address in its TwiML, but Twilio, not the Api,
 // connects to it: both start as soon as Postgres and Redis are healthy.
 var api = builder.AddProject<Projects.AgentLocator_Api>("api")
@@ -50,9 +52,20 @@ var api = builder.AddProject<Projects.AgentLocator_Api>("api")
     .WithReference(db).WaitFor(db)
     .WithReference(redis).WaitFor(redis)
     .WithReference(mediaworker)
+    .WithWebAppKey(settings)
     .WithServiceEnvironment(settings, build);
 
 // Dashboard commands: "Simulate a call" on the MediaWorker, "Run smoke suite" on the Api.
 api.WithOperatorCommands(mediaworker, settings, build);
+
+// The business owners' app: Identity's tables in the same database, the Api through service discovery with a key of its own.
+builder.AddProject<Projects.AgentLocator_Web>("web")
+    .WithHttpEndpoint(port: settings.WebPort, isProxied: false)
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health")
+    .WithReference(db).WaitFor(db)
+    .WithReference(api).WaitFor(api)
+    .WithApiKeyForWebApp(settings)
+    .WithWebEnvironment(settings, build);
 
 builder.Build().Run();

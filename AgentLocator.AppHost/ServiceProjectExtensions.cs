@@ -18,6 +18,15 @@ public static class ServiceProjectExtensions
             .WithSharedState(settings)
             .WithConfiguredEnvironment();
 
+    /// <summary>The web app: the environment name, build metadata and <c>AppHost:Resources:web:Env:*</c> (no Twilio addresses or audio storage).</summary>
+    public static IResourceBuilder<ProjectResource> WithWebEnvironment(
+        this IResourceBuilder<ProjectResource> builder, AppHostSettings settings, BuildMetadata build) =>
+        builder
+            .WithEnvironment("ASPNETCORE_ENVIRONMENT", settings.Environment)
+            .WithEnvironment("DOTNET_ENVIRONMENT", settings.Environment)
+            .WithBuildMetadata(build, settings.Environment)
+            .WithConfiguredEnvironment();
+
     /// <summary>
     /// <c>GIT_COMMIT</c>, <c>BUILD_TIME</c>, <c>DEPLOY_ID</c> (what /version reports), and <c>service.version</c> and
     /// <c>deployment.environment</c> added to the OpenTelemetry resource Aspire describes in <c>OTEL_RESOURCE_ATTRIBUTES</c>.

@@ -35,7 +35,7 @@ public static class HeldPortsCheck
                 ? Task.CompletedTask
                 : throw new DistributedApplicationException(
                     "Refusing to start: " + string.Join("; ", problems)
-                    + ". Stop that process or choose another port (--AppHost:ApiPort / --AppHost:MediaWorkerPort).");
+                    + ". Stop that process or choose another port (--AppHost:ApiPort / --AppHost:MediaWorkerPort / --AppHost:WebPort).");
         });
         return builder;
     }

@@ -20,13 +20,14 @@ internal static class AgentLocatorGraph
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
 
     /// <summary>What the services wait for, in the order they come up.</summary>
-    public static readonly string[] Resources = ["agentlocator", "redis", "mediaworker", "api"];
+    public static readonly string[] Resources = ["agentlocator", "redis", "mediaworker", "api", "web"];
 
     public static IReadOnlyDictionary<string, string?> TestDefaults { get; } = new Dictionary<string, string?>
     {
         ["AppHost:Ephemeral"] = "true",
         ["AppHost:ApiPort"] = "0",
         ["AppHost:MediaWorkerPort"] = "0",
+        ["AppHost:WebPort"] = "0",
         ["AppHost:Postgres:Mode"] = "local",
         ["AppHost:Redis:Mode"] = "local",
         // A test must not pick up a server of the machine it runs on.

@@ -46,7 +46,7 @@ internal sealed class AppHostProcess : IAsyncDisposable
         };
         foreach (var argument in new[]
         {
-            dll, "--AppHost:Ephemeral=true", "--AppHost:ApiPort=0", "--AppHost:MediaWorkerPort=0",
+            dll, "--AppHost:Ephemeral=true", "--AppHost:ApiPort=0", "--AppHost:MediaWorkerPort=0", "--AppHost:WebPort=0",
             "--AppHost:Postgres:Mode=local", "--AppHost:Redis:Mode=local",
         }.Concat(arguments))
         {

@@ -23,7 +23,7 @@ public sealed class ManifestTests
             using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(path));
             var resources = manifest.RootElement.GetProperty("resources");
             var names = resources.EnumerateObject().Select(r => r.Name).ToArray();
-            Assert.All(["postgres", "agentlocator", "redis", "mediaworker", "api", "public-base-url", "media-stream-token-secret"], name => Assert.Contains(name, names));
+            Assert.All(["postgres", "agentlocator", "redis", "mediaworker", "api", "web", "public-base-url", "media-stream-token-secret", "web-api-key"], name => Assert.Contains(name, names));
             // The executable servers are for machines without a container runtime, never for a deployment.
             Assert.DoesNotContain(resources.EnumerateObject(), r => r.Value.GetProperty("type").GetString() == "executable.v0");
 
@@ -51,6 +51,14 @@ public sealed class ManifestTests
             }
 
             Assert.Equal("{mediaworker.bindings.http.url}", resources.GetProperty("api").GetProperty("env").GetProperty("services__mediaworker__http__0").GetString());
+            // The owners' web app: the database (Identity), the Api by service discovery, and a key both sides get from the deployment.
+            var web = resources.GetProperty("web").GetProperty("env");
+            Assert.Equal("{agentlocator.connectionString}", web.GetProperty("ConnectionStrings__agentlocator").GetString());
+            Assert.Equal("{api.bindings.http.url}", web.GetProperty("services__api__http__0").GetString());
+            Assert.Equal("{web-api-key.value}", web.GetProperty("Web__ApiKey").GetString());
+            Assert.Equal("{web-api-key.value}", resources.GetProperty("api").GetProperty("env").GetProperty("Crm__ApiKeys__100").GetString());
+            Assert.False(web.TryGetProperty("MediaStream__TokenSecret", out _), "the web app has no use for the stream-token secret");
+            Assert.True(resources.GetProperty("web-api-key").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
             Assert.True(resources.GetProperty("media-stream-token-secret").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
             // Without a key there is no AI provider to declare: the MediaWorker runs the offline intake.
             Assert.DoesNotContain("openai", names);
