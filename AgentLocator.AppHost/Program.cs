@@ -58,12 +58,14 @@ var api = builder.AddProject<Projects.AgentLocator_Api>("api")
 // Dashboard commands: "Simulate a call" on the MediaWorker, "Run smoke suite" on the Api.
 api.WithOperatorCommands(mediaworker, settings, build);
 
-// The business owners' app: Identity's tables in the same database, the Api through service discovery with a key of its own.
+// The business owners' app: Identity's tables in the same database, the live call events from Redis, and the Api
+// through service discovery with a key of its own.
 builder.AddProject<Projects.AgentLocator_Web>("web")
     .WithHttpEndpoint(port: settings.WebPort, isProxied: false)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithReference(db).WaitFor(db)
+    .WithReference(redis).WaitFor(redis)
     .WithReference(api).WaitFor(api)
     .WithApiKeyForWebApp(settings)
     .WithWebEnvironment(settings, build);

@@ -34,7 +34,15 @@ public sealed record CustomerDto(
     Guid Id, Guid BusinessId, string? Name, string? Phone, string? Notes, string Source, DateTimeOffset FirstContactAt,
     DateTimeOffset LastContactAt);
 
-public sealed record CustomerRequestDto(string? Name, string? Phone, string? Notes, string? Source);
+/// <summary>A customer as edited (the form binds to it).</summary>
+public sealed class CustomerRequestDto
+{
+    public string? Name { get; set; }
+
+    public string? Phone { get; set; }
+
+    public string? Notes { get; set; }
+}
 
 public sealed record MessageDto(
     Guid Id, Guid? CustomerId, string Direction, string From, string To, string? Body, string? ContentSid, string Status,

@@ -1,5 +1,6 @@
 using AgentLocator.Web.Api;
 using AgentLocator.Web.Identity;
+using AgentLocator.Web.Live;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -27,6 +28,11 @@ public static class Extensions
         builder.Services.AddCascadingAuthenticationState();
         builder.Services.AddFluentUIComponents();
         builder.Services.AddScoped<BusinessAccess>();
+
+        // The live call events (Redis pub/sub) behind the Live page.
+        builder.AddRedisClient("redis");
+        builder.Services.AddSingleton<LiveCalls>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<LiveCalls>());
 
         builder.Services.AddHttpClient<AgentLocatorApi>((services, http) =>
         {

@@ -25,4 +25,7 @@ public sealed class WebOptions
 
     /// <summary>An approved WhatsApp template (HX…) for the invitation, its variable 1 the link; without one the link goes free-form.</summary>
     public string? InvitationTemplateContentSid { get; set; }
+
+    /// <summary>An approved WhatsApp template (HX…) offered when a customer last wrote more than 24 hours ago; variable 1 is the business's name.</summary>
+    public string? ReplyTemplateContentSid { get; set; }
 }

@@ -1,0 +1,32 @@
+using Deque.AxeCore.Playwright;
+using Microsoft.Playwright;
+
+namespace AgentLocator.Tests.Web;
+
+/// <summary>What the browser tests do on every page: wait for the interactive circuit, screenshot it, audit it with axe-core.</summary>
+internal static class BrowserPages
+{
+    /// <summary>The layout marks <c>main</c> once the page runs interactively (typing before that would be lost).</summary>
+    public static Task WaitInteractiveAsync(this IPage page) => page.Locator("main[data-interactive]").WaitForAsync();
+
+    public static async Task CaptureAsync(this IPage page, WebGraphFixture fixture, string name)
+    {
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(fixture.ArtifactsDirectory, name + ".png"), FullPage = true });
+    }
+
+    /// <summary>axe-core's WCAG 2.1 A/AA rules find nothing on the page.</summary>
+    public static async Task AssertAccessibleAsync(this IPage page, string name)
+    {
+        var results = await page.RunAxe(new Deque.AxeCore.Commons.AxeRunOptions
+        {
+            RunOnly = new Deque.AxeCore.Commons.RunOnlyOptions { Type = "tag", Values = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+        });
+        var violations = results.Violations.Select(v =>
+            $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(" | ", v.Nodes.Take(3).Select(n => string.Join(" ", n.Target?.ToString() ?? "") + " " + n.Html))}");
+        Assert.True(results.Violations.Length == 0, $"axe-core on the {name} page:\n{string.Join('\n', violations)}");
+    }
+
+    /// <summary>A Fluent button (a web component) by its text.</summary>
+    public static ILocator FluentButton(this IPage page, string text) =>
+        page.Locator("fluent-button", new PageLocatorOptions { HasTextString = text });
+}
