@@ -74,18 +74,21 @@ public static class Extensions
             .AddEntityFrameworkStores<WebIdentityDbContext>()
             .AddDefaultTokenProviders()
             .AddErrorDescriber<HebrewIdentityErrors>();
+        // Secure cookies wherever the app is deployed (behind TLS: set ASPNETCORE_FORWARDEDHEADERS_ENABLED=true at the ingress);
+        // a developer's http://localhost keeps them usable. Antiforgery refuses to run at all on plain HTTP with Always.
+        var secure = builder.Environment.IsDevelopment() ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
         builder.Services.ConfigureApplicationCookie(cookie =>
         {
             cookie.Cookie.Name = "agentlocator.auth";
             cookie.Cookie.HttpOnly = true;
-            cookie.Cookie.SecurePolicy = CookieSecurePolicy.Always;
+            cookie.Cookie.SecurePolicy = secure;
             cookie.Cookie.SameSite = SameSiteMode.Lax;
             cookie.LoginPath = "/login";
             cookie.AccessDeniedPath = "/";
             cookie.ExpireTimeSpan = TimeSpan.FromDays(14);
             cookie.SlidingExpiration = true;
         });
-        builder.Services.AddAntiforgery(antiforgery => antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.Always);
+        builder.Services.AddAntiforgery(antiforgery => antiforgery.Cookie.SecurePolicy = secure);
         builder.Services.AddScoped<Invitations>();
         builder.Services.AddHostedService<IdentitySetup>();
     }
