@@ -74,7 +74,7 @@ public sealed partial class OwnerAppBrowserTests(WebGraphFixture fixture, ITestO
 
         // A caller reaches the business, the live stream never starts, the caller leaves a voicemail.
         var callA = await SimulateCallAsync(api, businessNumber, CallerNumber, fixture.Twilio.AddRecording(Wav.Tone(seconds: 2)).Url);
-        await WaitForStoredRecordingAsync(api, businessA, callA);
+        await WaitForStoredRecordingAsync(api, businessA, callA.Id);
 
         await owner.ReloadAsync();
         await owner.WaitInteractiveAsync();
@@ -87,12 +87,17 @@ public sealed partial class OwnerAppBrowserTests(WebGraphFixture fixture, ITestO
 
         // The call: its timeline, the recording plays, the lead is followed up.
         await row.ClickAsync();
-        await owner.WaitForURLAsync(new Regex($"/b/{businessA}/calls/{callA}$"));
+        await owner.WaitForURLAsync(new Regex($"/b/{businessA}/calls/{callA.Id}$"));
         await owner.WaitInteractiveAsync();
         var audio = owner.Locator("li.recording audio");
         await Expect(audio).ToBeVisibleAsync();
         var played = await audio.EvaluateAsync<double>("""
-            async a => { await a.play(); await new Promise(r => setTimeout(r, 700)); return a.error ? -1 : a.currentTime; }
+            async a => {
+                await a.play();
+                const start = Date.now();
+                while (!a.error && a.currentTime === 0 && Date.now() - start < 15000) await new Promise(r => setTimeout(r, 100));
+                return a.error ? -1 : a.currentTime;
+            }
             """);
         Assert.True(played > 0, $"the recording did not play (currentTime {played})");
         await owner.FluentButton("סימון: חזרתי ללקוח").ClickAsync();
@@ -102,7 +107,7 @@ public sealed partial class OwnerAppBrowserTests(WebGraphFixture fixture, ITestO
         await Expect(owner.GetByText("נשמר.")).ToBeVisibleAsync();
         await owner.AssertAccessibleAsync("call");
         await owner.CaptureAsync(fixture, "call");
-        var followedUp = await GetJsonAsync(api, $"api/calls/{callA}");
+        var followedUp = await GetJsonAsync(api, $"api/calls/{callA.Id}");
         Assert.Equal("called_back", followedUp.GetProperty("leadStatus").GetString());
         Assert.Equal("חזרתי אליה, קובעות תור לשבוע הבא", followedUp.GetProperty("ownerNote").GetString());
         Assert.NotEqual(JsonValueKind.Null, followedUp.GetProperty("readAt").ValueKind);
@@ -132,12 +137,16 @@ public sealed partial class OwnerAppBrowserTests(WebGraphFixture fixture, ITestO
         await owner.AssertAccessibleAsync("customers");
         await owner.CaptureAsync(fixture, "customers");
 
-        // Live now: the page answers with its empty state when no call is in progress.
+        // Live now: the voicemail call has not hung up yet; when Twilio says it completed, it leaves the page as it happens.
         await owner.GotoAsync($"b/{businessA}/live");
         await owner.WaitInteractiveAsync();
-        await Expect(owner.GetByText("אין כרגע שיחות פעילות")).ToBeVisibleAsync();
+        await Expect(owner.Locator("ul.live-calls li")).ToHaveCountAsync(1);
+        await Expect(owner.Locator("ul.live-calls li").GetByText("עברה לתא הקולי")).ToBeVisibleAsync();
         await owner.AssertAccessibleAsync("live");
         await owner.CaptureAsync(fixture, "live");
+        await PostFormAsync(api, "webhook/call_status", ("CallSid", callA.Sid), ("CallStatus", "completed"), ("CallDuration", "30"),
+            ("AccountSid", fixture.Twilio.AccountSid));
+        await Expect(owner.GetByText("אין כרגע שיחות פעילות")).ToBeVisibleAsync();
 
         // Settings: a changed greeting is saved in the Api.
         await owner.GotoAsync($"b/{businessA}/settings");
@@ -150,10 +159,10 @@ public sealed partial class OwnerAppBrowserTests(WebGraphFixture fixture, ITestO
         Assert.Equal("שלום, הגעתם למספרת רותי", (await GetJsonAsync(api, $"api/businesses/{businessA}")).GetProperty("greetingText").GetString());
 
         // Another business's lead, by changing the ids in the URL: not found, and nothing of it shown.
-        await owner.GotoAsync($"b/{businessA}/calls/{callB}");
+        await owner.GotoAsync($"b/{businessA}/calls/{callB.Id}");
         await Expect(owner.GetByRole(AriaRole.Heading, new() { Name = "לא נמצא" })).ToBeVisibleAsync();
         await Expect(owner.GetByText("054-111-2233")).ToHaveCountAsync(0);
-        await owner.GotoAsync($"b/{businessB}/calls/{callB}");
+        await owner.GotoAsync($"b/{businessB}/calls/{callB.Id}");
         await Expect(owner.GetByRole(AriaRole.Heading, new() { Name = "לא נמצא" })).ToBeVisibleAsync();
         await Expect(owner.GetByText("054-111-2233")).ToHaveCountAsync(0);
         output.WriteLine($"screenshots: {fixture.ArtifactsDirectory}");
@@ -182,9 +191,9 @@ public sealed partial class OwnerAppBrowserTests(WebGraphFixture fixture, ITestO
 
     /// <summary>
     /// Twilio's side of a call, as the Api's webhooks see it: incoming_call, and with a recording the voicemail that follows
-    /// (Development: webhooks unsigned). Returns the call's id.
+    /// (Development: webhooks unsigned). Returns the call's id and CallSid.
     /// </summary>
-    private async Task<Guid> SimulateCallAsync(HttpClient api, string to, string from, Uri? recording = null)
+    private async Task<(Guid Id, string Sid)> SimulateCallAsync(HttpClient api, string to, string from, Uri? recording = null)
     {
         var callSid = "CA" + Guid.NewGuid().ToString("N");
         await PostFormAsync(api, "webhook/incoming_call", ("CallSid", callSid), ("From", from), ("To", to), ("AccountSid", fixture.Twilio.AccountSid));
@@ -197,7 +206,7 @@ public sealed partial class OwnerAppBrowserTests(WebGraphFixture fixture, ITestO
         }
         var businessId = await BusinessIdAsync(api, to);
         var calls = await GetJsonAsync(api, $"api/calls?businessId={businessId}&limit=200");
-        return calls.GetProperty("items").EnumerateArray().Single(c => c.GetProperty("callSid").GetString() == callSid).GetProperty("id").GetGuid();
+        return (calls.GetProperty("items").EnumerateArray().Single(c => c.GetProperty("callSid").GetString() == callSid).GetProperty("id").GetGuid(), callSid);
     }
 
     private static async Task WaitForStoredRecordingAsync(HttpClient api, Guid businessId, Guid callId)

@@ -74,7 +74,7 @@ public static class Extensions
             .AddEntityFrameworkStores<WebIdentityDbContext>()
             .AddDefaultTokenProviders()
             .AddErrorDescriber<HebrewIdentityErrors>();
-        // Secure cookies wherever the app is deployed (behind TLS: set ASPNETCORE_FORWARDEDHEADERS_ENABLED=true at the ingress);
+        // Secure cookies wherever the app is deployed (behind a TLS ingress, ServiceDefaults' forwarded headers give the scheme);
         // a developer's http://localhost keeps them usable. Antiforgery refuses to run at all on plain HTTP with Always.
         var secure = builder.Environment.IsDevelopment() ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
         builder.Services.ConfigureApplicationCookie(cookie =>
