@@ -86,8 +86,8 @@ public sealed class LeadFollowUpApiTests(PostgresDatabaseFixture database) : ICl
         Assert.Equal("new", unread.GetProperty("leadStatus").GetString());
         Assert.Equal(JsonValueKind.Null, unread.GetProperty("readAt").ValueKind);
 
-        var read = await (await _client.PatchAsJsonAsync($"/api/calls/{callId}/lead", new { read = true })).Content.ReadFromJsonAsync<JsonElement>();
-        var readAt = read.GetProperty("readAt").GetDateTimeOffset();
+        (await _client.PatchAsJsonAsync($"/api/calls/{callId}/lead", new { read = true })).EnsureSuccessStatusCode();
+        var readAt = (await _client.GetFromJsonAsync<JsonElement>($"/api/calls/{callId}")).GetProperty("readAt").GetDateTimeOffset();
         var noted = await _client.PatchAsJsonAsync($"/api/calls/{callId}/lead", new { leadStatus = "called_back", ownerNote = "חזרתי אליה" });
         Assert.Equal(HttpStatusCode.OK, noted.StatusCode);
         var after = await _client.GetFromJsonAsync<JsonElement>($"/api/calls/{callId}");
