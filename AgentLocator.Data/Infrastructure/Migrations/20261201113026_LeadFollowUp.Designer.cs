@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace AgentLocator.Data.Infrastructure.Migrations
 {
     [DbContext(typeof(AgentLocatorDbContext))]
-    [Migration("20261201100343_LeadFollowUp")]
+    [Migration("20261201113026_LeadFollowUp")]
     partial class LeadFollowUp
     {
         /// <inheritdoc />
@@ -270,6 +270,10 @@ namespace AgentLocator.Data.Infrastructure.Migrations
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("to");
+
+                    b.Property<string>("TraceParent")
+                        .HasColumnType("text")
+                        .HasColumnName("trace_parent");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone")
