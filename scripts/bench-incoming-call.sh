@@ -11,10 +11,13 @@
 # Record numbers only on a quiet machine: the load average is printed before and after.
 set -euo pipefail
 
-pg_url=${1:?usage: bench-incoming-call.sh <postgres url> [api base url] [auth token] [seconds]}
+pg_url=${1:?usage: bench-incoming-call.sh <postgres url> [api base url] [auth token] [seconds] [crm api key]}
 api=${2:-http://localhost:6080}
 token=${3:-bench-token}
 seconds=${4:-15}
+# A CRM key the Api accepts (the benchmark creates its business through the CRM API): the AppHost's operator
+# key is in its data folder (.agentlocator/operator-crm-api.key, or the ephemeral folder it prints).
+api_key=${5:-${AGENTLOCATOR_API_KEY:-}}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"; psql "$pg_url" -qc "DROP TABLE IF EXISTS bench_pgbench_calls" >/dev/null 2>&1 || true' EXIT
@@ -30,7 +33,7 @@ pg_tps=$(printf '%s\n' "$pgbench_out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | h
 echo "pgbench single-row INSERT, 16 clients, ${seconds} s: ${pg_tps} tps"
 
 dotnet build -c Release "$root/AgentLocator.Benchmarks" -v q -nologo >/dev/null
-run() { dotnet run -c Release --no-build --project "$root/AgentLocator.Benchmarks" -- webhooks --base-url "$api" --auth-token "$token" --rate "$1" --seconds "$seconds"; }
+run() { dotnet run -c Release --no-build --project "$root/AgentLocator.Benchmarks" -- webhooks --base-url "$api" --auth-token "$token" --api-key "$api_key" --rate "$1" --seconds "$seconds"; }
 for rate in 200 500; do
   echo "## incoming_call at ${rate}/s"
   run "$rate"
