@@ -44,8 +44,10 @@ while IFS='|' read -r key text || [[ -n "$key" ]]; do
     silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse gain -n -3 pad 0.15 0.15
   lame --quiet -m m -b 48 --resample 22.05 --tt "$key" --tc "AgentLocator prompt" \
     "$tmp/$key.norm.wav" "$out/${key}_he.mp3"
-  # Phone line: 8 kHz, mono, G.711 mu-law, raw (no header) = the Media Streams payload format.
-  sox "$tmp/$key.norm.wav" -r 8000 -c 1 -e u-law -t raw "$out/${key}_he.ulaw"
+  # Phone line: 8 kHz, mono, G.711 mu-law, raw (no header) = the Media Streams payload format. The live
+  # call's prompts keep only 30 ms of the lead-in air: every millisecond of it is reply latency the caller
+  # waits through after the silence window (the MP3s, played by Twilio's <Play>, keep theirs).
+  sox "$tmp/$key.norm.wav" -r 8000 -c 1 -e u-law -t raw "$out/${key}_he.ulaw" trim 0.12
   count=$((count + 1))
 done < "$prompts"
 
