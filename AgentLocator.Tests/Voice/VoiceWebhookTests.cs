@@ -56,6 +56,17 @@ public sealed class VoiceWebhookTests(VoiceWebhookFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task AnAnsweredCallWritesNoLogLineAtInformation()
+    {
+        // The hot path: the call is a span, a row, a metric and a live event; a log line per call cost a console write per webhook.
+        var callSid = VoiceWebhookFixture.NewCallSid();
+        await TwimlAsync(await IncomingCallAsync(callSid));
+
+        Assert.Equal(1, await Sql.CountAsync(fixture.ConnectionString, "SELECT count(*) FROM calls WHERE call_sid = $1", callSid));
+        Assert.DoesNotContain(fixture.Api.Logs.Lines, line => line.Contains(callSid, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ARetriedIncomingCallDoesNotDuplicateTheCallOrTheCustomer()
     {
         var callSid = VoiceWebhookFixture.NewCallSid();
