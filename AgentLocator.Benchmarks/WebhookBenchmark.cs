@@ -111,8 +111,9 @@ public sealed class WebhookBenchmark : IBenchmark
                         Interlocked.Increment(ref errors);
                     }
                 }
-                catch (HttpRequestException)
+                catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
                 {
+                    // Refused, reset, or no answer within the client's timeout: an error of the run, not the end of it.
                     Interlocked.Increment(ref errors);
                 }
                 latencies[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
