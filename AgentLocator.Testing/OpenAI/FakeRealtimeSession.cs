@@ -728,11 +728,6 @@ public sealed class FakeRealtimeSession
             }
 
             response.AudioBytesSent += audio.Length;
-            if (response.FirstDeltaSentAt == 0)
-            {
-                response.FirstDeltaSentAt = Stopwatch.GetTimestamp();
-            }
-
             await SendAsync(w =>
             {
                 w.WriteString("type", "response.output_audio.delta");
@@ -741,6 +736,12 @@ public sealed class FakeRealtimeSession
                 w.WriteNumber("output_index", 0);
                 w.WriteNumber("content_index", 0);
                 w.WriteString("delta", Convert.ToBase64String(audio.Span));
+            }, sending: () =>
+            {
+                if (response.FirstDeltaSentAt == 0)
+                {
+                    response.FirstDeltaSentAt = Stopwatch.GetTimestamp();
+                }
             });
             var wordsDue = words.Length * (chunk + 1) / chunks;
             if (wordsDue > wordsSent)
@@ -948,7 +949,11 @@ public sealed class FakeRealtimeSession
     }
 
     /// <summary>Sends one server event (with its own <c>event_id</c>); one send at a time, as a WebSocket requires.</summary>
-    private async Task SendAsync(Action<Utf8JsonWriter> body)
+    /// <summary>
+    /// Sends one event; <paramref name="sending"/> runs as it is handed to the socket (after the session's other sends:
+    /// when the provider's message leaves, not when this fake began writing it).
+    /// </summary>
+    private async Task SendAsync(Action<Utf8JsonWriter> body, Action? sending = null)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -962,6 +967,7 @@ public sealed class FakeRealtimeSession
         await _send.WaitAsync(_stopping);
         try
         {
+            sending?.Invoke();
             await _socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, _stopping);
         }
         finally

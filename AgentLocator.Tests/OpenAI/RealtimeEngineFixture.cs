@@ -75,11 +75,15 @@ public sealed class RealtimeEngineFixture : IAsyncLifetime
         return new ConversationContext(callSid, "MZ" + Guid.NewGuid().ToString("N"), recorded.CallId, business.Id, recorded.CustomerId, false);
     }
 
-    /// <summary>The engine the MediaWorker would create for the call, attached to a recording output.</summary>
-    public (IStreamingConversationEngine Engine, RecordingOutput Output) CreateEngine(ConversationContext call, IConversationEngineFactory? factory = null)
+    /// <summary>
+    /// The engine the MediaWorker would create for the call, attached to a recording output whose clock reads
+    /// <paramref name="streamTime"/> now (how long ago the stream started: the call's records took that long).
+    /// </summary>
+    public (IStreamingConversationEngine Engine, RecordingOutput Output) CreateEngine(ConversationContext call, IConversationEngineFactory? factory = null,
+        TimeSpan streamTime = default)
     {
         var engine = Assert.IsAssignableFrom<IStreamingConversationEngine>((factory ?? Worker.Services.GetRequiredService<IConversationEngineFactory>()).Create(call));
-        var output = new RecordingOutput();
+        var output = new RecordingOutput(streamTime);
         engine.Attach(output);
         return (engine, output);
     }
@@ -108,9 +112,10 @@ public sealed class RealtimeEngineFixture : IAsyncLifetime
 
 /// <summary>
 /// What a streaming engine drove on its call: audio per reply, ended replies, and posted actions (which the test runs,
-/// as the receive loop would). Its clock is the wall clock from its creation: the line's clock in real time.
+/// as the receive loop would). Its clock is the wall clock from its creation (plus the stream time it was created at):
+/// the line's clock in real time.
 /// </summary>
-public sealed class RecordingOutput : IConversationOutput
+public sealed class RecordingOutput(TimeSpan streamTime = default) : IConversationOutput
 {
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly ConcurrentDictionary<string, List<byte>> _audio = new(StringComparer.Ordinal);
@@ -118,7 +123,7 @@ public sealed class RecordingOutput : IConversationOutput
     private readonly ConcurrentQueue<string> _ended = new();
     private readonly ConcurrentQueue<(string Stage, Func<CancellationToken, Task<ConversationReply>> Next)> _posted = new();
 
-    public TimeSpan Now => Stopwatch.GetElapsedTime(_started);
+    public TimeSpan Now => streamTime + Stopwatch.GetElapsedTime(_started);
 
     /// <summary>Reply keys in the order their first audio came.</summary>
     public IReadOnlyList<string> Replies => _order.ToArray();

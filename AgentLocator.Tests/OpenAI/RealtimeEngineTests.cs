@@ -229,6 +229,30 @@ public sealed class RealtimeEngineTests(RealtimeEngineFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task AHangingProviderAfterASlowStreamStartStillHandsOverWithinTwoSecondsOfTheStream()
+    {
+        // The call's records took 1.2 s (a busy database) before the engine was asked to start: the 1.5 s bound on
+        // opening the session counts from the stream's start, not from the connect, or the caller hears 2.7 s of nothing.
+        Realtime.ConnectBehavior = FakeConnectBehavior.Hang;
+        try
+        {
+            var call = await fixture.StartCallAsync(await fixture.CreateBusinessAsync());
+            var (engine, output) = fixture.CreateEngine(call, fixture.FactoryFor(Realtime.ConnectionString), streamTime: TimeSpan.FromSeconds(1.2));
+            await using var _ = engine;
+
+            var reply = await engine.StartAsync(CancellationToken.None);
+
+            Assert.InRange(output.Now, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+            Assert.Equal(PromptKeys.AskName, Assert.Single(reply.Segments).Label);
+            await AssertFallbackRecordedAsync(call, EngineFailures.ConnectTimeout);
+        }
+        finally
+        {
+            Realtime.ConnectBehavior = FakeConnectBehavior.Accept;
+        }
+    }
+
+    [Fact]
     public async Task AProviderThatRefusesTheConnectionHandsTheCallToTheIntakeAtOnce()
     {
         var call = await fixture.StartCallAsync(await fixture.CreateBusinessAsync());

@@ -85,7 +85,7 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
     /// </summary>
     public async Task<ConversationReply> StartAsync(CancellationToken cancellationToken)
     {
-        _profile = await LoadProfileAsync(cancellationToken);
+        _profile = await LoadProfileAsync(StartTimeLeft(_options.ProfileTimeout), cancellationToken);
         if (_profile is null)
         {
             return await HandOverAtStartAsync(EngineFailures.ProfileUnavailable, "the business's settings could not be read", cancellationToken);
@@ -103,7 +103,8 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
         try
         {
             _provider = await RealtimeProviderSession.ConnectAsync(_services.Client, _services.Connection.Model,
-                SessionConfiguration.For(_profile, voice, _options, _services.Clock.GetUtcNow()), _options, cancellationToken);
+                SessionConfiguration.For(_profile, voice, _options, _services.Clock.GetUtcNow()), _options,
+                StartTimeLeft(_options.ConnectTimeout), cancellationToken);
         }
         catch (RealtimeProviderException ex)
         {
@@ -118,6 +119,18 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
         _ = provider.SendLoop.ContinueWith(t => HandOver(FailureOf(t.Exception!.InnerException!), t.Exception.InnerException!.Message),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         return ConversationReply.Silence;
+    }
+
+    /// <summary>
+    /// What is left of <see cref="RealtimeOptions.ConnectTimeout"/> on the line's clock, at most <paramref name="bound"/>.
+    /// The caller hears nothing while the session opens, and the call's records and the settings read before it
+    /// took part of that time already (much of it when the database is busy): counted from the stream's start, the
+    /// fallback's first question is still on the line within two seconds however the time was spent.
+    /// </summary>
+    private TimeSpan StartTimeLeft(TimeSpan bound)
+    {
+        var left = _options.ConnectTimeout - (_output?.Now ?? TimeSpan.Zero);
+        return left < bound ? left : bound;
     }
 
     /// <summary>The caller finished a turn (the local detector): the provider's reply must begin within <see cref="RealtimeOptions.ReplyTimeout"/>.</summary>
@@ -328,10 +341,10 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
         return _fallback;
     }
 
-    private async Task<ReceptionistProfile?> LoadProfileAsync(CancellationToken cancellationToken)
+    private async Task<ReceptionistProfile?> LoadProfileAsync(TimeSpan bound, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.ProfileTimeout);
+        timeout.CancelAfter(bound > TimeSpan.Zero ? bound : TimeSpan.Zero);
         try
         {
             return await _services.Records.FindProfileAsync(_call.BusinessId, timeout.Token).WaitAsync(timeout.Token);

@@ -30,7 +30,10 @@ public sealed class RealtimeOptions : IValidatableObject
     /// <summary>semantic_vad: <c>low</c>, <c>medium</c>, <c>high</c> or <c>auto</c> (how soon it answers).</summary>
     public string SemanticEagerness { get; set; } = "auto";
 
-    /// <summary>Bound on opening the provider's session (connect, handshake, configuration); past it the offline intake answers.</summary>
+    /// <summary>
+    /// Bound on opening the provider's session (the settings read, connect, handshake, configuration), counted on the
+    /// line's clock from the stream's start: the caller hears nothing meanwhile. Past it the offline intake answers.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:00:30")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(1.5);
 

@@ -40,26 +40,47 @@ internal sealed class RealtimeProviderSession : IAsyncDisposable
     /// <summary>Completes (faulted with a <see cref="RealtimeProviderException"/>) when sending fails; never completes normally before disposal.</summary>
     public Task SendLoop => _sendLoop;
 
-    /// <summary>Opens the session and sends its configuration, within <see cref="RealtimeOptions.ConnectTimeout"/>.</summary>
+    /// <summary>Opens the session and sends its configuration, within <paramref name="bound"/> (what is left of <see cref="RealtimeOptions.ConnectTimeout"/>).</summary>
     public static async Task<RealtimeProviderSession> ConnectAsync(RealtimeClient client, string model, RealtimeConversationSessionOptions configuration,
-        RealtimeOptions options, CancellationToken cancellationToken)
+        RealtimeOptions options, TimeSpan bound, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.ConnectTimeout);
+        timeout.CancelAfter(bound > TimeSpan.Zero ? bound : TimeSpan.Zero);
         RealtimeSessionClient? session = null;
+        var opening = client.StartConversationSessionAsync(model, cancellationToken: timeout.Token);
         try
         {
-            session = await client.StartConversationSessionAsync(model, cancellationToken: timeout.Token);
-            await session.ConfigureConversationSessionAsync(configuration, timeout.Token);
+            // WaitAsync: the bound holds even where the SDK or the socket notices the token late.
+            session = await opening.WaitAsync(timeout.Token);
+            await session.ConfigureConversationSessionAsync(configuration, timeout.Token).WaitAsync(timeout.Token);
             return new RealtimeProviderSession(session, options);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
         {
-            session?.Dispose();
+            if (session is not null)
+            {
+                session.Dispose();
+            }
+            else
+            {
+                // Given up on: a session that opens late is closed when it does (a late failure is observed here).
+                _ = opening.ContinueWith(static t =>
+                {
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        t.Result.Dispose();
+                    }
+                    else
+                    {
+                        _ = t.Exception;
+                    }
+                }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+
             var timedOut = timeout.IsCancellationRequested;
             var reason = EngineFailures.OfConnect(ex, timedOut);
             throw new RealtimeProviderException(reason,
-                timedOut ? $"the provider's session did not open within {options.ConnectTimeout.TotalMilliseconds:0} ms" : "the provider's session did not open: " + ex.Message, ex);
+                timedOut ? $"the provider's session did not open within {bound.TotalMilliseconds:0} ms ({options.ConnectTimeout.TotalMilliseconds:0} ms from the stream's start)" : "the provider's session did not open: " + ex.Message, ex);
         }
     }
 
