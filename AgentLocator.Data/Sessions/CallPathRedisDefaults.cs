@@ -16,18 +16,6 @@ namespace AgentLocator.Data.Sessions;
 /// </summary>
 public sealed class CallPathRedisDefaults : DefaultOptionsProvider
 {
-    /// <summary>
-    /// Gives Aspire's <c>AddRedisClient</c> options these defaults and <see cref="SocketManager.ThreadPool"/>: the
-    /// multiplexer reads and writes its sockets on the .NET thread pool, as the webhooks and media sessions do,
-    /// instead of on StackExchange.Redis's own pool of dedicated threads (its default here), whose idle workers
-    /// spin for work: on a webhook's few cores they took about half the Api's CPU under load.
-    /// </summary>
-    public static void Apply(ConfigurationOptions options)
-    {
-        options.Defaults = new CallPathRedisDefaults();
-        options.SocketManager = SocketManager.ThreadPool;
-    }
-
     public override bool AbortOnConnectFail => false;
 
     public override BacklogPolicy BacklogPolicy => BacklogPolicy.FailFast;

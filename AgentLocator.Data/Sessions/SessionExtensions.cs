@@ -17,10 +17,10 @@ public static class SessionExtensions
 
     /// <summary>
     /// Live call sessions in Redis when <c>ConnectionStrings:redis</c> is set: Aspire's StackExchange.Redis
-    /// client (one multiplexer, connected at start, traced) with <see cref="CallPathRedisDefaults"/> and its
-    /// socket I/O on the .NET thread pool (<see cref="CallPathRedisDefaults.Apply"/>), and the
-    /// AspNetCore.HealthChecks.Redis check Aspire would add, named <c>redis</c> and tagged for readiness.
-    /// Without the connection string nothing is shared and the services run on what each request carries.
+    /// client (one multiplexer, connected at start, traced) with <see cref="CallPathRedisDefaults"/>, and
+    /// the AspNetCore.HealthChecks.Redis check Aspire would add, named <c>redis</c> and tagged for
+    /// readiness. Without the connection string nothing is shared and the services run on what each
+    /// request carries.
     /// </summary>
     public static IHostApplicationBuilder AddCallSessions(this IHostApplicationBuilder builder)
     {
@@ -35,7 +35,7 @@ public static class SessionExtensions
                 settings.DisableAutoActivation = false;
                 settings.DisableHealthChecks = true;
             },
-            CallPathRedisDefaults.Apply);
+            options => options.Defaults = new CallPathRedisDefaults());
         builder.Services.AddHealthChecks().AddRedis(sp => sp.GetRequiredService<IConnectionMultiplexer>(),
             ConnectionName, HealthStatus.Unhealthy, ReadyTags, TimeSpan.FromSeconds(2));
         builder.Services.RemoveAll<ICallSessions>();

@@ -948,9 +948,8 @@ public sealed class FakeRealtimeSession
         });
     }
 
-    /// <summary>Sends one server event (with its own <c>event_id</c>); one send at a time, as a WebSocket requires.</summary>
     /// <summary>
-    /// Sends one event; <paramref name="sending"/> runs as it is handed to the socket (after the session's other sends:
+    /// Sends one server event (with its own <c>event_id</c>), one at a time as a WebSocket requires; <paramref name="sending"/> runs as it is handed to the socket (after the session's other sends:
     /// when the provider's message leaves, not when this fake began writing it).
     /// </summary>
     private async Task SendAsync(Action<Utf8JsonWriter> body, Action? sending = null)

@@ -29,9 +29,8 @@ public static class Extensions
         builder.Services.AddFluentUIComponents();
         builder.Services.AddScoped<BusinessAccess>();
 
-        // The live call events (Redis pub/sub) behind the Live page; socket I/O on the thread pool, as in Api and MediaWorker
-        // (CallPathRedisDefaults): StackExchange.Redis's own dedicated threads spin for work on the machine's few cores.
-        builder.AddRedisClient("redis", configureOptions: options => options.SocketManager = StackExchange.Redis.SocketManager.ThreadPool);
+        // The live call events (Redis pub/sub) behind the Live page.
+        builder.AddRedisClient("redis");
         builder.Services.AddSingleton<LiveCalls>();
         builder.Services.AddHostedService(services => services.GetRequiredService<LiveCalls>());
 
