@@ -70,7 +70,7 @@ public sealed partial class OwnerAppBrowserTests
         await owner.Locator("a.lead-link", new() { HasTextString = "052-888-0022" }).ClickAsync();
         await owner.WaitForURLAsync(new Regex($"/b/{business.Id}/calls/[0-9a-f-]+$"));
         await owner.WaitInteractiveAsync();
-        await Expect(owner.GetByText("שיחה חיה", new() { Exact = false }).First).ToBeVisibleAsync();
+        await Expect(owner.Locator("p.meta")).ToContainTextAsync("שיחה חיה");
         await Expect(owner.GetByText("העוזרת ענתה וברכה את המתקשר")).ToBeVisibleAsync();
         var answers = owner.Locator("ol.timeline li.utterance");
         await Expect(answers).ToHaveCountAsync(3);

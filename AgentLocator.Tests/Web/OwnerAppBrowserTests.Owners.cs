@@ -1,14 +1,26 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using AgentLocator.Tests.AppHost;
 using AgentLocator.Tests.Graph;
 using Microsoft.Playwright;
 
 namespace AgentLocator.Tests.Web;
 
 /// <summary>What several browser tests start from: a business of their own whose owner has accepted an invitation.</summary>
-public sealed partial class OwnerAppBrowserTests
+public sealed partial class OwnerAppBrowserTests : IAsyncLifetime
 {
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>The web app's last log lines after each test: what a failing test's output needs (a circuit's exception).</summary>
+    public async Task DisposeAsync()
+    {
+        if (fixture.App is not null)
+        {
+            output.WriteLine("--- web log tail ---\n" + await fixture.App.LogTailAsync("web", 40));
+        }
+    }
+
     private const string OwnerPassword = "Owner-Passw0rd-123";
 
     /// <summary>A business, its owner's account and page.</summary>
@@ -36,7 +48,7 @@ public sealed partial class OwnerAppBrowserTests
 
         var admin = await SignInAsync(WebGraphFixture.AdminEmail, WebGraphFixture.AdminPassword, new Regex("/admin$"));
         await admin.Locator("tr", new() { HasTextString = name }).Locator("fluent-button", new() { HasTextString = "הזמנה" }).ClickAsync();
-        await admin.GetByLabel("הדוא\"ל של בעל העסק").FillAsync(email);
+        await admin.FluentInput("הדוא\"ל של בעל העסק").FillAsync(email);
         await admin.FluentButton("יצירת קישור הזמנה").ClickAsync();
         var invitation = await admin.Locator("#invite-link").GetAttributeAsync("href");
         Assert.NotNull(invitation);

@@ -100,8 +100,10 @@ public sealed partial class AgentLocatorApi(HttpClient http, ILogger<AgentLocato
             LogRefused(logger, method.Method, path.Split('?')[0], problem.Status, problem.Title);
             return new ApiResult<T>(default, problem);
         }
-        catch (Exception ex) when (ex is HttpRequestException or JsonException
-                                   || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        // Down, refused, timed out (the resilience handler's own timeouts and open circuit included) or answering garbage:
+        // the page says so in Hebrew and keeps what the owner typed.
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or Polly.ExecutionRejectedException
+                                   || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             LogUnreachable(logger, method.Method, path.Split('?')[0], ex.Message);
             return new ApiResult<T>(default, ApiProblems.Unreachable);
