@@ -3,7 +3,10 @@ using AgentLocator.Media;
 using AgentLocator.Smoke;
 using AgentLocator.Testing.MediaStreams;
 using AgentLocator.Tests.Media;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static AgentLocator.Tests.MediaWorker.PipelineAssertions;
 using static Microsoft.Playwright.Assertions;
@@ -86,6 +89,46 @@ public sealed partial class OwnerAppBrowserTests
         Assert.True(played > 0, $"the caller's first answer did not play (currentTime {played})");
         await owner.AssertAccessibleAsync("call-live");
         await owner.CaptureAsync(fixture, "call-live");
+    }
+
+    [Fact]
+    public async Task ACallThatBeganBeforeTheWebAppStartedIsOnTheLivePageAndLiveEventsMoveItOn()
+    {
+        using var api = NewApiClient();
+        var business = await OwnedBusinessAsync(api);
+        await business.Owner.Context.CloseAsync();
+
+        // A call rings; then the web app restarts (a deploy), so it never heard that call begin.
+        var callSid = "CA" + Guid.NewGuid().ToString("N");
+        await PostFormForTextAsync(api, "webhook/incoming_call", ("CallSid", callSid), ("From", "+972546660044"), ("To", business.Number),
+            ("AccountSid", fixture.Twilio.AccountSid));
+        var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
+        var restarted = await commands.ExecuteCommandAsync("web", KnownResourceCommands.RestartCommand).WaitAsync(ResourceTimeout);
+        Assert.True(restarted.Success, $"the web app did not restart: {restarted.Message}");
+        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync("web").WaitAsync(ResourceTimeout);
+
+        // The live page lists it from the Api's calls in progress (ringing, or already sent to voicemail by the stream-start
+        // watchdog if the restart took longer than its deadline).
+        var callId = (await GetJsonAsync(api, $"api/calls?businessId={business.Id}&inProgress=true")).GetProperty("items").EnumerateArray()
+            .Single(c => c.GetProperty("callSid").GetString() == callSid).GetProperty("id").GetGuid();
+        var owner = await SignInAsync(business.OwnerEmail, OwnerPassword, new Regex($"/b/{business.Id}$"));
+        await owner.GotoAsync($"b/{business.Id}/live");
+        await owner.WaitInteractiveAsync();
+        var live = owner.Locator("ul.live-calls li");
+        await Expect(live).ToHaveCountAsync(1);
+        await Expect(live.Locator($"a[href$='/calls/{callId}']")).ToBeVisibleAsync();
+        await owner.AssertAccessibleAsync("live-before-start");
+
+        // Live events move it on from there: the stream never came, so voicemail; then Twilio says the call completed.
+        await PostFormForTextAsync(api, "webhook/stream_ended", ("CallSid", callSid), ("AccountSid", fixture.Twilio.AccountSid));
+        await Expect(live.GetByText("עברה לתא הקולי")).ToBeVisibleAsync();
+        await PostFormAsync(api, "webhook/call_status", ("CallSid", callSid), ("CallStatus", "completed"), ("CallDuration", "12"),
+            ("AccountSid", fixture.Twilio.AccountSid));
+        await Expect(owner.GetByText("אין כרגע שיחות פעילות")).ToBeVisibleAsync();
+
+        // Once ended it is not in progress any more, for the Api either.
+        var inProgress = await GetJsonAsync(api, $"api/calls?businessId={business.Id}&inProgress=true");
+        Assert.Empty(inProgress.GetProperty("items").EnumerateArray());
     }
 
     private static async Task<string> PostFormForTextAsync(HttpClient client, string path, params (string Key, string Value)[] form)

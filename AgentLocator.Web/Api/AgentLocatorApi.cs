@@ -48,6 +48,10 @@ public sealed partial class AgentLocatorApi(HttpClient http, ILogger<AgentLocato
         return SendAsync<ApiPage<CallDto>>(HttpMethod.Get, "api/calls?" + string.Join('&', query), null, cancellationToken);
     }
 
+    /// <summary>The business's calls still going on (the Api's call rows: not ended, begun in the last two hours).</summary>
+    public Task<ApiResult<ApiPage<CallDto>>> ListCallsInProgressAsync(Guid businessId, CancellationToken cancellationToken) =>
+        SendAsync<ApiPage<CallDto>>(HttpMethod.Get, $"api/calls?businessId={businessId}&inProgress=true&limit=100", null, cancellationToken);
+
     public Task<ApiResult<CallDto>> GetCallAsync(Guid businessId, Guid callId, CancellationToken cancellationToken) =>
         SendAsync<CallDto>(HttpMethod.Get, $"api/calls/{callId}?businessId={businessId}", null, cancellationToken);
 
