@@ -69,7 +69,7 @@ public static class BusinessesApi
         }
         catch (DbUpdateException ex) when (Problems.IsUniqueViolation(ex))
         {
-            return Problems.Conflict("A phone number or WhatsApp sender of this business already belongs to another business.");
+            return Problems.Conflict(ConflictCodes.PhoneNumberTaken, "A phone number or WhatsApp sender of this business already belongs to another business.");
         }
         return TypedResults.Created($"/api/businesses/{business.Id}", BusinessResponse.From(business));
     }
@@ -97,7 +97,7 @@ public static class BusinessesApi
         }
         catch (DbUpdateException ex) when (Problems.IsUniqueViolation(ex))
         {
-            return Problems.Conflict("A phone number or WhatsApp sender of this business already belongs to another business.");
+            return Problems.Conflict(ConflictCodes.PhoneNumberTaken, "A phone number or WhatsApp sender of this business already belongs to another business.");
         }
         return TypedResults.Ok(BusinessResponse.From(business));
     }
@@ -145,7 +145,7 @@ public static class BusinessesApi
         var requested = request.PhoneNumbers ?? [];
         if (requested.Count > 20)
         {
-            validation.Add("phoneNumbers", "A business can own at most 20 phone numbers.");
+            validation.Add("phoneNumbers", ValidationCodes.TooMany, "A business can own at most 20 phone numbers.");
         }
         for (var i = 0; i < requested.Count && i < 20; i++)
         {
@@ -155,7 +155,7 @@ public static class BusinessesApi
             }
             else if (string.IsNullOrWhiteSpace(requested[i]))
             {
-                validation.Add($"phoneNumbers[{i}]", "A phone number cannot be empty.");
+                validation.Add($"phoneNumbers[{i}]", ValidationCodes.Required, "A phone number cannot be empty.");
             }
         }
         var whatsApp = validation.OptionalPhone("whatsAppNumber", request.WhatsAppNumber);
@@ -163,14 +163,14 @@ public static class BusinessesApi
         var timeZone = request.TimeZone?.Trim() ?? "Asia/Jerusalem";
         if (timeZone.Length > 64 || !TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out _))
         {
-            validation.Add("timeZone", $"'{(timeZone.Length > 64 ? timeZone[..64] : timeZone)}' is not a known IANA time zone such as Asia/Jerusalem.");
+            validation.Add("timeZone", ValidationCodes.TimeZoneUnknown, $"'{(timeZone.Length > 64 ? timeZone[..64] : timeZone)}' is not a known IANA time zone such as Asia/Jerusalem.");
         }
         var greeting = validation.OptionalText("greetingText", request.GreetingText, 1000);
         var autoReply = validation.OptionalText("whatsAppAutoReply", request.WhatsAppAutoReply, 1000);
         var maxRecording = request.MaxRecordingSeconds ?? 120;
         if (maxRecording is < 5 or > 3600)
         {
-            validation.Add("maxRecordingSeconds", "maxRecordingSeconds must be between 5 and 3600.");
+            validation.Add("maxRecordingSeconds", ValidationCodes.OutOfRange, "maxRecordingSeconds must be between 5 and 3600.");
         }
         var instructions = validation.OptionalText("assistantInstructions", request.AssistantInstructions, MaxInstructionsLength);
         var voice = request.AssistantVoice?.Trim().ToLowerInvariant();
@@ -180,12 +180,12 @@ public static class BusinessesApi
         }
         else if (!AssistantVoices.Contains(voice))
         {
-            validation.Add("assistantVoice", $"assistantVoice must be one of {string.Join(", ", AssistantVoices)}.");
+            validation.Add("assistantVoice", ValidationCodes.UnknownValue, $"assistantVoice must be one of {string.Join(", ", AssistantVoices)}.");
         }
         var fallback = string.IsNullOrWhiteSpace(request.AiFallback) ? AiFallbackModes.Intake : request.AiFallback.Trim().ToLowerInvariant();
         if (!AiFallbackModes.All.Contains(fallback))
         {
-            validation.Add("aiFallback", $"aiFallback must be one of {string.Join(", ", AiFallbackModes.All)}.");
+            validation.Add("aiFallback", ValidationCodes.UnknownValue, $"aiFallback must be one of {string.Join(", ", AiFallbackModes.All)}.");
         }
         if (!validation.IsValid)
         {
@@ -220,12 +220,12 @@ public static class BusinessesApi
             .FirstOrDefaultAsync(cancellationToken);
         if (taken is not null)
         {
-            return Problems.Conflict($"The phone number {taken} already belongs to another business.");
+            return Problems.Conflict(ConflictCodes.PhoneNumberTaken, $"The phone number {taken} already belongs to another business.");
         }
         if (business.WhatsAppNumber is { } sender
             && await db.Businesses.AnyAsync(b => b.WhatsAppNumber == sender && b.Id != business.Id && b.DeletedAt == null, cancellationToken))
         {
-            return Problems.Conflict($"The WhatsApp sender {sender} already belongs to another business.");
+            return Problems.Conflict(ConflictCodes.WhatsAppSenderTaken, $"The WhatsApp sender {sender} already belongs to another business.");
         }
         return null;
     }

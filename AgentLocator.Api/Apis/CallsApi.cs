@@ -9,6 +9,9 @@ namespace AgentLocator.Api.Apis;
 
 public static class CallsApi
 {
+    /// <summary>A call with no final status after this long lost its status callback: it is no longer listed as in progress.</summary>
+    public static readonly TimeSpan InProgressWindow = TimeSpan.FromHours(2);
+
     /// <summary>How long the signed audio links in a call's response work.</summary>
     public static readonly TimeSpan MediaLinkLifetime = TimeSpan.FromHours(12);
 
@@ -16,7 +19,8 @@ public static class CallsApi
     {
         var group = api.MapGroup("/calls").WithTags("Calls");
         group.MapGet("/", ListAsync).WithName("ListCalls")
-            .WithDescription("A business's calls: oldest first, or newest first with newestFirst=true; filter by leadStatus, source (live or voicemail), from and to.");
+            .WithDescription("A business's calls: oldest first, or newest first with newestFirst=true; filter by leadStatus, source (live or voicemail), from and to; " +
+                "inProgress=true gives only the calls still going on (not ended, begun within the last two hours).");
         group.MapGet("/{id:guid}", GetAsync).WithName("GetCall")
             .WithDescription("One call with its transcript and signed audio links; with businessId, only if it is that business's.");
         group.MapPatch("/{id:guid}/lead", UpdateLeadAsync).WithName("UpdateLead")
@@ -26,25 +30,25 @@ public static class CallsApi
 
     public static async Task<Results<Ok<Page<CallResponse>>, ValidationProblem>> ListAsync(
         Guid? businessId, int? limit, string? cursor, bool? newestFirst, string? leadStatus, string? source,
-        DateTimeOffset? from, DateTimeOffset? to, AgentLocatorDbContext db, CancellationToken cancellationToken)
+        DateTimeOffset? from, DateTimeOffset? to, bool? inProgress, AgentLocatorDbContext db, CancellationToken cancellationToken)
     {
         var validation = new Validation();
         Cursor.ValidatePage(validation, limit, cursor, out var take, out var after);
         if (businessId is null)
         {
-            validation.Add("businessId", "businessId is required.");
+            validation.Add("businessId", ValidationCodes.Required, "businessId is required.");
         }
         if (leadStatus is not null && !LeadStatuses.All.Contains(leadStatus))
         {
-            validation.Add("leadStatus", $"leadStatus must be one of: {string.Join(", ", LeadStatuses.All)}.");
+            validation.Add("leadStatus", ValidationCodes.UnknownValue, $"leadStatus must be one of: {string.Join(", ", LeadStatuses.All)}.");
         }
         if (source is not null && source is not (CallSources.Live or CallSources.Voicemail))
         {
-            validation.Add("source", $"source must be {CallSources.Live} or {CallSources.Voicemail}.");
+            validation.Add("source", ValidationCodes.UnknownValue, $"source must be {CallSources.Live} or {CallSources.Voicemail}.");
         }
         if (from > to)
         {
-            validation.Add("from", "from must not be after to.");
+            validation.Add("from", ValidationCodes.OutOfRange, "from must not be after to.");
         }
         if (!validation.IsValid)
         {
@@ -67,6 +71,12 @@ public static class CallsApi
         if (to is { } until)
         {
             query = query.Where(c => c.StartedAt < until);
+        }
+        if (inProgress == true)
+        {
+            var startedAfter = db.Clock.GetUtcNow() - InProgressWindow;
+            string[] going = [CallStatuses.Queued, CallStatuses.Initiated, CallStatuses.Ringing, CallStatuses.InProgress];
+            query = query.Where(c => c.EndedAt == null && going.Contains(c.Status) && c.StartedAt > startedAfter);
         }
         var descending = newestFirst == true;
         if (after is { } afterId)
@@ -112,7 +122,7 @@ public static class CallsApi
         var status = request.LeadStatus?.Trim().ToLowerInvariant();
         if (status is not null && !LeadStatuses.All.Contains(status))
         {
-            validation.Add("leadStatus", $"leadStatus must be one of: {string.Join(", ", LeadStatuses.All)}.");
+            validation.Add("leadStatus", ValidationCodes.UnknownValue, $"leadStatus must be one of: {string.Join(", ", LeadStatuses.All)}.");
         }
         var note = validation.OptionalText("ownerNote", request.OwnerNote, 4000);
         if (!validation.IsValid)

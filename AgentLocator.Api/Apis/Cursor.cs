@@ -44,11 +44,11 @@ internal static class Cursor
         take = limit ?? DefaultLimit;
         if (take is < 1 or > MaxLimit)
         {
-            validation.Add("limit", $"limit must be between 1 and {MaxLimit}.");
+            validation.Add("limit", ValidationCodes.OutOfRange, $"limit must be between 1 and {MaxLimit}.");
         }
         if (!TryDecode(cursor, out after))
         {
-            validation.Add("cursor", "cursor is not one this API returned.");
+            validation.Add("cursor", ValidationCodes.Invalid, "cursor is not one this API returned.");
         }
     }
 

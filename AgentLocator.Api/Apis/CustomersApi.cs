@@ -77,7 +77,7 @@ public static class CustomersApi
         }
         catch (DbUpdateException ex) when (Problems.IsUniqueViolation(ex))
         {
-            return Problems.Conflict($"This business already has a customer with phone {customer.Phone}.");
+            return Problems.Conflict(ConflictCodes.CustomerPhoneTaken, $"This business already has a customer with phone {customer.Phone}.");
         }
         return TypedResults.Created($"/api/customers/{customer.Id}", CustomerResponse.From(customer));
     }
@@ -110,7 +110,7 @@ public static class CustomersApi
         }
         catch (DbUpdateException ex) when (Problems.IsUniqueViolation(ex))
         {
-            return Problems.Conflict($"This business already has a customer with phone {customer.Phone}.");
+            return Problems.Conflict(ConflictCodes.CustomerPhoneTaken, $"This business already has a customer with phone {customer.Phone}.");
         }
         return TypedResults.Ok(CustomerResponse.From(customer));
     }
@@ -131,11 +131,11 @@ public static class CustomersApi
         var source = request.Source?.Trim().ToLowerInvariant() ?? customer.Source;
         if (!CustomerSources.All.Contains(source))
         {
-            validation.Add("source", $"source must be one of: {string.Join(", ", CustomerSources.All)}.");
+            validation.Add("source", ValidationCodes.UnknownValue, $"source must be one of: {string.Join(", ", CustomerSources.All)}.");
         }
         if (string.IsNullOrWhiteSpace(request.Name) && string.IsNullOrWhiteSpace(request.Phone))
         {
-            validation.Add("name", "A customer needs a name or a phone number.");
+            validation.Add("name", ValidationCodes.NameOrPhoneRequired, "A customer needs a name or a phone number.");
         }
         if (!validation.IsValid)
         {

@@ -34,11 +34,11 @@ public static class WhatsAppApi
         var validation = new Validation();
         if (request.BusinessId is null || request.BusinessId == Guid.Empty)
         {
-            validation.Add("businessId", "businessId is required.");
+            validation.Add("businessId", ValidationCodes.Required, "businessId is required.");
         }
         if (string.IsNullOrWhiteSpace(request.To))
         {
-            validation.Add("to", "to is required: the customer's WhatsApp number in E.164, such as +972501234567.");
+            validation.Add("to", ValidationCodes.Required, "to is required: the customer's WhatsApp number in E.164, such as +972501234567.");
         }
         var to = validation.OptionalPhone("to", request.To);
         var contentSid = request.ContentSid?.Trim();
@@ -50,18 +50,18 @@ public static class WhatsAppApi
             body = validation.RequiredText("body", request.Body, TwilioMessage.MaxBodyLength);
             if (request.ContentVariables is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) })
             {
-                validation.Add("contentVariables", "contentVariables go with a template: give contentSid too, or leave them out.");
+                validation.Add("contentVariables", ValidationCodes.Invalid, "contentVariables go with a template: give contentSid too, or leave them out.");
             }
         }
         else
         {
             if (contentSid.Length != 34 || !contentSid.StartsWith("HX", StringComparison.Ordinal) || !contentSid[2..].All(char.IsAsciiHexDigit))
             {
-                validation.Add("contentSid", "contentSid must be an approved template's SID: HX followed by 32 hex digits.");
+                validation.Add("contentSid", ValidationCodes.Invalid, "contentSid must be an approved template's SID: HX followed by 32 hex digits.");
             }
             if (!string.IsNullOrEmpty(request.Body))
             {
-                validation.Add("body", "A template message has no body: give either body or contentSid.");
+                validation.Add("body", ValidationCodes.Invalid, "A template message has no body: give either body or contentSid.");
             }
             variables = ContentVariables(validation, request.ContentVariables);
         }
@@ -70,11 +70,11 @@ public static class WhatsAppApi
         {
             if (contentSid is not null)
             {
-                validation.Add("mediaUrl", "A template message carries its own media: leave mediaUrl out.");
+                validation.Add("mediaUrl", ValidationCodes.Invalid, "A template message carries its own media: leave mediaUrl out.");
             }
             else if (mediaUrl.Length > 2000 || !Uri.TryCreate(mediaUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http"))
             {
-                validation.Add("mediaUrl", "mediaUrl must be an absolute http(s) URL Twilio can fetch.");
+                validation.Add("mediaUrl", ValidationCodes.Invalid, "mediaUrl must be an absolute http(s) URL Twilio can fetch.");
             }
         }
         if (!validation.IsValid)
@@ -184,13 +184,13 @@ public static class WhatsAppApi
             }
             catch (JsonException)
             {
-                validation.Add("contentVariables", "contentVariables must be a JSON object such as {\"1\": \"Rachel\"}.");
+                validation.Add("contentVariables", ValidationCodes.Invalid, "contentVariables must be a JSON object such as {\"1\": \"Rachel\"}.");
                 return null;
             }
         }
         if (element.ValueKind != JsonValueKind.Object)
         {
-            validation.Add("contentVariables", "contentVariables must be a JSON object such as {\"1\": \"Rachel\"}.");
+            validation.Add("contentVariables", ValidationCodes.Invalid, "contentVariables must be a JSON object such as {\"1\": \"Rachel\"}.");
             return null;
         }
         var variables = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -198,7 +198,7 @@ public static class WhatsAppApi
         {
             if (property.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Null)
             {
-                validation.Add("contentVariables", $"contentVariables.{property.Name} must be a string or a number.");
+                validation.Add("contentVariables", ValidationCodes.Invalid, $"contentVariables.{property.Name} must be a string or a number.");
                 return null;
             }
             variables[property.Name] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
@@ -206,7 +206,7 @@ public static class WhatsAppApi
         var json = ContentVariablesJson.Serialize(variables);
         if (json.Length > MaxContentVariablesLength)
         {
-            validation.Add("contentVariables", $"contentVariables must be at most {MaxContentVariablesLength} characters of JSON.");
+            validation.Add("contentVariables", ValidationCodes.TooLong, $"contentVariables must be at most {MaxContentVariablesLength} characters of JSON.");
             return null;
         }
         return json;

@@ -32,14 +32,14 @@ public sealed class LeadFollowUpApiTests(PostgresDatabaseFixture database) : ICl
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
     }
 
-    private async Task<Guid> SeedCallAsync(Guid businessId, DateTimeOffset startedAt, bool voicemail)
+    private async Task<Guid> SeedCallAsync(Guid businessId, DateTimeOffset startedAt, bool voicemail, string status = "completed", bool ended = true)
     {
         var id = Guid.CreateVersion7(startedAt);
         await Sql.ScalarAsync<int>(database.ConnectionString, """
-            INSERT INTO calls (id, call_sid, business_id, "from", "to", direction, status, started_at, stream_started, fallback_used,
+            INSERT INTO calls (id, call_sid, business_id, "from", "to", direction, status, started_at, ended_at, stream_started, fallback_used,
                                conversation_completed, is_test, created_at, updated_at)
-            VALUES ($1, $2, $3, '+972529990011', '+97235550000', 'inbound', 'completed', $4, NOT $5, $5, false, false, $4, $4)
-            """, id, "CA" + Guid.NewGuid().ToString("N"), businessId, startedAt, voicemail);
+            VALUES ($1, $2, $3, '+972529990011', '+97235550000', 'inbound', $6, $4, CASE WHEN $7 THEN $4 END, NOT $5, $5, false, false, $4, $4)
+            """, id, "CA" + Guid.NewGuid().ToString("N"), businessId, startedAt, voicemail, status, ended);
         return id;
     }
 
@@ -124,5 +124,61 @@ public sealed class LeadFollowUpApiTests(PostgresDatabaseFixture database) : ICl
         Assert.Equal(HttpStatusCode.NotFound, (await _client.PutAsJsonAsync($"/api/customers/{theirCustomer}?businessId={mine}", new { name = "Mine now" })).StatusCode);
         Assert.Equal("new", (await _client.GetFromJsonAsync<JsonElement>($"/api/calls/{theirCall}?businessId={theirs}")).GetProperty("leadStatus").GetString());
         Assert.Equal("Dana", (await _client.GetFromJsonAsync<JsonElement>($"/api/customers/{theirCustomer}")).GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task CallsInProgressAreTheBusinesssUnendedRecentCallsOnly()
+    {
+        var businessId = await CreateBusinessAsync();
+        var other = await CreateBusinessAsync();
+        var now = DateTimeOffset.UtcNow;
+        var ringing = await SeedCallAsync(businessId, now.AddMinutes(-1), voicemail: false, status: "ringing", ended: false);
+        var talking = await SeedCallAsync(businessId, now.AddMinutes(-3), voicemail: false, status: "in-progress", ended: false);
+        await SeedCallAsync(businessId, now.AddMinutes(-5), voicemail: false, status: "completed", ended: true);
+        // Its final status callback never came: after two hours it is not shown as going on any more.
+        await SeedCallAsync(businessId, now.AddHours(-3), voicemail: false, status: "in-progress", ended: false);
+        await SeedCallAsync(other, now.AddMinutes(-1), voicemail: false, status: "ringing", ended: false);
+
+        var page = await _client.GetFromJsonAsync<JsonElement>($"/api/calls?businessId={businessId}&inProgress=true&newestFirst=true");
+
+        Assert.Equal([ringing, talking], page.GetProperty("items").EnumerateArray().Select(c => c.GetProperty("id").GetGuid()));
+    }
+
+    [Fact]
+    public async Task ValidationAndConflictProblemsCarryStableCodesBesideTheirMessages()
+    {
+        var businessId = await CreateBusinessAsync();
+        var taken = (await _client.GetFromJsonAsync<JsonElement>($"/api/businesses/{businessId}")).GetProperty("phoneNumbers")[0].GetString();
+
+        var invalid = await _client.PostAsJsonAsync("/api/businesses", new
+        {
+            name = "",
+            phoneNumbers = new[] { "not a phone" },
+            timeZone = "Mars/Olympus_Mons",
+            maxRecordingSeconds = 1,
+            aiFallback = "pager",
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        var problem = await invalid.Content.ReadFromJsonAsync<JsonElement>();
+        var codes = problem.GetProperty("codes");
+        Assert.Equal(["required"], Codes(codes, "name"));
+        Assert.Equal(["phone_invalid"], Codes(codes, "phoneNumbers[0]"));
+        Assert.Equal(["time_zone_unknown"], Codes(codes, "timeZone"));
+        Assert.Equal(["out_of_range"], Codes(codes, "maxRecordingSeconds"));
+        Assert.Equal(["unknown_value"], Codes(codes, "aiFallback"));
+        // Each coded field still has its message for a person reading the response.
+        foreach (var field in codes.EnumerateObject())
+        {
+            Assert.Equal(field.Value.GetArrayLength(), problem.GetProperty("errors").GetProperty(field.Name).GetArrayLength());
+        }
+
+        var conflict = await _client.PostAsJsonAsync("/api/businesses", new { name = "Same number", phoneNumbers = new[] { taken } });
+        Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        Assert.Equal("phone_number_taken", (await conflict.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+
+        var note = await _client.PatchAsJsonAsync($"/api/calls/{Guid.NewGuid()}/lead", new { ownerNote = new string('x', 4001) });
+        Assert.Equal(["too_long"], Codes((await note.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("codes"), "ownerNote"));
+
+        static string[] Codes(JsonElement codes, string field) => codes.GetProperty(field).EnumerateArray().Select(c => c.GetString()!).ToArray();
     }
 }

@@ -26,6 +26,13 @@ internal static class BrowserPages
         Assert.True(results.Violations.Length == 0, $"axe-core on the {name} page:\n{string.Join('\n', violations)}");
     }
 
+    /// <summary>
+    /// The text box inside a Fluent input (<c>fluent-text-input</c>, <c>fluent-textarea</c>) by its label: the web component
+    /// and its inner control both carry the label, and only the control can be typed into.
+    /// </summary>
+    public static ILocator FluentInput(this IPage page, string label, bool exact = false) =>
+        page.GetByLabel(label, new PageGetByLabelOptions { Exact = exact }).And(page.Locator("input, textarea"));
+
     /// <summary>A Fluent button (a web component) by its text.</summary>
     public static ILocator FluentButton(this IPage page, string text) =>
         page.Locator("fluent-button", new PageLocatorOptions { HasTextString = text });

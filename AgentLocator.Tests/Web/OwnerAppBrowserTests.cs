@@ -40,12 +40,12 @@ public sealed partial class OwnerAppBrowserTests(WebGraphFixture fixture, ITestO
         await admin.GetByRole(AriaRole.Button, new() { Name = "כניסה" }).ClickAsync();
         await admin.WaitForURLAsync(new Regex("/admin$"));
         await admin.WaitInteractiveAsync();
-        await admin.GetByLabel("שם העסק").FillAsync($"מספרת רותי {suffix}");
-        await admin.GetByLabel("מספר הטלפון של העסק").FillAsync(businessNumber);
-        await admin.GetByLabel("מספר השולח בוואטסאפ").FillAsync(whatsAppSender);
-        await admin.GetByLabel("טלפון להתראות (של בעל העסק)").FillAsync("050-123-4567");
+        await admin.FluentInput("שם העסק").FillAsync($"מספרת רותי {suffix}");
+        await admin.FluentInput("מספר הטלפון של העסק").FillAsync(businessNumber);
+        await admin.FluentInput("מספר השולח בוואטסאפ").FillAsync(whatsAppSender);
+        await admin.FluentInput("טלפון להתראות (של בעל העסק)").FillAsync("050-123-4567");
         await admin.FluentButton("יצירת העסק").ClickAsync();
-        await admin.GetByLabel("הדוא\"ל של בעל העסק").FillAsync(ownerEmail);
+        await admin.FluentInput("הדוא\"ל של בעל העסק").FillAsync(ownerEmail);
         await admin.FluentButton("יצירת קישור הזמנה").ClickAsync();
         var invitation = await admin.Locator("#invite-link").GetAttributeAsync("href");
         Assert.NotNull(invitation);
@@ -70,7 +70,7 @@ public sealed partial class OwnerAppBrowserTests(WebGraphFixture fixture, ITestO
         // Single use: the same link again is refused.
         var again = await fixture.NewPhonePageAsync();
         await again.GotoAsync(invitation);
-        await Expect(again.GetByText("הקישור אינו בתוקף")).ToBeVisibleAsync();
+        await Expect(again.GetByText("כבר נעשה שימוש בקישור ההזמנה הזה.", new() { Exact = false })).ToBeVisibleAsync();
 
         // A caller reaches the business, the live stream never starts, the caller leaves a voicemail.
         var callA = await SimulateCallAsync(api, businessNumber, CallerNumber, fixture.Twilio.AddRecording(Wav.Tone(seconds: 2)).Url);
@@ -102,7 +102,7 @@ public sealed partial class OwnerAppBrowserTests(WebGraphFixture fixture, ITestO
         Assert.True(played > 0, $"the recording did not play (currentTime {played})");
         await owner.FluentButton("סימון: חזרתי ללקוח").ClickAsync();
         await Expect(owner.Locator("#lead-status")).ToHaveTextAsync("חזרתי ללקוח");
-        await owner.GetByLabel("הערה שלי").FillAsync("חזרתי אליה, קובעות תור לשבוע הבא");
+        await owner.FluentInput("הערה שלי").FillAsync("חזרתי אליה, קובעות תור לשבוע הבא");
         await owner.FluentButton("שמירת ההערה").ClickAsync();
         await Expect(owner.GetByText("נשמר.")).ToBeVisibleAsync();
         await owner.AssertAccessibleAsync("call");
@@ -118,7 +118,7 @@ public sealed partial class OwnerAppBrowserTests(WebGraphFixture fixture, ITestO
         await owner.WaitInteractiveAsync();
         await owner.Locator("a.conversation", new() { HasTextString = "052-999-0011" }).ClickAsync();
         await Expect(owner.GetByText("היי, אפשר לקבוע לשלישי?")).ToBeVisibleAsync();
-        await owner.GetByLabel("תשובה", new() { Exact = true }).FillAsync("בטח, יום שלישי ב-10:00");
+        await owner.FluentInput("תשובה", exact: true).FillAsync("בטח, יום שלישי ב-10:00");
         await owner.FluentButton("שליחה").ClickAsync();
         await Expect(owner.Locator("li.outbound", new() { HasTextString = "בטח, יום שלישי ב-10:00" })).ToBeVisibleAsync();
         var sent = await fixture.Twilio.WaitForRequestAsync(
@@ -131,7 +131,7 @@ public sealed partial class OwnerAppBrowserTests(WebGraphFixture fixture, ITestO
         // Customers: the caller is there, found by phone.
         await owner.GotoAsync($"b/{businessA}/customers");
         await owner.WaitInteractiveAsync();
-        await owner.GetByLabel("חיפוש לפי שם או טלפון").FillAsync("0011");
+        await owner.FluentInput("חיפוש לפי שם או טלפון").FillAsync("0011");
         await owner.FluentButton("חיפוש").ClickAsync();
         await Expect(owner.GetByText("052-999-0011")).ToBeVisibleAsync();
         await owner.AssertAccessibleAsync("customers");
@@ -151,7 +151,7 @@ public sealed partial class OwnerAppBrowserTests(WebGraphFixture fixture, ITestO
         // Settings: a changed greeting is saved in the Api.
         await owner.GotoAsync($"b/{businessA}/settings");
         await owner.WaitInteractiveAsync();
-        await owner.GetByLabel("נוסח הברכה").FillAsync("שלום, הגעתם למספרת רותי");
+        await owner.FluentInput("נוסח הברכה").FillAsync("שלום, הגעתם למספרת רותי");
         await owner.FluentButton("שמירה").ClickAsync();
         await Expect(owner.GetByText("ההגדרות נשמרו.")).ToBeVisibleAsync();
         await owner.AssertAccessibleAsync("settings");

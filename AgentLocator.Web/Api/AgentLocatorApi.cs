@@ -48,6 +48,10 @@ public sealed partial class AgentLocatorApi(HttpClient http, ILogger<AgentLocato
         return SendAsync<ApiPage<CallDto>>(HttpMethod.Get, "api/calls?" + string.Join('&', query), null, cancellationToken);
     }
 
+    /// <summary>The business's calls still going on (the Api's call rows: not ended, begun in the last two hours).</summary>
+    public Task<ApiResult<ApiPage<CallDto>>> ListCallsInProgressAsync(Guid businessId, CancellationToken cancellationToken) =>
+        SendAsync<ApiPage<CallDto>>(HttpMethod.Get, $"api/calls?businessId={businessId}&inProgress=true&limit=100", null, cancellationToken);
+
     public Task<ApiResult<CallDto>> GetCallAsync(Guid businessId, Guid callId, CancellationToken cancellationToken) =>
         SendAsync<CallDto>(HttpMethod.Get, $"api/calls/{callId}?businessId={businessId}", null, cancellationToken);
 
@@ -100,8 +104,10 @@ public sealed partial class AgentLocatorApi(HttpClient http, ILogger<AgentLocato
             LogRefused(logger, method.Method, path.Split('?')[0], problem.Status, problem.Title);
             return new ApiResult<T>(default, problem);
         }
-        catch (Exception ex) when (ex is HttpRequestException or JsonException
-                                   || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        // Down, refused, timed out (the resilience handler's own timeouts and open circuit included) or answering garbage:
+        // the page says so in Hebrew and keeps what the owner typed.
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or Polly.ExecutionRejectedException
+                                   || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             LogUnreachable(logger, method.Method, path.Split('?')[0], ex.Message);
             return new ApiResult<T>(default, ApiProblems.Unreachable);

@@ -28,26 +28,41 @@ public sealed class Invitations(WebIdentityDbContext db, UserManager<IdentityUse
         return token;
     }
 
-    /// <summary>The invitation behind <paramref name="token"/> if it can still be accepted.</summary>
-    public async Task<Invitation?> FindOpenAsync(string? token, CancellationToken cancellationToken)
+    /// <summary>The invitation behind <paramref name="token"/> and whether it is open, used or expired (unknown: no invitation).</summary>
+    public async Task<(InvitationState State, Invitation? Invitation)> FindAsync(string? token, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(token) || token.Length > 100)
         {
-            return null;
+            return (InvitationState.Unknown, null);
         }
         var hash = Hash(token);
         var invitation = await db.Invitations.SingleOrDefaultAsync(i => i.TokenHash == hash, cancellationToken);
-        return invitation is { AcceptedAt: null } && invitation.ExpiresAt > clock.GetUtcNow() ? invitation : null;
+        var state = invitation switch
+        {
+            null => InvitationState.Unknown,
+            { AcceptedAt: not null } => InvitationState.Used,
+            _ when invitation.ExpiresAt <= clock.GetUtcNow() => InvitationState.Expired,
+            _ => InvitationState.Open,
+        };
+        return (state, invitation);
     }
+
+    /// <summary>Why an invitation link cannot set a password, in the owner's words.</summary>
+    public static string Refusal(InvitationState state) => state switch
+    {
+        InvitationState.Expired => "פג התוקף של קישור ההזמנה. בקשו ממנהל המערכת הזמנה חדשה.",
+        InvitationState.Used => "כבר נעשה שימוש בקישור ההזמנה הזה. אם זה החשבון שלכם, היכנסו עם הסיסמה שבחרתם.",
+        _ => "קישור ההזמנה אינו תקין. בדקו שהעתקתם אותו במלואו, או בקשו ממנהל המערכת הזמנה חדשה.",
+    };
 
     /// <summary>Creates the owner's account with <paramref name="password"/> and uses the invitation up; errors are Identity's.</summary>
     public async Task<(IdentityUser? User, IReadOnlyList<string> Errors)> AcceptAsync(string token, string password, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var invitation = await FindOpenAsync(token, cancellationToken);
-        if (invitation is null)
+        var (state, invitation) = await FindAsync(token, cancellationToken);
+        if (state != InvitationState.Open || invitation is null)
         {
-            return (null, ["הקישור אינו בתוקף: ייתכן שכבר נעשה בו שימוש או שפג תוקפו. בקשו הזמנה חדשה."]);
+            return (null, [Refusal(state)]);
         }
         var user = await users.FindByEmailAsync(invitation.Email);
         if (user is not null)
@@ -69,4 +84,13 @@ public sealed class Invitations(WebIdentityDbContext db, UserManager<IdentityUse
     }
 
     private static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+}
+
+/// <summary>Whether an invitation link can still set a password.</summary>
+public enum InvitationState
+{
+    Unknown,
+    Open,
+    Used,
+    Expired,
 }

@@ -5,12 +5,19 @@ using StackExchange.Redis;
 namespace AgentLocator.Web.Live;
 
 /// <summary>A call in progress as the Live page shows it.</summary>
-public sealed record LiveCall(string CallSid, Guid BusinessId, Guid CallId, DateTimeOffset StartedAt, string State, DateTimeOffset UpdatedAt);
+public sealed record LiveCall(string CallSid, Guid BusinessId, Guid CallId, DateTimeOffset StartedAt, string State, DateTimeOffset UpdatedAt)
+{
+    /// <summary>A call the Api lists as in progress, in the state its row shows.</summary>
+    public static LiveCall FromApi(AgentLocator.Web.Api.CallDto call, DateTimeOffset now) => new(call.CallSid, call.BusinessId, call.Id, call.StartedAt,
+        call.FallbackUsed ? "fallback" : call.StreamStarted ? "stream_started" : "ringing", now);
+}
 
 /// <summary>
 /// Calls in progress, from the live call events the Api and MediaWorker publish on Redis (<c>agentlocator:call-events</c>):
-/// <c>call_started</c> names the business, later events move the call's state, <c>ended</c> removes it. Pages subscribe to
-/// <see cref="Changed"/>. Losing Redis loses only this live view, never a call (DESIGN.md).
+/// <c>call_started</c> names the business, later events move the call's state, <c>ended</c> removes it. Calls that began
+/// before this process heard of them (it started later, or missed the event) come from the Api's in-progress list through
+/// <see cref="Seed"/>, and events move them on from there. Pages subscribe to <see cref="Changed"/>. Losing Redis loses
+/// only this live view, never a call (DESIGN.md).
 /// </summary>
 public sealed partial class LiveCalls(IConnectionMultiplexer redis, TimeProvider clock, ILogger<LiveCalls> logger) : IHostedService
 {
@@ -21,6 +28,7 @@ public sealed partial class LiveCalls(IConnectionMultiplexer redis, TimeProvider
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly ConcurrentDictionary<string, LiveCall> _calls = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _ended = new(StringComparer.Ordinal);
     private ChannelMessageQueue? _queue;
 
     public event Action<Guid>? Changed;
@@ -29,6 +37,29 @@ public sealed partial class LiveCalls(IConnectionMultiplexer redis, TimeProvider
     {
         var cutoff = clock.GetUtcNow() - Forget;
         return _calls.Values.Where(c => c.BusinessId == businessId && c.UpdatedAt > cutoff).OrderBy(c => c.StartedAt).ToList();
+    }
+
+    /// <summary>
+    /// Adds the calls the Api lists as in progress that this view does not know yet; one whose <c>ended</c> event already
+    /// came (the list was read just before it ended) stays out.
+    /// </summary>
+    public void Seed(IEnumerable<LiveCall> inProgress)
+    {
+        var cutoff = clock.GetUtcNow() - Forget;
+        foreach (var (sid, endedAt) in _ended)
+        {
+            if (endedAt < cutoff)
+            {
+                _ended.TryRemove(sid, out _);
+            }
+        }
+        foreach (var call in inProgress)
+        {
+            if (!_ended.ContainsKey(call.CallSid))
+            {
+                _calls.TryAdd(call.CallSid, call);
+            }
+        }
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -69,6 +100,7 @@ public sealed partial class LiveCalls(IConnectionMultiplexer redis, TimeProvider
         }
         else if (e.Type == "ended")
         {
+            _ended[e.CallSid] = e.At;
             _calls.TryRemove(e.CallSid, out changed);
         }
         else if (_calls.TryGetValue(e.CallSid, out var call))
