@@ -12,6 +12,7 @@ public static class AppHostServices
         if (builder.ExecutionContext.IsRunMode)
         {
             StartupTimeline.AddStartupTimeline(builder);
+            builder.AddPromptHealthChecks();
             builder.Services.AddHostedService<StartupSummary>();
             builder.Services.AddHostedService<EphemeralData>();
         }
