@@ -101,7 +101,8 @@ public sealed partial class LocalGraphTests(LocalGraphFixture fixture) : IClassF
 
         var waitsFor = web.Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name).Order().ToArray();
 
-        Assert.Equal(["agentlocator", "redis"], waitsFor);
+        // Waiting for a database waits for its server too.
+        Assert.Equal(["agentlocator", "postgres", "redis"], waitsFor);
     }
 
     [Fact]
