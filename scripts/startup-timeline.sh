@@ -21,6 +21,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 for run in $(seq 1 "$runs"); do
   echo "== run $run/$runs, $(uptime)"
   # The dashboard's three addresses, as launchSettings.json gives them, on free ports.
+  : >"$log"
   started=$(date +%s.%N)
   ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development ASPIRE_ALLOW_UNSECURED_TRANSPORT=true \
   ASPNETCORE_URLS="http://localhost:$(free_port)" \
