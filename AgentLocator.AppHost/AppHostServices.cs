@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentLocator.AppHost;
 
-/// <summary>The AppHost's own services: its settings and build metadata (tests read them too), the summary, the ephemeral clean-up.</summary>
+/// <summary>The AppHost's own services: its settings and build metadata (tests read them too), the startup timeline and summary, the ephemeral clean-up.</summary>
 public static class AppHostServices
 {
     public static IDistributedApplicationBuilder AddAppHostServices(this IDistributedApplicationBuilder builder, AppHostSettings settings, BuildMetadata build)
@@ -11,6 +11,8 @@ public static class AppHostServices
         builder.Services.AddSingleton(build);
         if (builder.ExecutionContext.IsRunMode)
         {
+            StartupTimeline.AddStartupTimeline(builder);
+            builder.AddPromptHealthChecks();
             builder.Services.AddHostedService<StartupSummary>();
             builder.Services.AddHostedService<EphemeralData>();
         }

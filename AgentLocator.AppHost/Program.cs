@@ -29,6 +29,7 @@ IResourceBuilder<IResourceWithConnectionString> redis = settings.Redis.Mode swit
 
 // Ports are pinned and not proxied: Twilio's webhooks and media stream reach the services directly.
 var mediaworker = builder.AddProject<Projects.AgentLocator_MediaWorker>("mediaworker")
+    .WithBuiltOutput()
     .WithHttpEndpoint(port: settings.MediaWorkerPort, isProxied: false)
     .WithHttpHealthCheck("/health")
     .WithReference(db).WaitFor(db)
@@ -47,6 +48,7 @@ builder.AddWebAppKeyParameter();
 // The Api answers Twilio's webhooks. It names the MediaWorker's address in its TwiML, but Twilio, not the Api,
 // connects to it: both start as soon as Postgres and Redis are healthy.
 var api = builder.AddProject<Projects.AgentLocator_Api>("api")
+    .WithBuiltOutput()
     .WithHttpEndpoint(port: settings.ApiPort, isProxied: false)
     .WithHttpHealthCheck("/health")
     .WithReference(db).WaitFor(db)
@@ -59,14 +61,15 @@ var api = builder.AddProject<Projects.AgentLocator_Api>("api")
 api.WithOperatorCommands(mediaworker, settings, build);
 
 // The business owners' app: Identity's tables in the same database, the live call events from Redis, and the Api
-// through service discovery with a key of its own.
+// through service discovery with a key of its own. It calls the Api per page, not at start: both start together.
 builder.AddProject<Projects.AgentLocator_Web>("web")
+    .WithBuiltOutput()
     .WithHttpEndpoint(port: settings.WebPort, isProxied: false)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithReference(db).WaitFor(db)
     .WithReference(redis).WaitFor(redis)
-    .WithReference(api).WaitFor(api)
+    .WithReference(api)
     .WithApiKeyForWebApp(settings)
     .WithWebEnvironment(settings, build);
 

@@ -38,7 +38,7 @@ internal sealed partial class StartupSummary(
     }
 
     /// <summary>The servers, databases and services; not the dashboard, the init resources or plain parameters.</summary>
-    private static bool IsListed(IResource resource) => resource is ProjectResource or IResourceWithConnectionString;
+    public static bool IsListed(IResource resource) => resource is ProjectResource or IResourceWithConnectionString;
 
     private string Describe(IEnumerable<IResource> resources)
     {
@@ -50,7 +50,7 @@ internal sealed partial class StartupSummary(
 
         var widths = Enumerable.Range(0, 3).Select(column => rows.Max(row => row[column].Length)).ToArray();
         var text = new StringBuilder()
-            .Append(CultureInfo.InvariantCulture, $"AgentLocator is up ({settings.Environment}): commit {build.Commit}, deploy {build.DeployId}")
+            .Append(CultureInfo.InvariantCulture, $"AgentLocator is up ({settings.Environment}) {StartupTimeline.SinceProcessStarted.TotalSeconds:0.0} s after the AppHost started: commit {build.Commit}, deploy {build.DeployId}")
             .AppendLine()
             .Append(CultureInfo.InvariantCulture, $"  data in {settings.DataDirectory}{(settings.Ephemeral ? " (ephemeral, deleted on exit)" : "")}")
             .AppendLine();

@@ -120,10 +120,15 @@ internal static class AgentLocatorGraph
             ? Convert.ToInt32(text, CultureInfo.InvariantCulture)
             : null;
 
-    /// <summary>The service itself: the child of the <c>dotnet run</c> DCP started for a project.</summary>
+    /// <summary>The service itself: the process DCP started for a project (its built launcher), or the child of a <c>dotnet run</c>.</summary>
     public static int ServiceProcessId(this DistributedApplication app, string project)
     {
         var launcher = app.ProcessId(project);
+        if (!ProcessTree.CommandLine(launcher).StartsWith("dotnet run", StringComparison.Ordinal))
+        {
+            return launcher;
+        }
+
         var services = ProcessTree.Descendants(launcher).Where(pid => !ProcessTree.CommandLine(pid).StartsWith("dotnet run", StringComparison.Ordinal)).ToArray();
         return services.Length > 0
             ? services[0]

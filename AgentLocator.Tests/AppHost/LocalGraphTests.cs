@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace AgentLocator.Tests.AppHost;
@@ -78,6 +79,30 @@ public sealed partial class LocalGraphTests(LocalGraphFixture fixture) : IClassF
 
         Assert.NotEqual(0, ProcessTree.UidOf(server));
         Assert.Contains("-c listen_addresses=127.0.0.1", ProcessTree.CommandLine(server), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("api", "AgentLocator.Api")]
+    [InlineData("mediaworker", "AgentLocator.MediaWorker")]
+    [InlineData("web", "AgentLocator.Web")]
+    public void DcpStartsEachServiceFromItsBuiltLauncherInItsProjectFolderNotThroughDotnetRun(string resource, string project)
+    {
+        var pid = App.ProcessId(resource);
+
+        Assert.Matches($@"^/\S+/{Regex.Escape(project)}/bin/\w+/net10\.0/{Regex.Escape(project)}$", ProcessTree.CommandLine(pid));
+        Assert.Equal(project, Path.GetFileName(new DirectoryInfo($"/proc/{pid}/cwd").ResolveLinkTarget(returnFinalTarget: true)?.FullName));
+        Assert.Equal(pid, App.ServiceProcessId(resource));
+    }
+
+    [Fact]
+    public void TheWebAppWaitsForTheDatabaseAndRedisButStartsBesideTheApi()
+    {
+        var web = App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == "web");
+
+        var waitsFor = web.Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name).Order().ToArray();
+
+        // Waiting for a database waits for its server too.
+        Assert.Equal(["agentlocator", "postgres", "redis"], waitsFor);
     }
 
     [Fact]
