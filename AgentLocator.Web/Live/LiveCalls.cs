@@ -45,6 +45,22 @@ public sealed partial class LiveCalls(IConnectionMultiplexer redis, TimeProvider
     /// </summary>
     public void Seed(IEnumerable<LiveCall> inProgress)
     {
+        foreach (var call in inProgress)
+        {
+            if (!_ended.ContainsKey(call.CallSid))
+            {
+                _calls.TryAdd(call.CallSid, call);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Drops what is older than <see cref="Forget"/>: ended calls (kept only to keep <see cref="Seed"/> from bringing them
+    /// back) and calls whose events stopped (their <c>ended</c> was missed), so neither grows with every call the web app
+    /// hears of.
+    /// </summary>
+    private void ForgetOld()
+    {
         var cutoff = clock.GetUtcNow() - Forget;
         foreach (var (sid, endedAt) in _ended)
         {
@@ -53,11 +69,11 @@ public sealed partial class LiveCalls(IConnectionMultiplexer redis, TimeProvider
                 _ended.TryRemove(sid, out _);
             }
         }
-        foreach (var call in inProgress)
+        foreach (var (sid, call) in _calls)
         {
-            if (!_ended.ContainsKey(call.CallSid))
+            if (call.UpdatedAt < cutoff)
             {
-                _calls.TryAdd(call.CallSid, call);
+                _calls.TryRemove(sid, out _);
             }
         }
     }
@@ -102,6 +118,7 @@ public sealed partial class LiveCalls(IConnectionMultiplexer redis, TimeProvider
         {
             _ended[e.CallSid] = e.At;
             _calls.TryRemove(e.CallSid, out changed);
+            ForgetOld();
         }
         else if (_calls.TryGetValue(e.CallSid, out var call))
         {

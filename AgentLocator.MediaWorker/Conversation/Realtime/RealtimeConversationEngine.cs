@@ -122,7 +122,7 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
     }
 
     /// <summary>
-    /// What is left of <see cref="RealtimeOptions.ConnectTimeout"/> on the line's clock, at most <paramref name="bound"/>.
+    /// What is left of <see cref="RealtimeOptions.ConnectTimeout"/> on the line's clock, at most <paramref name="bound"/>, never negative.
     /// The caller hears nothing while the session opens, and the call's records and the settings read before it
     /// took part of that time already (much of it when the database is busy): counted from the stream's start, the
     /// fallback's first question is still on the line within two seconds however the time was spent.
@@ -130,7 +130,7 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
     private TimeSpan StartTimeLeft(TimeSpan bound)
     {
         var left = _options.ConnectTimeout - (_output?.Now ?? TimeSpan.Zero);
-        return left < bound ? left : bound;
+        return left <= TimeSpan.Zero ? TimeSpan.Zero : left < bound ? left : bound;
     }
 
     /// <summary>The caller finished a turn (the local detector): the provider's reply must begin within <see cref="RealtimeOptions.ReplyTimeout"/>.</summary>
@@ -344,7 +344,7 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
     private async Task<ReceptionistProfile?> LoadProfileAsync(TimeSpan bound, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(bound > TimeSpan.Zero ? bound : TimeSpan.Zero);
+        timeout.CancelAfter(bound);
         try
         {
             return await _services.Records.FindProfileAsync(_call.BusinessId, timeout.Token).WaitAsync(timeout.Token);

@@ -40,12 +40,12 @@ internal sealed class RealtimeProviderSession : IAsyncDisposable
     /// <summary>Completes (faulted with a <see cref="RealtimeProviderException"/>) when sending fails; never completes normally before disposal.</summary>
     public Task SendLoop => _sendLoop;
 
-    /// <summary>Opens the session and sends its configuration, within <paramref name="bound"/> (what is left of <see cref="RealtimeOptions.ConnectTimeout"/>).</summary>
+    /// <summary>Opens the session and sends its configuration, within <paramref name="bound"/> (never negative: what is left of <see cref="RealtimeOptions.ConnectTimeout"/>).</summary>
     public static async Task<RealtimeProviderSession> ConnectAsync(RealtimeClient client, string model, RealtimeConversationSessionOptions configuration,
         RealtimeOptions options, TimeSpan bound, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(bound > TimeSpan.Zero ? bound : TimeSpan.Zero);
+        timeout.CancelAfter(bound);
         RealtimeSessionClient? session = null;
         var opening = client.StartConversationSessionAsync(model, cancellationToken: timeout.Token);
         try
