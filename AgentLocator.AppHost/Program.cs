@@ -17,6 +17,7 @@ IResourceBuilder<IResourceWithConnectionString> db = settings.Postgres.Mode swit
     ServerMode.Container => builder.AddPostgres("postgres").WithDataVolume().AddDatabase("agentlocator"),
     var mode => builder.AddPostgresExecutable("postgres", settings.PostgresBinaries(mode), settings.Postgres.Port)
         .WithDataDirectory(Path.Combine(settings.DataDirectory, "postgres"), durable: !settings.Ephemeral)
+        .WithClusterTemplates(Path.Combine(settings.CacheDirectory, "postgres-templates"))
         .AddDatabase("agentlocator"),
 };
 

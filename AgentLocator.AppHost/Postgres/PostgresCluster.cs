@@ -6,6 +6,9 @@ namespace AgentLocator.AppHost.Postgres;
 /// </summary>
 public sealed record PostgresCluster(PostgresBinaries Binaries, string Root, UnixUser? RunAs, bool Durable)
 {
+    /// <summary>Where the init resource keeps a template of a new cluster and copies the next new ones from; null: initdb each time.</summary>
+    public string? TemplatesDirectory { get; init; }
+
     public string DataDirectory => Path.Combine(Root, $"data-{Binaries.MajorVersion}");
 
     public string PasswordFile => Path.Combine(Root, "password");
