@@ -12,6 +12,10 @@ namespace AgentLocator.Benchmarks;
 /// <code>dotnet run --project AgentLocator.AppHost -- --AppHost:Ephemeral true
 ///   --AppHost:Resources:api:Env:Twilio__ValidateSignatures true --AppHost:Resources:api:Env:Twilio__AuthToken bench-token</code>
 /// then <c>dotnet run -c Release --project AgentLocator.Benchmarks -- webhooks --auth-token bench-token</c>.
+/// Each call carries an <c>I-Twilio-Idempotency-Token</c> as Twilio's do (<c>--idempotency false</c> leaves it out).
+/// With <c>--cpu-pids api=&lt;pid&gt;,postgres=&lt;postmaster pid&gt;,redis=&lt;pid&gt;</c> it also reports each process's CPU
+/// milliseconds per request of each endpoint (<see cref="ProcessCpu"/>), which holds on a busy machine where
+/// wall-clock numbers do not: <c>scripts/cpu-per-request.sh</c> finds the pids.
 /// </summary>
 public sealed class WebhookBenchmark : IBenchmark
 {
@@ -28,6 +32,9 @@ public sealed class WebhookBenchmark : IBenchmark
         var rate = int.Parse(options.Get("rate", "200"));
         var seconds = int.Parse(options.Get("seconds", "15"));
         var apiKey = options.Get("api-key", "");
+        var idempotency = bool.Parse(options.Get("idempotency", "true"));
+        var warmupSeconds = int.Parse(options.Get("warmup-seconds", "2"));
+        var cpu = options.Get("cpu-pids", "") is { Length: > 0 } pids ? ProcessCpu.Parse(pids) : null;
 
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
         {
@@ -56,21 +63,49 @@ public sealed class WebhookBenchmark : IBenchmark
             };
             var request = new HttpRequestMessage(HttpMethod.Post, "/webhook/incoming_call") { Content = new FormUrlEncodedContent(form) };
             request.Headers.Add("X-Twilio-Signature", signer.Sign(url, form));
+            if (idempotency)
+            {
+                request.Headers.Add("I-Twilio-Idempotency-Token", Guid.NewGuid().ToString("D"));
+            }
             return request;
         }
 
         // Warm up both paths (JIT, connection pools, the business cache).
-        await DriveAsync(http, i => new HttpRequestMessage(HttpMethod.Get, "/health"), 50, 2, cancellationToken);
-        await DriveAsync(http, IncomingCall, 50, 2, cancellationToken);
+        await DriveAsync(http, i => new HttpRequestMessage(HttpMethod.Get, "/health"), 50, warmupSeconds, cancellationToken);
+        await DriveAsync(http, IncomingCall, 50, warmupSeconds, cancellationToken);
 
+        // With CPU measured: first what the processes burn doing nothing (timers, pollers, other clients), taken
+        // off each endpoint's share below in proportion to its run's length.
+        var idleCpu = cpu?.Sample();
+        var idle = Stopwatch.StartNew();
+        if (cpu is not null)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(Math.Min(seconds, 10)), cancellationToken);
+        }
+        var idleElapsed = idle.Elapsed;
+        var healthCpu = cpu?.Sample();
         var health = await DriveAsync(http, _ => new HttpRequestMessage(HttpMethod.Get, "/health"), rate, seconds, cancellationToken);
+        var callsCpu = cpu?.Sample();
         var calls = await DriveAsync(http, IncomingCall, rate, seconds, cancellationToken);
+        var endCpu = cpu?.Sample();
 
         Console.WriteLine($"target rate {rate}/s for {seconds} s each, business {businessId}");
         Console.WriteLine("| endpoint | requests | errors | throughput (req/s) | p50 ms | p90 ms | p99 ms | max ms |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         Print("GET /health", health);
         Print("POST /webhook/incoming_call (signed, writes call + customer)", calls);
+        if (cpu is not null)
+        {
+            var names = cpu.Names.Append("loadgen").ToList();
+            var idleRate = names.ToDictionary(n => n, n => (healthCpu![n] - idleCpu![n]) / idleElapsed.TotalSeconds);
+            Console.WriteLine();
+            Console.WriteLine("CPU ms per request (user + system, children included; idle CPU over the run's length taken off), by process:");
+            Console.WriteLine($"| endpoint | {string.Join(" | ", names)} | total |");
+            Console.WriteLine($"|---|{string.Concat(names.Select(_ => "---:|"))}---:|");
+            Console.WriteLine($"| idle (ms per second) | {string.Join(" | ", names.Select(n => Format(idleRate[n])))} | {Format(idleRate.Values.Sum())} |");
+            PrintCpu("GET /health", healthCpu!, callsCpu!, health, idleRate, names);
+            PrintCpu("POST /webhook/incoming_call", callsCpu!, endCpu!, calls, idleRate, names);
+        }
         return calls.Errors == 0 ? 0 : 1;
     }
 
@@ -80,6 +115,15 @@ public sealed class WebhookBenchmark : IBenchmark
         double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
         Console.WriteLine($"| {name} | {sorted.Length} | {r.Errors} | {sorted.Length / r.Elapsed.TotalSeconds:F0} | {P(0.50):F2} | {P(0.90):F2} | {P(0.99):F2} | {(sorted.Length == 0 ? 0 : sorted[^1]):F2} |");
     }
+
+    private static void PrintCpu(string name, Dictionary<string, double> before, Dictionary<string, double> after, RunResult run,
+        Dictionary<string, double> idleRate, List<string> names)
+    {
+        var perRequest = names.Select(n => (after[n] - before[n] - idleRate[n] * run.Elapsed.TotalSeconds) / run.LatenciesMs.Length).ToList();
+        Console.WriteLine($"| {name} | {string.Join(" | ", perRequest.Select(Format))} | {Format(perRequest.Sum())} |");
+    }
+
+    private static string Format(double value) => value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Open loop: request i is sent at start + i/rate whether or not earlier ones have answered.</summary>
     private static async Task<RunResult> DriveAsync(HttpClient http, Func<int, HttpRequestMessage> make, int rate, int seconds, CancellationToken cancellationToken)
