@@ -93,12 +93,10 @@ public static partial class VoiceWebhooksApi
     private static async Task ShareLiveCallAsync(ICallSessions sessions, CallSession session, VoiceOptions options, CancellationToken cancellationToken)
     {
         var deadline = session.CreatedAt + session.GreetingDuration + options.StreamStartGrace;
-        await Task.WhenAll(
-            sessions.SaveAsync(session, options.SessionTtl, cancellationToken),
-            sessions.ArmWatchdogAsync(session.CallSid, deadline, cancellationToken),
-            sessions.PublishAsync(new CallEvent(CallEvent.CallStarted, session.CallSid, session.CreatedAt,
+        await sessions.StartCallAsync(session, options.SessionTtl, deadline,
+            new CallEvent(CallEvent.CallStarted, session.CallSid, session.CreatedAt,
                 new Dictionary<string, string> { ["businessId"] = session.BusinessId.ToString("D"), ["callId"] = session.CallId.ToString("D") }),
-                cancellationToken));
+            cancellationToken);
     }
 
     private static async Task RecordLaterAsync(IServiceProvider services, IncomingCall call, CancellationToken cancellationToken)

@@ -38,6 +38,19 @@ public interface ICallSessions
     /// <summary>The session, or null when it is unknown, expired, or Redis is down.</summary>
     Task<CallSession?> GetAsync(string callSid, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Shares a call that has just been answered: stores its session until <paramref name="ttl"/> passes, arms its
+    /// stream-start watchdog for <paramref name="watchdogDeadline"/> and publishes <paramref name="started"/>, in one
+    /// round trip where the store can; false when Redis is down.
+    /// </summary>
+    async Task<bool> StartCallAsync(CallSession session, TimeSpan ttl, DateTimeOffset watchdogDeadline, CallEvent started,
+        CancellationToken cancellationToken)
+    {
+        var done = await Task.WhenAll(SaveAsync(session, ttl, cancellationToken), ArmWatchdogAsync(session.CallSid, watchdogDeadline, cancellationToken),
+            PublishAsync(started, cancellationToken));
+        return done.All(ok => ok);
+    }
+
     /// <summary>Arms the stream-start watchdog: if no <c>start</c> arrives by <paramref name="deadline"/>, the call goes to voicemail.</summary>
     Task<bool> ArmWatchdogAsync(string callSid, DateTimeOffset deadline, CancellationToken cancellationToken);
 

@@ -46,6 +46,24 @@ public sealed partial class RedisCallSessions(IConnectionMultiplexer redis, ILog
             return json.IsNull ? null : JsonSerializer.Deserialize<CallSession>(json.ToString(), Json);
         }, null, cancellationToken);
 
+    /// <summary>
+    /// The session, the watchdog and the event as one batch: written to Redis together and answered together, so the
+    /// webhook waits on one round trip (one bounded wait) instead of three.
+    /// </summary>
+    public Task<bool> StartCallAsync(CallSession session, TimeSpan ttl, DateTimeOffset watchdogDeadline, CallEvent started,
+        CancellationToken cancellationToken) =>
+        RunAsync("start_call", async db =>
+        {
+            var batch = db.CreateBatch();
+            var saved = batch.StringSetAsync(SessionKey(session.CallSid), JsonSerializer.Serialize(session, Json), ttl);
+            // False from ZADD means the deadline of an armed watchdog moved: armed either way.
+            var armed = batch.SortedSetAddAsync(WatchdogKey, session.CallSid, watchdogDeadline.ToUnixTimeMilliseconds());
+            var published = batch.PublishAsync(Events, JsonSerializer.Serialize(started, Json));
+            batch.Execute();
+            await Task.WhenAll(saved, armed, published);
+            return await saved;
+        }, false, cancellationToken);
+
     public Task<bool> ArmWatchdogAsync(string callSid, DateTimeOffset deadline, CancellationToken cancellationToken) =>
         RunAsync("arm_watchdog", async db =>
         {

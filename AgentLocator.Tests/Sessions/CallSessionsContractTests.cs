@@ -131,6 +131,29 @@ public abstract class CallSessionsContractTests(RedisServerFixture server)
     }
 
     [Fact]
+    public async Task AStartedCallHasItsSessionItsWatchdogAndItsEventFromOneCall()
+    {
+        using var api = await Replica.StartAsync(server.ConnectionString);
+        using var worker = await Replica.StartAsync(server.ConnectionString);
+        await using var listener = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString);
+        var received = new ConcurrentQueue<string>();
+        await listener.GetSubscriber().SubscribeAsync(RedisChannel.Literal(RedisCallSessions.EventsChannel), (_, message) => received.Enqueue(message.ToString()));
+        var session = NewSession();
+        var deadline = DateTimeOffset.UtcNow.AddMinutes(5);
+
+        Assert.True(await api.Sessions.StartCallAsync(session, TimeSpan.FromMinutes(1), deadline,
+            new CallEvent(CallEvent.CallStarted, session.CallSid, session.CreatedAt), CancellationToken.None));
+
+        Assert.Equal(session, await worker.Sessions.GetAsync(session.CallSid, CancellationToken.None));
+        Assert.DoesNotContain(session.CallSid, await worker.Sessions.DueWatchdogsAsync(deadline.AddSeconds(-1), 1000, CancellationToken.None));
+        Assert.Contains(session.CallSid, await worker.Sessions.DueWatchdogsAsync(deadline, 1000, CancellationToken.None));
+        Assert.True(await Sql.EventuallyAsync(() => Task.FromResult(!received.IsEmpty), TimeSpan.FromSeconds(5)), "no event arrived");
+        var published = JsonSerializer.Deserialize<CallEvent>(received.Single(), JsonSerializerOptions.Web)!;
+        Assert.Equal((CallEvent.CallStarted, session.CallSid), (published.Type, published.CallSid));
+        Assert.True(await worker.Sessions.DisarmWatchdogAsync(session.CallSid, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task APasswordInTheConnectionStringAuthenticates()
     {
         await using var guarded = await RedisServer.StartAsync(Kind, password: "s3cret-pw");
@@ -155,6 +178,8 @@ public abstract class CallSessionsContractTests(RedisServerFixture server)
         await AssertDegradesAsync(false, () => sessions.SaveAsync(session, TimeSpan.FromMinutes(1), CancellationToken.None));
         await AssertDegradesAsync(null, () => sessions.GetAsync(session.CallSid, CancellationToken.None));
         await AssertDegradesAsync(false, () => sessions.ArmWatchdogAsync(session.CallSid, DateTimeOffset.UtcNow, CancellationToken.None));
+        await AssertDegradesAsync(false, () => sessions.StartCallAsync(session, TimeSpan.FromMinutes(1), DateTimeOffset.UtcNow,
+            new CallEvent(CallEvent.CallStarted, session.CallSid, DateTimeOffset.UtcNow), CancellationToken.None));
         await AssertDegradesAsync(false, () => sessions.DisarmWatchdogAsync(session.CallSid, CancellationToken.None));
         await AssertDegradesAsync(0, async () => (await sessions.DueWatchdogsAsync(DateTimeOffset.UtcNow, 10, CancellationToken.None)).Count);
         await AssertDegradesAsync(false, () => sessions.ClaimWatchdogAsync(session.CallSid, CancellationToken.None));

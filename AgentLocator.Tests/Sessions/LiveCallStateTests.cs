@@ -158,7 +158,7 @@ public sealed class LiveCallStateTests : IAsyncLifetime
         Assert.InRange(timer.ElapsedMilliseconds, 0, 2000);
         Assert.NotNull(XDocument.Parse(await response.Content.ReadAsStringAsync()).Root!.Element("Connect")!.Element("Stream"));
         Assert.Equal(1, await Sql.CountAsync(_database, "SELECT count(*) FROM calls WHERE call_sid = $1", callSid));
-        Assert.True(_api.Logs.Contains("REDIS_DEGRADED arm_watchdog"));
+        Assert.True(_api.Logs.Contains("REDIS_DEGRADED start_call"));
 
         var ready = await http.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
