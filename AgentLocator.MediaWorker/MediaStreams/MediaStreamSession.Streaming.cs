@@ -91,12 +91,14 @@ internal sealed partial class MediaStreamSession
                     return;
                 }
 
-                if (session._playback.Append(replyKey, muLaw, session.LineNow()) is not null)
+                var started = session._playback.Append(replyKey, muLaw, session.LineNow());
+                if (started is not null)
                 {
                     session._bargeIn.Reset();
                 }
 
                 session._playback.Release(session._streamNow, outbound);
+                session.StreamedTurnAnswered(started);
             }
         }
 
@@ -108,10 +110,27 @@ internal sealed partial class MediaStreamSession
                 if (session._outbound is { } outbound)
                 {
                     session._playback.Release(session._streamNow, outbound);
+                    session.StreamedTurnAnswered(null);
                 }
             }
         }
 
         public void Post(string stage, Func<CancellationToken, Task<ConversationReply>> next) => session._posted.Enqueue((stage, next));
+
+        public void TurnTaken(TimeSpan speechEndedAt, TimeSpan speechDuration, string engine)
+        {
+            lock (session._playbackLock)
+            {
+                session.StreamedTurnTaken(speechEndedAt, speechDuration, engine);
+            }
+        }
+
+        public void HandedOver(string reason, string fallback)
+        {
+            lock (session._playbackLock)
+            {
+                session.EngineHandedOver(reason, fallback);
+            }
+        }
     }
 }

@@ -127,7 +127,8 @@ internal sealed partial class MediaStreamSession
         var number = ++_turnCount;
         MediaStreamLog.HebrewSpeech(_logger, _callSid, number, (int)turn.Duration.TotalMilliseconds);
         var callerTurn = new CallerTurn(number, turn.Audio, turn.Duration, _playback.LastHeard, turn.SpeechEndedAt);
-        using (var span = StartTurnSpan(number, turn))
+        // A streaming engine's own turn detection takes the caller's turns and reports them (StreamedTurnTaken): no span here.
+        using (var span = _streamingEngine is { IsStreaming: true } ? null : StartTurnSpan(number, turn))
         {
             if (await AskEngineAsync("turn", ct => _engine!.OnCallerTurnAsync(callerTurn, ct), cancellationToken) is not { } reply)
             {

@@ -295,6 +295,11 @@ public sealed class RealtimeEngineTests(RealtimeEngineFixture fixture) : IClassF
         Assert.Equal(PromptKeys.AskReason, Assert.Single(reply.Segments).Label);
         Assert.Equal(CallEnd.None, reply.End);
         await AssertFallbackRecordedAsync(call, reason);
+        Assert.Equal([(reason, "intake")], output.HandOvers); // the call's trace shows it
+        // Each caller turn the provider took was reported to the pipeline (a turn span), the realtime engine's.
+        Assert.InRange(output.TurnsTaken.Count, 1, 2);
+        Assert.All(output.TurnsTaken, t => Assert.Equal("realtime", t.Engine));
+        Assert.All(output.TurnsTaken, t => Assert.InRange(t.SpeechEndedAt, TimeSpan.Zero, t.ReportedAt));
         // The intake now has the call: the next turn is its to answer.
         var next = await engine.OnCallerTurnAsync(new CallerTurn(3, RealtimeEngineFixture.Caller("caller_reason_he.wav"), TimeSpan.FromSeconds(1), null),
             CancellationToken.None);

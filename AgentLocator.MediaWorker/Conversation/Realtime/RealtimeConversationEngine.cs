@@ -61,6 +61,11 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
     /// <summary>The stream time of the last audio from the provider.</summary>
     private TimeSpan _lastAudioAt = TimeSpan.MinValue;
 
+    /// <summary>The stream time (ticks) where the provider's input audio begins: its clock's zero (-1 before the first frame went).</summary>
+    private long _inputOriginTicks = -1;
+
+    private TimeSpan? InputOrigin => Volatile.Read(ref _inputOriginTicks) is var ticks and >= 0 ? TimeSpan.FromTicks(ticks) : null;
+
     public RealtimeConversationEngine(ConversationContext call, RealtimeEngineServices services)
     {
         _call = call;
@@ -225,6 +230,10 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
         {
             HandOver(EngineFailures.SendStalled, $"the provider has not taken {_options.SendQueueFrames} caller frames");
         }
+        else if (_inputOriginTicks < 0)
+        {
+            Volatile.Write(ref _inputOriginTicks, (at - TimeSpan.FromTicks(muLaw.Length * TimeSpan.TicksPerSecond / 8000)).Ticks);
+        }
     }
 
     /// <summary>Arms the guard (under <see cref="_gate"/>): audio must begin within the reply timeout of <paramref name="since"/>.</summary>
@@ -277,6 +286,7 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
     {
         var mode = _profile?.AiFallback == AiFallbackModes.Voicemail ? AiFallbackModes.Voicemail : AiFallbackModes.Intake;
         ConversationEngineLog.Fallback(_logger, _call.CallSid, reason, mode, detail);
+        _output?.HandedOver(reason, mode);
         _services.Metrics.Fallback(reason);
         _services.Alerts.Raise("engine_fallback:" + reason, $"call {_call.CallSid}: the AI receptionist failed ({reason}: {detail}); the {mode} took over");
         _writes.Enqueue("engine fallback", ct => _services.Records.RecordEngineAsync(_call.CallId, ConversationEngines.Intake, reason, ct));
