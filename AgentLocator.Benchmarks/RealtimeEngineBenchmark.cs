@@ -65,6 +65,8 @@ public sealed class RealtimeEngineBenchmark : IBenchmark
         GC.Collect();
         var memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
         var cpuBefore = process.TotalProcessorTime;
+        var pausesBefore = GC.GetTotalPauseDuration();
+        var collectionsBefore = Enumerable.Range(0, 3).Select(GC.CollectionCount).ToArray();
         var wall = Stopwatch.StartNew();
         var sims = new List<CallSimulator>(calls);
         for (var i = 0; i < calls; i++)
@@ -115,6 +117,10 @@ public sealed class RealtimeEngineBenchmark : IBenchmark
         await sampler;
         var cpu = process.TotalProcessorTime - cpuBefore;
         var elapsed = wall.Elapsed;
+        var pauses = GC.GetTotalPauseDuration() - pausesBefore;
+        var collections = Enumerable.Range(0, 3).Select(g => GC.CollectionCount(g) - collectionsBefore[g]).ToArray();
+        // The lines' own time (each call's frames sent): CPU per second of a live call holds when a loaded machine stretches the run.
+        var lineSeconds = sims.Sum(s => s.LineTime.TotalSeconds);
 
         var overheads = new List<double>();
         if (realtime)
@@ -145,15 +151,15 @@ public sealed class RealtimeEngineBenchmark : IBenchmark
         var sorted = overheads.Order().ToArray();
         Console.WriteLine();
         Console.WriteLine($"Realtime engine benchmark: {calls} three-turn calls at once (first words within {stagger.TotalSeconds:0} s), engine {(realtime ? "realtime (fake provider, in-process)" : "offline intake")}, " +
-            $"{Environment.ProcessorCount} cores, load average before: {loadBefore}, after: {LoadAverage()}");
+            $"{Environment.ProcessorCount} cores, {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC ({System.Runtime.GCSettings.LatencyMode}), load average before: {loadBefore}, after: {LoadAverage()}");
         Console.WriteLine();
-        Console.WriteLine("| engine | calls | turns answered | reply latency p50 / p99 (ms, line clock) | delta -> Twilio frame p50 / p99 / max (ms) | CPU per call (% of a core) | memory per call (KiB, peak) | failed |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| engine | calls | turns answered | reply latency p50 / p99 (ms, line clock) | delta -> Twilio frame p50 / p99 / max (ms) | CPU per call (% of a core) | CPU per second of call (ms) | memory per call (KiB, peak) | GC (gen0/1/2, pauses ms) | failed |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var overhead = realtime
             ? string.Create(CultureInfo.InvariantCulture, $"{Quantile(sorted, 0.5):F1} / {Quantile(sorted, 0.99):F1} / {(sorted.Length == 0 ? 0 : sorted[^1]):F1} ({sorted.Length} replies)")
             : "n/a";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {(realtime ? "realtime" : "offline")} | {calls} | {answered} of {calls * Utterances.Length} | {Quantile(latencies, 0.5):F0} / {Quantile(latencies, 0.99):F0} | {overhead} | {cpu.TotalMilliseconds / elapsed.TotalMilliseconds * 100 / calls:F2} | {(memoryPeak - memoryBefore) / 1024.0 / calls:F0} | {failed} |"));
+            $"| {(realtime ? "realtime" : "offline")} | {calls} | {answered} of {calls * Utterances.Length} | {Quantile(latencies, 0.5):F0} / {Quantile(latencies, 0.99):F0} | {overhead} | {cpu.TotalMilliseconds / elapsed.TotalMilliseconds * 100 / calls:F2} | {cpu.TotalMilliseconds / lineSeconds:F2} | {(memoryPeak - memoryBefore) / 1024.0 / calls:F0} | {collections[0]}/{collections[1]}/{collections[2]}, {pauses.TotalMilliseconds:F0} | {failed} |"));
         foreach (var sim in sims)
         {
             await sim.DisposeAsync();

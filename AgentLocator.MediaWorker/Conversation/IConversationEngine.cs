@@ -80,6 +80,16 @@ public interface IConversationOutput
     /// provider failed and the fallback takes over). A reply with no audio and an end waits for what still plays.
     /// </summary>
     void Post(string stage, Func<CancellationToken, Task<ConversationReply>> next);
+
+    /// <summary>
+    /// The engine's own turn detection took a caller's turn, whose speech ended at <paramref name="speechEndedAt"/> (stream time):
+    /// the call's trace gets a <c>turn</c> span from then until the first audio of the next reply goes to Twilio, as the
+    /// pipeline's turns have (the pipeline opens none of its own while the engine streams).
+    /// </summary>
+    void TurnTaken(TimeSpan speechEndedAt, TimeSpan speechDuration, string engine);
+
+    /// <summary>The engine handed the call to its fallback (it logs and counts that itself): shown on the call's trace.</summary>
+    void HandedOver(string reason, string fallback);
 }
 
 /// <summary>Creates the engine of one call.</summary>

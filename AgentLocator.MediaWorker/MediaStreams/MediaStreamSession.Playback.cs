@@ -119,6 +119,7 @@ internal sealed partial class MediaStreamSession
         {
             _playback.Release(now, _outbound);
             _outbound.Flush();
+            StreamedTurnAnswered(null); // a streamed reply queued behind another starts when its time comes
         }
     }
 

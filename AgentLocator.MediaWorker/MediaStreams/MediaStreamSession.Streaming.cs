@@ -7,7 +7,7 @@ namespace AgentLocator.MediaWorker.MediaStreams;
 /// The streaming seam, for an engine that listens all the time and speaks when it decides
 /// (<see cref="IStreamingConversationEngine"/>, e.g. OpenAI Realtime): every caller frame goes to it with the local
 /// detector's view of the caller; its audio arrives on its own thread and is scheduled and released at once under
-/// <see cref="_playbackLock"/> (the lock the receive loop holds while it handles a message), so the first frame is on
+/// <see cref="_playbackLock"/> (the lock the receive loop holds while it touches playback), so the first frame is on
 /// Twilio's socket without waiting for the next caller frame; what it decides on its own (a tool ended the call, the
 /// provider failed and the fallback takes over) is posted and run by the receive loop at its next message, bounded
 /// like any engine call. Barge-in stays the pipeline's: its detector (which knows the bot's echo) cuts a streamed
@@ -41,7 +41,7 @@ internal sealed partial class MediaStreamSession
         }
     }
 
-    /// <summary>Called by <see cref="OnFrame"/> (under the lock) with each caller frame.</summary>
+    /// <summary>Called by <see cref="OnFrame"/> (between its holds of the lock) with each caller frame.</summary>
     private void StreamCallerFrame(ReadOnlySpan<byte> frame, TimeSpan frameEnd)
     {
         Volatile.Write(ref _lineClockTicks, frameEnd.Ticks);
@@ -91,12 +91,14 @@ internal sealed partial class MediaStreamSession
                     return;
                 }
 
-                if (session._playback.Append(replyKey, muLaw, session.LineNow()) is not null)
+                var started = session._playback.Append(replyKey, muLaw, session.LineNow());
+                if (started is not null)
                 {
                     session._bargeIn.Reset();
                 }
 
                 session._playback.Release(session._streamNow, outbound);
+                session.StreamedTurnAnswered(started);
             }
         }
 
@@ -108,10 +110,27 @@ internal sealed partial class MediaStreamSession
                 if (session._outbound is { } outbound)
                 {
                     session._playback.Release(session._streamNow, outbound);
+                    session.StreamedTurnAnswered(null);
                 }
             }
         }
 
         public void Post(string stage, Func<CancellationToken, Task<ConversationReply>> next) => session._posted.Enqueue((stage, next));
+
+        public void TurnTaken(TimeSpan speechEndedAt, TimeSpan speechDuration, string engine)
+        {
+            lock (session._playbackLock)
+            {
+                session.StreamedTurnTaken(speechEndedAt, speechDuration, engine);
+            }
+        }
+
+        public void HandedOver(string reason, string fallback)
+        {
+            lock (session._playbackLock)
+            {
+                session.EngineHandedOver(reason, fallback);
+            }
+        }
     }
 }

@@ -29,16 +29,35 @@ internal sealed partial class MediaStreamSession
 
     private sealed record PendingTurn(byte[] Audio, TimeSpan Duration, TimeSpan SpeechEndedAt, long FrameReceivedAt);
 
-    /// <summary>One caller frame: barge-in, speech, turns, playback release, idle and ending checks. Synchronous and allocation-free.</summary>
+    /// <summary>
+    /// One caller frame: barge-in, speech, turns, playback release, idle and ending checks. Synchronous and allocation-free.
+    /// Playback is touched under <see cref="_playbackLock"/>; the speech detector and the streaming engine's input run
+    /// between the two holds, so a streamed reply's audio does not wait behind them.
+    /// </summary>
     private Next OnFrame(ReadOnlySpan<byte> frame, TimeSpan timestamp, long receivedAt)
     {
         _frames++;
         var frameEnd = timestamp + TimeSpan.FromTicks(frame.Length * TimeSpan.TicksPerSecond / 8000);
-        _streamNow = frameEnd;
-        _streamNowReceivedAt = receivedAt;
         _callerAudio.Append(frame, timestamp, _speech.IsSpeaking);
-        var next = Next.Continue;
+        bool playing;
+        lock (_playbackLock)
+        {
+            _streamNow = frameEnd;
+            _streamNowReceivedAt = receivedAt;
+            playing = ObservePlayback(frame, timestamp, frameEnd);
+        }
 
+        var activity = _speech.Process(frame, timestamp);
+        StreamCallerFrame(frame, frameEnd);
+        lock (_playbackLock)
+        {
+            return AfterSpeech(activity, frameEnd, receivedAt, playing);
+        }
+    }
+
+    /// <summary>Whether the bot is playing; while it is, the barge-in detector hears the frame against the bot's own (under the lock).</summary>
+    private bool ObservePlayback(ReadOnlySpan<byte> frame, TimeSpan timestamp, TimeSpan frameEnd)
+    {
         var playing = _playback.IsPlaying(frameEnd);
         if (playing && _ending == CallEnd.None)
         {
@@ -70,8 +89,13 @@ internal sealed partial class MediaStreamSession
         }
 
         _wasPlaying = playing;
-        var activity = _speech.Process(frame, timestamp);
-        StreamCallerFrame(frame, frameEnd);
+        return playing;
+    }
+
+    /// <summary>Turns, playback release, idle and ending checks after the speech detector heard the frame (under the lock).</summary>
+    private Next AfterSpeech(VoiceActivityEvent activity, TimeSpan frameEnd, long receivedAt, bool playing)
+    {
+        var next = Next.Continue;
         if (activity.Kind == VoiceActivityEventKind.SpeechStarted || _speech.IsSpeaking)
         {
             _lastActivity = frameEnd;
@@ -127,7 +151,8 @@ internal sealed partial class MediaStreamSession
         var number = ++_turnCount;
         MediaStreamLog.HebrewSpeech(_logger, _callSid, number, (int)turn.Duration.TotalMilliseconds);
         var callerTurn = new CallerTurn(number, turn.Audio, turn.Duration, _playback.LastHeard, turn.SpeechEndedAt);
-        using (var span = StartTurnSpan(number, turn))
+        // A streaming engine's own turn detection takes the caller's turns and reports them (StreamedTurnTaken): no span here.
+        using (var span = _streamingEngine is { IsStreaming: true } ? null : StartTurnSpan(number, turn))
         {
             if (await AskEngineAsync("turn", ct => _engine!.OnCallerTurnAsync(callerTurn, ct), cancellationToken) is not { } reply)
             {

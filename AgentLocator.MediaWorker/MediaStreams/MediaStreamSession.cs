@@ -145,11 +145,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
                     next = Fail("binary message: Media Streams messages are JSON text");
                     break;
                 default:
-                    lock (_playbackLock)
-                    {
-                        next = Dispatch(_reader.Message.Span, receivedAt);
-                    }
-
+                    next = Dispatch(_reader.Message.Span, receivedAt);
                     break;
             }
 
@@ -233,7 +229,11 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
     /// <summary>Whether the armed receive deadline has passed: the line has been silent for <see cref="MediaStreamOptions.ReceiveTimeout"/>.</summary>
     private bool ReceiveDeadlinePassed => _started && Stopwatch.GetElapsedTime(_receiveDeadlineArmedAt) >= _options.ReceiveTimeout;
 
-    /// <summary>Handles one message synchronously (the parsed message points into the reader's buffer); returns what to do next.</summary>
+    /// <summary>
+    /// Handles one message synchronously (the parsed message points into the reader's buffer); returns what to do next.
+    /// What touches playback holds <see cref="_playbackLock"/>; parsing, decoding and speech detection run outside it, so a
+    /// streaming engine's reply audio never waits for them.
+    /// </summary>
     private Next Dispatch(ReadOnlySpan<byte> json, long receivedAt)
     {
         var status = MediaStreamParser.TryParse(json, out var message, _options.MaxMessageBytes);
@@ -307,8 +307,11 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
                     return Fail("mark before start");
                 }
 
-                _playback.OnMarkEcho(message.MarkName!, _streamNow);
-                return EndingDue() ? Next.EndNow : Next.Continue;
+                lock (_playbackLock)
+                {
+                    _playback.OnMarkEcho(message.MarkName!, _streamNow);
+                    return EndingDue() ? Next.EndNow : Next.Continue;
+                }
 
             case MediaStreamEventType.Stop:
                 return _started ? Next.Stop : Fail("stop before start");

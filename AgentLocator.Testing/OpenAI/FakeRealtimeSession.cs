@@ -34,9 +34,11 @@ public sealed class FakeRealtimeSession
     private readonly ConcurrentQueue<FakeFunctionOutput> _functionOutputs = new();
     private readonly ConcurrentQueue<FakeResponse> _responses = new();
     private readonly ConcurrentQueue<string> _errorsSent = new();
+    private readonly ConcurrentQueue<int> _appendSizes = new();
     private readonly Dictionary<string, int> _assistantAudio = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly List<byte> _pendingFrame = [];
+    private readonly byte[] _pendingFrame = new byte[FrameBytes];
+    private int _pendingLength;
 
     private int _nextId;
     private int _turn;
@@ -96,6 +98,9 @@ public sealed class FakeRealtimeSession
     public string? TranscriptionModel { get; private set; }
 
     public string? TranscriptionLanguage { get; private set; }
+
+    /// <summary>The audio of each <c>input_audio_buffer.append</c>, in bytes, in order.</summary>
+    public IReadOnlyList<int> AppendSizes => _appendSizes.ToArray();
 
     /// <summary>Caller audio received (bytes of the input format).</summary>
     public long AudioBytesReceived => Interlocked.Read(ref _audioBytes);
@@ -166,11 +171,10 @@ public sealed class FakeRealtimeSession
 
     private async Task HandleAsync(ReadOnlyMemory<byte> message)
     {
-        JsonElement root;
+        JsonDocument document;
         try
         {
-            using var document = JsonDocument.Parse(message);
-            root = document.RootElement.Clone();
+            document = JsonDocument.Parse(message);
         }
         catch (JsonException)
         {
@@ -178,6 +182,15 @@ public sealed class FakeRealtimeSession
             return;
         }
 
+        // The handlers read (or clone) what they keep before the message's buffer is reused.
+        using (document)
+        {
+            await HandleAsync(document.RootElement);
+        }
+    }
+
+    private async Task HandleAsync(JsonElement root)
+    {
         var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
         var eventId = root.TryGetProperty("event_id", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null;
         _clientEvents.Enqueue(type);
@@ -321,30 +334,28 @@ public sealed class FakeRealtimeSession
 
     private async Task AppendAsync(JsonElement root, string? eventId)
     {
-        byte[] audio;
-        try
-        {
-            audio = Convert.FromBase64String(root.GetProperty("audio").GetString() ?? "");
-        }
-        catch (Exception ex) when (ex is FormatException or KeyNotFoundException or InvalidOperationException)
+        if (!root.TryGetProperty("audio", out var encoded) || encoded.ValueKind != JsonValueKind.String || !encoded.TryGetBytesFromBase64(out var audio))
         {
             await ErrorAsync("invalid_request_error", "invalid_value", "Invalid 'audio': expected base64-encoded audio.", eventId);
             return;
         }
 
         Interlocked.Add(ref _audioBytes, audio.Length);
+        _appendSizes.Enqueue(audio.Length);
         if (InputFormat != "audio/pcmu")
         {
             return; // the detector below understands mu-law only; this fake is for phone audio
         }
 
-        foreach (var b in audio)
+        for (var offset = 0; offset < audio.Length;)
         {
-            _pendingFrame.Add(b);
-            if (_pendingFrame.Count == FrameBytes)
+            var take = Math.Min(FrameBytes - _pendingLength, audio.Length - offset);
+            audio.AsSpan(offset, take).CopyTo(_pendingFrame.AsSpan(_pendingLength));
+            (offset, _pendingLength) = (offset + take, _pendingLength + take);
+            if (_pendingLength == FrameBytes)
             {
-                await DetectAsync(_pendingFrame.ToArray());
-                _pendingFrame.Clear();
+                _pendingLength = 0;
+                await DetectAsync(_pendingFrame);
             }
         }
     }

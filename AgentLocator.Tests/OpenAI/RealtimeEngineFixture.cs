@@ -159,6 +159,19 @@ public sealed class RecordingOutput(TimeSpan streamTime = default) : IConversati
 
     public void Post(string stage, Func<CancellationToken, Task<ConversationReply>> next) => _posted.Enqueue((stage, next));
 
+    /// <summary>The turns the engine reported taking: when (on <see cref="Now"/>'s clock) it said the caller's speech ended, and when it said so.</summary>
+    public IReadOnlyList<(TimeSpan SpeechEndedAt, TimeSpan SpeechDuration, string Engine, TimeSpan ReportedAt)> TurnsTaken => [.. _turnsTaken];
+
+    /// <summary>The hand-overs the engine reported: reason and where the call went.</summary>
+    public IReadOnlyList<(string Reason, string Fallback)> HandOvers => [.. _handOvers];
+
+    private readonly ConcurrentQueue<(TimeSpan, TimeSpan, string, TimeSpan)> _turnsTaken = new();
+    private readonly ConcurrentQueue<(string, string)> _handOvers = new();
+
+    public void TurnTaken(TimeSpan speechEndedAt, TimeSpan speechDuration, string engine) => _turnsTaken.Enqueue((speechEndedAt, speechDuration, engine, Now));
+
+    public void HandedOver(string reason, string fallback) => _handOvers.Enqueue((reason, fallback));
+
     /// <summary>
     /// The fallback's first reply after a hand-over: the caller's turn got it when the hand-over came first, else the
     /// posted action does (the other one is then silent), as on the call's receive loop.

@@ -99,6 +99,40 @@ public sealed class RealtimeEngineTests(RealtimeEngineFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task CallerAudioGoesToTheProviderInHundredMillisecondAppendsExceptFrameByFrameAroundTheEndOfTheCallersSpeech()
+    {
+        var (engine, output, _, session) = await StartAsync(FakeRealtimeScript.Empty);
+        await using var _ = engine;
+        const int frame = CallerLine.FrameBytes, batch = RealtimeProviderSession.BatchBytes;
+
+        // A quiet line (the caller listening): 100 ms appends (the send loop may join two that queued up behind a slow send).
+        await CallerLine.SilenceAsync(engine, output, TimeSpan.FromSeconds(1));
+        Assert.True(await Sql.EventuallyAsync(() => Task.FromResult(session.AudioBytesReceived == 8000), Patience),
+            $"a second of silence did not reach the provider: {string.Join(' ', session.AppendSizes)}");
+        var quiet = session.AppendSizes;
+        Assert.All(quiet, size => Assert.Equal(0, size % batch));
+        Assert.InRange(quiet.Count, 5, 10);
+
+        // The caller speaks and stops: each frame goes at once while they speak and through the provider's silence window
+        // (500 ms) after the local detector stops hearing them, where the provider's turn detection decides; then 100 ms again.
+        var speech = RealtimeEngineFixture.Caller("caller_yes_he.wav");
+        await CallerLine.SayAsync(engine, output, speech, TimeSpan.FromSeconds(1.6), turn: 1);
+        var sent = 8000 + speech.Length + 80 * frame;
+        Assert.True(await Sql.EventuallyAsync(() => Task.FromResult(session.AudioBytesReceived > sent - batch), Patience),
+            $"the provider has {session.AudioBytesReceived} of the {sent} bytes played (less than 100 ms may wait)");
+        var sizes = session.AppendSizes.Skip(quiet.Count).ToList();
+        var speechFrames = (speech.Length + frame - 1) / frame;
+        var lastSmall = sizes.FindLastIndex(size => size < batch);
+        // Frame by frame: about one append per frame of the speech and the 500 ms after (25 frames), none of them 100 ms.
+        Assert.InRange(sizes.Take(lastSmall + 1).Count(size => size < batch), (speechFrames + 25) / 2, speechFrames + 26);
+        Assert.InRange(sizes.Take(lastSmall + 1).Sum(), speech.Length + 15 * frame, speech.Length + 26 * frame);
+        // Then the quiet line again: 100 ms appends.
+        Assert.NotEmpty(sizes.Skip(lastSmall + 1));
+        Assert.All(sizes.Skip(lastSmall + 1), size => Assert.Equal(0, size % batch));
+        Assert.Empty(session.ErrorsSent);
+    }
+
+    [Fact]
     public async Task SaveLeadNamesTheCustomerFillsTheCallsLeadAndTheModelHearsWhatWasSaved()
     {
         var save = new FakeToolCall("save_lead", """{"name":"דנה לוי","reason":"תספורת","callback_time":"מחר בבוקר"}""");
@@ -295,6 +329,11 @@ public sealed class RealtimeEngineTests(RealtimeEngineFixture fixture) : IClassF
         Assert.Equal(PromptKeys.AskReason, Assert.Single(reply.Segments).Label);
         Assert.Equal(CallEnd.None, reply.End);
         await AssertFallbackRecordedAsync(call, reason);
+        Assert.Equal([(reason, "intake")], output.HandOvers); // the call's trace shows it
+        // Each caller turn the provider took was reported to the pipeline (a turn span), the realtime engine's.
+        Assert.InRange(output.TurnsTaken.Count, 1, 2);
+        Assert.All(output.TurnsTaken, t => Assert.Equal("realtime", t.Engine));
+        Assert.All(output.TurnsTaken, t => Assert.InRange(t.SpeechEndedAt, TimeSpan.Zero, t.ReportedAt));
         // The intake now has the call: the next turn is its to answer.
         var next = await engine.OnCallerTurnAsync(new CallerTurn(3, RealtimeEngineFixture.Caller("caller_reason_he.wav"), TimeSpan.FromSeconds(1), null),
             CancellationToken.None);

@@ -24,6 +24,8 @@ public sealed class SpanCollector : IDisposable
         ActivitySource.AddActivityListener(_listener);
     }
 
+    public IReadOnlyList<Activity> All => [.. _spans];
+
     public IReadOnlyList<Activity> InTrace(ActivityTraceId traceId) => [.. _spans.Where(s => s.TraceId == traceId)];
 
     /// <summary>Waits until the trace holds a span <paramref name="match"/> accepts; returns it.</summary>

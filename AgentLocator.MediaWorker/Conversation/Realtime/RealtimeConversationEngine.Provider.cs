@@ -21,6 +21,9 @@ public sealed partial class RealtimeConversationEngine
     /// <summary>The response being generated (provider thread; its id is read under <see cref="_gate"/>).</summary>
     private ResponseState? _response;
 
+    /// <summary>The caller's speech as the provider's turn detection last heard it, on its input audio's clock (provider thread).</summary>
+    private (string? ItemId, TimeSpan Start, TimeSpan? End) _providerSpeech;
+
     private sealed class ResponseState(string? id)
     {
         public string? Id { get; } = id;
@@ -71,6 +74,14 @@ public sealed partial class RealtimeConversationEngine
     {
         switch (update)
         {
+            case RealtimeServerUpdateInputAudioBufferSpeechStarted started:
+                _providerSpeech = (started.ItemId, started.AudioStartTime, null);
+                break;
+
+            case RealtimeServerUpdateInputAudioBufferSpeechStopped stopped:
+                _providerSpeech = (stopped.ItemId, _providerSpeech.ItemId == stopped.ItemId ? _providerSpeech.Start : stopped.AudioEndTime, stopped.AudioEndTime);
+                break;
+
             case RealtimeServerUpdateInputAudioBufferCommitted committed:
                 // The provider took the caller's turn: its item comes first in the transcript; its reply is due soon.
                 lock (_gate)
@@ -82,6 +93,7 @@ public sealed partial class RealtimeConversationEngine
                     }
                 }
 
+                TurnTaken(committed.ItemId);
                 break;
 
             case RealtimeServerUpdateConversationItemInputAudioTranscriptionCompleted transcribed:
@@ -132,6 +144,23 @@ public sealed partial class RealtimeConversationEngine
                 HandOver(EngineFailures.ProviderError, $"the provider sent error {error.Error?.Kind}/{error.Error?.Code}: {error.Error?.Message}");
                 break;
         }
+    }
+
+    /// <summary>
+    /// Tells the pipeline the provider took a caller's turn (the call's trace shows it as a turn span until the reply's first
+    /// frame), its speech end placed on the stream clock by where the provider's input audio began.
+    /// </summary>
+    private void TurnTaken(string itemId)
+    {
+        var now = _output!.Now;
+        var (speechEnd, speech) = (now, TimeSpan.Zero);
+        if (_providerSpeech is { End: { } end } heard && heard.ItemId == itemId && InputOrigin is { } origin)
+        {
+            speechEnd = origin + end < now ? origin + end : now;
+            speech = end - heard.Start;
+        }
+
+        _output.TurnTaken(speechEnd, speech, ConversationEngines.Realtime);
     }
 
     /// <summary>Reply audio: played at once (the first delta of an item starts its reply), unless the caller cut that reply off.</summary>

@@ -27,6 +27,7 @@ namespace AgentLocator.MediaWorker.Conversation.Realtime;
 public sealed partial class RealtimeConversationEngine : IStreamingConversationEngine
 {
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan SemanticTurnEndWindow = TimeSpan.FromSeconds(3);
 
     private readonly ConversationContext _call;
     private readonly RealtimeEngineServices _services;
@@ -35,6 +36,7 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
     private readonly ConversationWrites _writes;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
+    private readonly TimeSpan _turnEndWindow;
 
     private IConversationOutput? _output;
     private ReceptionistProfile? _profile;
@@ -61,6 +63,14 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
     /// <summary>The stream time of the last audio from the provider.</summary>
     private TimeSpan _lastAudioAt = TimeSpan.MinValue;
 
+    /// <summary>The stream time (ticks) where the provider's input audio begins: its clock's zero (-1 before the first frame went).</summary>
+    private long _inputOriginTicks = -1;
+
+    /// <summary>The stream time of the last frame the local detector heard the caller speaking in (receive loop only).</summary>
+    private TimeSpan? _callerHeardAt;
+
+    private TimeSpan? InputOrigin => Volatile.Read(ref _inputOriginTicks) is var ticks and >= 0 ? TimeSpan.FromTicks(ticks) : null;
+
     public RealtimeConversationEngine(ConversationContext call, RealtimeEngineServices services)
     {
         _call = call;
@@ -68,6 +78,8 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
         _options = services.Options;
         _logger = services.Logger;
         _writes = new ConversationWrites(call.CallSid, _options.WriteTimeout, _logger);
+        // Semantic VAD waits as long as the words sound unfinished: seconds, not its silence setting.
+        _turnEndWindow = _options.TurnDetection == RealtimeOptions.SemanticVad ? SemanticTurnEndWindow : _options.VadSilence;
     }
 
     public bool IsStreaming => _streaming;
@@ -221,10 +233,31 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
         {
             HandOver(EngineFailures.NoAudio, failure);
         }
-        else if (!_provider!.TryAppendAudio(muLaw))
+        else if (!_provider!.TryAppendAudio(muLaw, flush: NearTurnEnd(at, callerSpeaking)))
         {
             HandOver(EngineFailures.SendStalled, $"the provider has not taken {_options.SendQueueFrames} caller frames");
         }
+        else if (_inputOriginTicks < 0)
+        {
+            Volatile.Write(ref _inputOriginTicks, (at - TimeSpan.FromTicks(muLaw.Length * TimeSpan.TicksPerSecond / 8000)).Ticks);
+        }
+    }
+
+    /// <summary>
+    /// Whether the provider's turn detection may be deciding now that the caller finished: while the local detector hears
+    /// them (it keeps hearing them through its own silence window after their last word) and for the provider's silence
+    /// window after that. Those frames go to the provider at once; a 100 ms batch would hold the end of the caller's turn,
+    /// and so the reply, back by up to 80 ms. The rest (the caller listening, a quiet line) goes in 100 ms appends.
+    /// </summary>
+    private bool NearTurnEnd(TimeSpan at, bool callerSpeaking)
+    {
+        if (callerSpeaking)
+        {
+            _callerHeardAt = at;
+            return true;
+        }
+
+        return _callerHeardAt is { } heard && at - heard <= _turnEndWindow;
     }
 
     /// <summary>Arms the guard (under <see cref="_gate"/>): audio must begin within the reply timeout of <paramref name="since"/>.</summary>
@@ -277,6 +310,7 @@ public sealed partial class RealtimeConversationEngine : IStreamingConversationE
     {
         var mode = _profile?.AiFallback == AiFallbackModes.Voicemail ? AiFallbackModes.Voicemail : AiFallbackModes.Intake;
         ConversationEngineLog.Fallback(_logger, _call.CallSid, reason, mode, detail);
+        _output?.HandedOver(reason, mode);
         _services.Metrics.Fallback(reason);
         _services.Alerts.Raise("engine_fallback:" + reason, $"call {_call.CallSid}: the AI receptionist failed ({reason}: {detail}); the {mode} took over");
         _writes.Enqueue("engine fallback", ct => _services.Records.RecordEngineAsync(_call.CallId, ConversationEngines.Intake, reason, ct));
