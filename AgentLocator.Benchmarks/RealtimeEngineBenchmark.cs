@@ -26,7 +26,9 @@ namespace AgentLocator.Benchmarks;
 /// spread over <c>--stagger</c> seconds (default 5). Reports the
 /// engine's own overhead, from the fake provider handing a reply's first <c>response.output_audio.delta</c> to its
 /// socket to that audio's first <c>media</c> frame arriving on the simulated Twilio socket (p50/p99/max), and CPU and
-/// memory per call; <c>--engine offline</c> runs the same calls on the offline intake for the side-by-side figures.
+/// memory per call, after <c>--warmup</c> calls (default 20) that play the same script first and count in no figure (the
+/// JIT's first-tier code and empty pools of a fresh process are not what a running MediaWorker serves with);
+/// <c>--engine offline</c> runs the same calls on the offline intake for the side-by-side figures.
 /// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- realtime-engine --db "Host=..;Database=..;Username=.." --calls 100</code>
 /// CPU and memory are the whole process (the MediaWorker, the fake provider and the simulated lines): an upper bound per call.
 /// </summary>
@@ -61,6 +63,26 @@ public sealed class RealtimeEngineBenchmark : IBenchmark
         var utterances = Utterances.Select(Utterance).ToArray();
 
         var clock = new LineClock();
+        // A MediaWorker serves calls for hours: the first calls of a fresh process run the JIT's first-tier code and fill
+        // its pools. These calls play the same script first and are left out of every figure below.
+        var warmup = int.Parse(options.Get("warmup", "20"), CultureInfo.InvariantCulture);
+        if (warmup > 0)
+        {
+            var warm = new List<CallSimulator>(warmup);
+            for (var i = 0; i < warmup; i++)
+            {
+                warm.Add(await CallSimulator.ConnectAsync(server.MediaUri, await server.NewCallAsync(clock, cancellationToken), cancellationToken));
+            }
+
+            var warmFailed = await PlayAsync(warm, utterances, warm.Select(_ => TimeSpan.FromSeconds(1) + stagger * random.NextDouble()).ToArray(), cancellationToken);
+            foreach (var sim in warm)
+            {
+                await sim.DisposeAsync();
+            }
+
+            Console.WriteLine($"warm-up: {warmup} calls, {warmFailed} failed (not counted)");
+        }
+
         var process = Process.GetCurrentProcess();
         GC.Collect();
         var memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
@@ -84,35 +106,8 @@ public sealed class RealtimeEngineBenchmark : IBenchmark
                 await Task.Delay(500, CancellationToken.None);
             }
         }, CancellationToken.None);
-        var failed = 0;
         var offsets = sims.Select(_ => TimeSpan.FromSeconds(1) + stagger * random.NextDouble()).ToArray();
-        await Task.WhenAll(sims.Select(async (sim, i) =>
-        {
-            try
-            {
-                await sim.SilenceAsync(offsets[i], cancellationToken);
-                for (var turn = 0; turn < utterances.Length; turn++)
-                {
-                    await sim.SayAsync(utterances[turn], cancellationToken);
-                    if (!await sim.WaitForTurnAsync(turn + 1, TimeSpan.FromSeconds(30), cancellationToken))
-                    {
-                        Interlocked.Increment(ref failed);
-                        return;
-                    }
-
-                    if (turn < utterances.Length - 1)
-                    {
-                        await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(500), cancellationToken); // the last answer is the goodbye: the app closes
-                    }
-                }
-
-                await sim.Closed.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
-            {
-                Interlocked.Increment(ref failed);
-            }
-        }));
+        var failed = await PlayAsync(sims, utterances, offsets, cancellationToken);
         await sampling.CancelAsync();
         await sampler;
         var cpu = process.TotalProcessorTime - cpuBefore;
@@ -166,6 +161,40 @@ public sealed class RealtimeEngineBenchmark : IBenchmark
         }
 
         return failed == 0 && (!realtime || Quantile(sorted, 0.99) < 20) ? 0 : 1;
+    }
+
+    /// <summary>Each line says its utterances after its offset, waiting for each answer; returns how many calls failed.</summary>
+    private static async Task<int> PlayAsync(IReadOnlyList<CallSimulator> sims, byte[][] utterances, TimeSpan[] offsets, CancellationToken cancellationToken)
+    {
+        var failed = 0;
+        await Task.WhenAll(sims.Select(async (sim, i) =>
+        {
+            try
+            {
+                await sim.SilenceAsync(offsets[i], cancellationToken);
+                for (var turn = 0; turn < utterances.Length; turn++)
+                {
+                    await sim.SayAsync(utterances[turn], cancellationToken);
+                    if (!await sim.WaitForTurnAsync(turn + 1, TimeSpan.FromSeconds(30), cancellationToken))
+                    {
+                        Interlocked.Increment(ref failed);
+                        return;
+                    }
+
+                    if (turn < utterances.Length - 1)
+                    {
+                        await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(500), cancellationToken); // the last answer is the goodbye: the app closes
+                    }
+                }
+
+                await sim.Closed.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+            {
+                Interlocked.Increment(ref failed);
+            }
+        }));
+        return failed;
     }
 
     /// <summary>Three replies, the last with end_call, so a call ends as the intake's does (after its third answer).</summary>
