@@ -21,6 +21,26 @@ public sealed class BargeInOptions
     /// </summary>
     public double PlaybackMarginDb { get; set; } = -10;
 
+    /// <summary>
+    /// With the bot's echo cancelled (<see cref="EchoCanceller"/> locked onto the echo path), the caller's
+    /// residual must be louder than the predicted echo's level plus this margin: what the canceller leaves of
+    /// the echo (mu-law quantisation, a path it models imperfectly) is 25–35 dB under the echo, so a caller
+    /// at the echo's own level, or 15 dB under it, is heard.
+    /// </summary>
+    public double CancelledEchoMarginDb { get; set; } = -20;
+
+    /// <summary>With the echo cancelled, the caller still needs to be above the bot's playback level plus this (a floor for a faint echo path).</summary>
+    public double CancelledPlaybackMarginDb { get; set; } = -30;
+
+    /// <summary>
+    /// With the echo cancelled, frames quieter than this never interrupt (instead of <see cref="MinLevelDbfs"/>): the
+    /// residual is the caller's own voice, whose softer syllables would otherwise break the run of voice.
+    /// </summary>
+    public double CancelledMinLevelDbfs { get; set; } = -45;
+
+    /// <summary>With the echo cancelled, the unvoiced gap tolerated (instead of <see cref="GapTolerance"/>): the pause between two words.</summary>
+    public TimeSpan CancelledGapTolerance { get; set; } = TimeSpan.FromMilliseconds(120);
+
     /// <summary>The caller must be this much above the line's noise floor.</summary>
     public double NoiseMarginDb { get; set; } = 15;
 
