@@ -148,11 +148,6 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                     var callerAt = at + (later ? random.Next(SampleRate / 2, SampleRate * 5 / 2) : random.Next(SampleRate * 3 / 10, SampleRate * 7 / 10));
                     var result = line.Run(replies, caller, callerAt, detectors.Factory, stopAtFirstBargeIn: true);
                     var onset = callerAt + onsetOffset;
-                    if (Environment.GetEnvironmentVariable("BARGE_DEBUG2") is not null)
-                    {
-                        Console.WriteLine($"{name} delay {delay} fired {(result.BargeIns.Count > 0 ? (result.BargeIns[^1] - onset) / 8 : -1)} ms rejections {result.EchoRejections} locks {result.Locks}");
-                    }
-
                     var fired = result.BargeIns.Where(b => b >= at).Cast<long?>().FirstOrDefault();
                     if (fired is { } early && early <= onset)
                     {
@@ -327,10 +322,6 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                 }
 
                 speech.Process(heard, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate));
-                if (Environment.GetEnvironmentVariable("BARGE_DEBUG") is not null && t / Frame % 25 == 0 && t < 30 * SampleRate)
-                {
-                    Console.WriteLine($"{t / 8} ms playing={playing} sched={scheduled.Length} in={listener.Echo.InboundDbfs:F0} audible={listener.Echo.BotAudible} last={listener.Echo.LastSearch} locked={listener.Echo.IsLocked}");
-                }
                 if (bargeIn)
                 {
                     bargeIns.Add(t + Frame);

@@ -170,12 +170,12 @@ public sealed class EchoCanceller
             return;
         }
 
-        Cancel(frameStart, residual);
+        Cancel(inbound, frameStart, residual);
     }
 
     /// <summary>
-    /// Before a barge-in fires: whether the inbound audio of the last <paramref name="window"/> samples is the
-    /// bot's echo (waveform correlation ≥ <see cref="LockCorrelation"/> at some delay). If it is, the canceller
+    /// Before a barge-in fires: whether the inbound audio of the last <paramref name="window"/> samples (or of
+    /// its second half) is the bot's echo (waveform correlation ≥ <see cref="LockCorrelation"/> at some delay). If it is, the canceller
     /// locks onto that delay (anew: a path that had drifted is replaced) and the caller did not speak.
     /// </summary>
     public bool ExplainsRecentAudioAsEcho(int window = 3200)
@@ -185,7 +185,9 @@ public sealed class EchoCanceller
             return false;
         }
 
-        return Search(Math.Clamp(window / Block * Block, 800, SearchWindow), out _, force: true);
+        // The whole window, or only its recent half: playback that fell behind mid-window moved the echo within it.
+        return Search(Math.Clamp(window / Block * Block, 800, SearchWindow), out _, force: true)
+            || Search(Math.Clamp(window / 2 / Block * Block, 800, SearchWindow), out _, force: true);
     }
 
     /// <summary>Forgets the echo path (a new line).</summary>
@@ -197,7 +199,7 @@ public sealed class EchoCanceller
         Array.Clear(_weights);
     }
 
-    private void Cancel(long frameStart, Span<byte> residual)
+    private void Cancel(ReadOnlySpan<byte> inbound, long frameStart, Span<byte> residual)
     {
         // Sample n of the frame is y[frameStart + n]; its echo comes from reference samples around frameStart + n − DelaySamples.
         double echoEnergy = 0, residualEnergy = 0;
@@ -220,6 +222,19 @@ public sealed class EchoCanceller
         }
 
         EchoDbfs = ToDbfs((float)echoEnergy);
+        var inboundEnergy = Energy(InboundSpan(FrameSamples));
+        if (residualEnergy > inboundEnergy)
+        {
+            // The prediction added to the frame: the path moved (playback fell behind mid-reply). The frame goes
+            // on as it came, as not cancelled (barge-in then wants the caller over the bot's own level), until
+            // the search finds the path again.
+            _adapt = false;
+            inbound.CopyTo(residual);
+            ResidualDbfs = InboundDbfs;
+            LastFrameCancelled = false;
+            return;
+        }
+
         ResidualDbfs = ToDbfs((float)residualEnergy);
         LastFrameCancelled = true;
 
