@@ -174,8 +174,8 @@ public sealed class EchoCanceller
     }
 
     /// <summary>
-    /// Before a barge-in fires: whether the inbound audio of the last <paramref name="window"/> samples (or of
-    /// its second half) is the bot's echo (waveform correlation ≥ <see cref="LockCorrelation"/> at some delay). If it is, the canceller
+    /// Before a barge-in fires: whether the inbound audio of the last <paramref name="window"/> samples is the
+    /// bot's echo (waveform correlation ≥ <see cref="LockCorrelation"/> at some delay). If it is, the canceller
     /// locks onto that delay (anew: a path that had drifted is replaced) and the caller did not speak.
     /// </summary>
     public bool ExplainsRecentAudioAsEcho(int window = 3200)
@@ -185,9 +185,7 @@ public sealed class EchoCanceller
             return false;
         }
 
-        // The whole window, or only its recent half: playback that fell behind mid-window moved the echo within it.
-        return Search(Math.Clamp(window / Block * Block, 800, SearchWindow), out _, force: true)
-            || Search(Math.Clamp(window / 2 / Block * Block, 800, SearchWindow), out _, force: true);
+        return Search(Math.Clamp(window / Block * Block, 800, SearchWindow), out _, force: true);
     }
 
     /// <summary>Forgets the echo path (a new line).</summary>
