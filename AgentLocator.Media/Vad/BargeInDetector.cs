@@ -8,7 +8,7 @@ namespace AgentLocator.Media;
 /// (<see cref="Process"/>). When the caller's frames have had the bot's echo removed
 /// (<see cref="EchoCanceller"/>), say so per frame with the echo that was predicted in it
 /// (<see cref="ObserveEcho"/>): the caller then only has to stand out from what is left of the echo
-/// (<see cref="BargeInOptions.CancelledEchoMarginDb"/>), not from the bot's playback level.
+/// (<see cref="BargeInOptions.CancelledLeftoverMarginDb"/>), not from the bot's playback level.
 /// Allocation-free per frame; not thread-safe.
 /// </summary>
 public sealed class BargeInDetector
@@ -16,12 +16,14 @@ public sealed class BargeInDetector
     private readonly BargeInOptions _options;
     private double _playbackDbfs = AudioLevel.SilenceDbfs;
     private double _echoDbfs = AudioLevel.SilenceDbfs;
+    private double _echoMarginDb;
     private bool _echoCancelled;
     private bool _inCandidate;
     private bool _fired;
     private TimeSpan _candidateStart;
     private TimeSpan _candidateVoiced;
     private TimeSpan _candidateGap;
+    private double _candidateNoiseFloorDbfs;
 
     public BargeInDetector(BargeInOptions? options = null)
     {
@@ -49,11 +51,13 @@ public sealed class BargeInDetector
 
     /// <summary>
     /// Whether the next caller frame had the bot's echo cancelled, and the level of the echo that was
-    /// predicted in it (peak-held and decaying like the playback level).
+    /// predicted in it (peak-held and decaying like the playback level), and what cancelling leaves of the echo
+    /// (dB relative to it): the caller must stand out from that by <see cref="BargeInOptions.CancelledLeftoverMarginDb"/>.
     /// </summary>
-    public void ObserveEcho(bool cancelled, double predictedEchoDbfs, TimeSpan frameDuration)
+    public void ObserveEcho(bool cancelled, double predictedEchoDbfs, TimeSpan frameDuration, double leftoverDb = EchoCanceller.AssumedLeftoverDb)
     {
         _echoCancelled = cancelled;
+        _echoMarginDb = Math.Clamp(leftoverDb + _options.CancelledLeftoverMarginDb, _options.MinCancelledEchoMarginDb, 0);
         var decayed = _echoDbfs - _options.PlaybackReleaseDbPerSecond * frameDuration.TotalSeconds;
         _echoDbfs = Math.Max(cancelled ? predictedEchoDbfs : AudioLevel.SilenceDbfs, Math.Max(decayed, AudioLevel.SilenceDbfs));
     }
@@ -67,7 +71,7 @@ public sealed class BargeInDetector
         var overBot = _playbackDbfs + _options.PlaybackMarginDb;
         if (_echoCancelled)
         {
-            overBot = Math.Min(overBot, Math.Max(_echoDbfs + _options.CancelledEchoMarginDb, _playbackDbfs + _options.CancelledPlaybackMarginDb));
+            overBot = Math.Min(overBot, Math.Max(_echoDbfs + _echoMarginDb, _playbackDbfs + _options.CancelledPlaybackMarginDb));
         }
 
         var floor = _echoCancelled ? _options.CancelledMinLevelDbfs : _options.MinLevelDbfs;
@@ -90,6 +94,12 @@ public sealed class BargeInDetector
             return false;
         }
 
+        // The noise floor as it was when the caller began: a speech detector's floor creeps up under their own voice.
+        if (_inCandidate)
+        {
+            noiseFloorDbfs = Math.Min(noiseFloorDbfs, _candidateNoiseFloorDbfs);
+        }
+
         if (levelDbfs > ThresholdDbfs(noiseFloorDbfs))
         {
             if (!_inCandidate)
@@ -97,11 +107,13 @@ public sealed class BargeInDetector
                 _inCandidate = true;
                 _candidateStart = timestamp;
                 _candidateVoiced = TimeSpan.Zero;
+                _candidateNoiseFloorDbfs = noiseFloorDbfs;
             }
 
             _candidateGap = TimeSpan.Zero;
             _candidateVoiced += frameDuration;
-            if (_candidateVoiced >= _options.MinDuration)
+            var kept = timestamp + frameDuration - _candidateStart;
+            if (kept >= _options.MinDuration && _candidateVoiced >= _options.MinVoicedShare * kept)
             {
                 _fired = true;
                 onset = _candidateStart;

@@ -54,7 +54,7 @@ public sealed class BargeInListener
             Detector.ObservePlayback(bot);
         }
 
-        Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration);
+        Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb);
         if (Detector.Process(heard, timestamp, out _, noiseFloorDbfs))
         {
             if (Echo.ExplainsRecentAudioAsEcho())
