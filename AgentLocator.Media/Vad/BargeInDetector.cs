@@ -113,7 +113,9 @@ public sealed class BargeInDetector
             _candidateGap = TimeSpan.Zero;
             _candidateVoiced += frameDuration;
             var kept = timestamp + frameDuration - _candidateStart;
-            if (kept >= _options.MinDuration && _candidateVoiced >= _options.MinVoicedShare * kept)
+            // Over the echo's level rule only voiced frames count: the echo itself passes it now and then.
+            var enough = _echoCancelled ? kept >= _options.MinDuration && _candidateVoiced >= _options.MinVoicedShare * kept : _candidateVoiced >= _options.MinDuration;
+            if (enough)
             {
                 _fired = true;
                 onset = _candidateStart;

@@ -9,9 +9,10 @@ public sealed class BargeInOptions
     public TimeSpan MinDuration { get; set; } = TimeSpan.FromMilliseconds(300);
 
     /// <summary>
-    /// The share of <see cref="MinDuration"/> that must be voiced frames (the rest: the short dips between a
-    /// caller's syllables, each at most the gap tolerance). Counting voiced frames only would make the bound
-    /// depend on how many dips the first words happen to have.
+    /// With the echo cancelled, the share of <see cref="MinDuration"/> that must be voiced frames (the rest: the
+    /// dips between a caller's syllables, each at most the gap tolerance); counting voiced frames only would make
+    /// the bound depend on how many dips the first words happen to have. Without it (the level rule, which the
+    /// echo itself passes now and then), <see cref="MinDuration"/> of voiced frames.
     /// </summary>
     public double MinVoicedShare { get; set; } = 0.6;
 

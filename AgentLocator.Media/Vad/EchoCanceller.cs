@@ -73,6 +73,12 @@ public sealed class EchoCanceller
 
     private const int MaxCandidates = 4;
 
+    /// <summary>A frame with a clear echo that the filter cancels well, or a fit explains this share of, verifies the echo path in use…</summary>
+    private const float VerifiedShare = 0.9f;
+
+    /// <summary>…for 500 ms: longer than a caller talks over the echo before barge-in fires, with echo-only dips between their syllables.</summary>
+    private const int VerifiedFor = 4000;
+
     /// <summary>A fitted echo is subtracted from the frame the speech detector hears when it explains at least this share of the frame.</summary>
     private const float SubtractShare = 0.25f;
 
@@ -102,6 +108,7 @@ public sealed class EchoCanceller
     private readonly (int Delay, long At)[] _candidates = new (int, long)[MaxCandidates];
     private readonly EchoPathLock _lock = new();
     private int _candidateCount;
+    private long _verifiedAt = long.MinValue / 2;
     private int _referenceAt; // next write position in the reference ring (samples written so far, mod length)
     private int _inboundAt;
     private long _samples;
@@ -249,7 +256,14 @@ public sealed class EchoCanceller
             }
         }
 
-        if (!filtered && fitLag < 0 && _candidateCount == 0)
+        if (EchoDbfsOf(echoEnergy) > LeftoverEchoDbfs && (filtered ? _cancellingWell : fitLag >= 0 && echoEnergy >= VerifiedShare * inboundEnergy))
+        {
+            _verifiedAt = _samples;
+        }
+
+        // The locked path and the plausible delays count only while they have recently explained the echo: after the
+        // path moved out of their reach, the frames go to the level rule, not to a bar set under an echo nobody predicts.
+        if (!(IsLocked || _candidateCount > 0) || _samples - _verifiedAt > VerifiedFor)
         {
             PassThrough(inbound, residual);
             return;
@@ -659,6 +673,8 @@ public sealed class EchoCanceller
     }
 
     private static float Energy(ReadOnlySpan<float> x) => TensorPrimitives.Dot(x, x);
+
+    private static double EchoDbfsOf(double energy) => ToDbfs((float)energy);
 
     private static double ToDbfs(float energy) =>
         energy <= 0 ? AudioLevel.SilenceDbfs : Math.Max(AudioLevel.SilenceDbfs, 10 * Math.Log10(energy / FrameSamples));
