@@ -94,8 +94,9 @@ public sealed class BargeInDetector
             return false;
         }
 
-        // The noise floor as it was when the caller began: a speech detector's floor creeps up under their own voice.
-        if (_inCandidate)
+        // With the echo cancelled, the noise floor as it was when the caller began: a speech detector's floor creeps up
+        // under their own voice. Over the level rule the floor rising under the echo is what holds the echo back.
+        if (_inCandidate && _echoCancelled)
         {
             noiseFloorDbfs = Math.Min(noiseFloorDbfs, _candidateNoiseFloorDbfs);
         }
