@@ -260,6 +260,7 @@ public sealed class EchoCanceller
         {
             _verifiedAt = _samples;
         }
+
         // The locked path and the plausible delays count only while they have recently explained the echo: after the
         // path moved out of their reach, the frames go to the level rule, not to a bar set under an echo nobody predicts.
         if (!(IsLocked || _candidateCount > 0) || _samples - _verifiedAt > VerifiedFor)
