@@ -22,7 +22,7 @@ public sealed class VadEvalBenchmark : IBenchmark
     private const int Frame = 160;
 
     /// <summary>What the callers say (the labelled speech).</summary>
-    private static readonly string[] Sentences =
+    internal static readonly string[] Sentences =
     [
         "שלום, קוראים לי דנה כהן ואני מתקשרת לגבי התור שלי",
         "אני צריך אינסטלטור דחוף, יש נזילה גדולה במטבח",
@@ -39,7 +39,7 @@ public sealed class VadEvalBenchmark : IBenchmark
     ];
 
     /// <summary>Other voices for the babble (never the labelled speech).</summary>
-    private static readonly string[] BabbleSentences =
+    internal static readonly string[] BabbleSentences =
     [
         "מה שלומך היום, הכל בסדר בעבודה",
         "ראיתי את המשחק אתמול, היה ממש מותח עד הסוף",
@@ -178,12 +178,12 @@ public sealed class VadEvalBenchmark : IBenchmark
         return decisions;
     }
 
-    /// <summary>espeak-ng's Hebrew voice, resampled by sox to 8 kHz mono PCM16.</summary>
-    private static async Task<short[]> SpeakAsync(string text, string directory, CancellationToken cancellationToken)
+    /// <summary>espeak-ng's Hebrew voice (<paramref name="voice"/>: more espeak-ng options, e.g. pitch and speed), resampled by sox to 8 kHz mono PCM16.</summary>
+    internal static async Task<short[]> SpeakAsync(string text, string directory, CancellationToken cancellationToken, params string[] voice)
     {
         var raw = Path.Combine(directory, Guid.NewGuid().ToString("N") + ".wav");
         var phone = Path.Combine(directory, Guid.NewGuid().ToString("N") + "-8k.wav");
-        await RunToolAsync("espeak-ng", ["-v", "he", "-w", raw, text], cancellationToken);
+        await RunToolAsync("espeak-ng", ["-v", "he", .. voice, "-w", raw, text], cancellationToken);
         await RunToolAsync("sox", [raw, "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", phone], cancellationToken);
         return MuLaw.Decode(WavFile.Read(phone).ToMuLaw());
     }
@@ -205,7 +205,7 @@ public sealed class VadEvalBenchmark : IBenchmark
         }
     }
 
-    private static string LoadAverage() =>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private readonly record struct Score(long TruePositives, long FalsePositives, long FalseNegatives)

@@ -5,8 +5,16 @@ public sealed class BargeInOptions
 {
     public int SampleRate { get; set; } = 8000;
 
-    /// <summary>Voice the caller must keep up before playback is interrupted (longer than a cough or "mm-hm").</summary>
+    /// <summary>Voice the caller must keep up before playback is interrupted (longer than a cough or "mm-hm"), pauses between syllables included.</summary>
     public TimeSpan MinDuration { get; set; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>
+    /// With the echo cancelled, the share of <see cref="MinDuration"/> that must be voiced frames (the rest: the
+    /// dips between a caller's syllables, each at most the gap tolerance); counting voiced frames only would make
+    /// the bound depend on how many dips the first words happen to have. Without it (the level rule, which the
+    /// echo itself passes now and then), <see cref="MinDuration"/> of voiced frames.
+    /// </summary>
+    public double MinVoicedShare { get; set; } = 0.6;
 
     /// <summary>Unvoiced gap tolerated inside <see cref="MinDuration"/>.</summary>
     public TimeSpan GapTolerance { get; set; } = TimeSpan.FromMilliseconds(60);
@@ -20,6 +28,32 @@ public sealed class BargeInOptions
     /// -10 dB ignores echo yet lets a normal caller through.
     /// </summary>
     public double PlaybackMarginDb { get; set; } = -10;
+
+    /// <summary>
+    /// With the bot's echo cancelled (<see cref="EchoCanceller"/>: a locked path or plausible delays), the caller's
+    /// residual must be louder than what cancelling leaves of the echo (<see cref="EchoCanceller.EchoLeftoverDb"/>,
+    /// measured on the line) plus this margin.
+    /// </summary>
+    public double CancelledLeftoverMarginDb { get; set; } = 10;
+
+    /// <summary>
+    /// Bounds of the resulting margin relative to the predicted echo: a caller never has to be louder than the
+    /// echo itself, nor is the bar lower than this under it (what the canceller leaves of the simulated line is
+    /// 30–35 dB under the echo, so a caller at the echo's own level, or 15 dB under it, is heard).
+    /// </summary>
+    public double MinCancelledEchoMarginDb { get; set; } = -30;
+
+    /// <summary>With the echo cancelled, the caller still needs to be above the bot's playback level plus this (a floor for a faint echo path).</summary>
+    public double CancelledPlaybackMarginDb { get; set; } = -30;
+
+    /// <summary>
+    /// With the echo cancelled, frames quieter than this never interrupt (instead of <see cref="MinLevelDbfs"/>): the
+    /// residual is the caller's own voice, whose softer syllables would otherwise break the run of voice.
+    /// </summary>
+    public double CancelledMinLevelDbfs { get; set; } = -48;
+
+    /// <summary>With the echo cancelled, the unvoiced gap tolerated (instead of <see cref="GapTolerance"/>): the pause between two words.</summary>
+    public TimeSpan CancelledGapTolerance { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>The caller must be this much above the line's noise floor.</summary>
     public double NoiseMarginDb { get; set; } = 15;

@@ -20,8 +20,12 @@ internal static partial class MediaStreamLog
     public static partial void PingPongTx(ILogger logger, string callSid, int replyId, string label, double latencyMs, double engineMs);
 
     [LoggerMessage(EventId = 4204, EventName = "BARGE_IN", Level = LogLevel.Information,
-        Message = "BARGE_IN {CallSid} reply={ReplyId} heard_ms={HeardMs} of {DurationMs}")]
-    public static partial void BargeIn(ILogger logger, string callSid, int replyId, int heardMs, int durationMs);
+        Message = "BARGE_IN {CallSid} reply={ReplyId} heard_ms={HeardMs} of {DurationMs} echo_delay_ms={EchoDelayMs}")]
+    public static partial void BargeIn(ILogger logger, string callSid, int replyId, int heardMs, int durationMs, double echoDelayMs);
+
+    [LoggerMessage(EventId = 4217, EventName = "ECHO_PATH", Level = LogLevel.Information,
+        Message = "ECHO_PATH {CallSid} delay_ms={DelayMs} correlation={Correlation}")]
+    public static partial void EchoPath(ILogger logger, string callSid, double delayMs, double correlation);
 
     [LoggerMessage(EventId = 4205, EventName = "WS_REJECTED", Level = LogLevel.Warning,
         Message = "WS_REJECTED {CallSid} {StreamSid}: {Reason}")]

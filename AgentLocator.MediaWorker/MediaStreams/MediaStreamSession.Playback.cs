@@ -129,7 +129,8 @@ internal sealed partial class MediaStreamSession
         var current = _playback.Current!;
         var heard = _playback.Interrupt(now);
         _outbound!.Clear(current.Id);
-        MediaStreamLog.BargeIn(_logger, _callSid, current.Id, (int)(heard?.Heard.TotalMilliseconds ?? 0), (int)current.Duration.TotalMilliseconds);
+        MediaStreamLog.BargeIn(_logger, _callSid, current.Id, (int)(heard?.Heard.TotalMilliseconds ?? 0), (int)current.Duration.TotalMilliseconds,
+            _bargeIn.Echo.IsLocked ? _bargeIn.Echo.DelaySamples / 8.0 : -1);
         if (heard is not null && current.IsStreamed)
         {
             _streamingEngine?.OnReplyInterrupted(heard);

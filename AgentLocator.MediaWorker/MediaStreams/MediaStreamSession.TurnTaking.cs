@@ -7,7 +7,8 @@ using AgentLocator.MediaWorker.SpeechDetection;
 namespace AgentLocator.MediaWorker.MediaStreams;
 
 /// <summary>
-/// Turn taking: every caller frame goes through the speech detector (the <see cref="ISpeechDetector"/>
+/// Turn taking: every caller frame, with the bot's own echo removed (<see cref="BargeInListener"/>: a
+/// speakerphone feeds the bot back ~6 dB down), goes through the speech detector (the <see cref="ISpeechDetector"/>
 /// seam) and, while a reply plays, the barge-in detector. A caller's speech that ends is a turn unless
 /// it began under a reply and stopped with it (<see cref="TurnRule"/>); silence with nothing playing
 /// for <see cref="MediaStreamOptions.IdleReprompt"/> asks the engine to re-prompt. Times are stream
@@ -16,7 +17,8 @@ namespace AgentLocator.MediaWorker.MediaStreams;
 internal sealed partial class MediaStreamSession
 {
     private readonly ISpeechDetector _speech;
-    private readonly BargeInDetector _bargeIn;
+    private readonly BargeInListener _bargeIn;
+    private int _echoLocks;
     private readonly CallerAudioBuffer _callerAudio = new();
     private IConversationEngine? _engine;
     private TimeSpan _lastActivity;
@@ -40,14 +42,16 @@ internal sealed partial class MediaStreamSession
         var frameEnd = timestamp + TimeSpan.FromTicks(frame.Length * TimeSpan.TicksPerSecond / 8000);
         _callerAudio.Append(frame, timestamp, _speech.IsSpeaking);
         bool playing;
+        ReadOnlySpan<byte> heard;
         lock (_playbackLock)
         {
             _streamNow = frameEnd;
             _streamNowReceivedAt = receivedAt;
-            playing = ObservePlayback(frame, timestamp, frameEnd);
+            playing = ObservePlayback(frame, timestamp, frameEnd, out heard);
         }
 
-        var activity = _speech.Process(frame, timestamp);
+        // The speech detector hears the line with the bot's echo taken out; the provider gets the line as it came.
+        var activity = _speech.Process(heard, timestamp);
         StreamCallerFrame(frame, frameEnd);
         lock (_playbackLock)
         {
@@ -55,32 +59,26 @@ internal sealed partial class MediaStreamSession
         }
     }
 
-    /// <summary>Whether the bot is playing; while it is, the barge-in detector hears the frame against the bot's own (under the lock).</summary>
-    private bool ObservePlayback(ReadOnlySpan<byte> frame, TimeSpan timestamp, TimeSpan frameEnd)
+    /// <summary>
+    /// Whether the bot is playing; the echo canceller takes the bot's echo out of the frame (<paramref name="heard"/>) and,
+    /// while a reply plays, the barge-in detector hears what is left (under the lock).
+    /// </summary>
+    private bool ObservePlayback(ReadOnlySpan<byte> frame, TimeSpan timestamp, TimeSpan frameEnd, out ReadOnlySpan<byte> heard)
     {
         var playing = _playback.IsPlaying(frameEnd);
-        if (playing && _ending == CallEnd.None)
+        var armed = playing && _ending == CallEnd.None;
+        heard = _bargeIn.Process(frame, _playback.FrameAt(timestamp), armed, timestamp, _speech.NoiseFloorDbfs, out var bargeIn);
+        if (_bargeIn.Echo.Locks != _echoLocks)
         {
-            var bot = _playback.FrameAt(timestamp);
-            if (bot.IsEmpty)
-            {
-                _bargeIn.ObservePlaybackLevel(AudioLevel.SilenceDbfs, PlaybackTracker.FrameDuration);
-            }
-            else
-            {
-                _bargeIn.ObservePlayback(bot);
-            }
-
-            if (_bargeIn.Process(frame, timestamp, out _, _speech.NoiseFloorDbfs))
-            {
-                InterruptPlayback(frameEnd);
-                playing = false;
-                _interruptedDuringSpeech = true;
-            }
+            _echoLocks = _bargeIn.Echo.Locks;
+            MediaStreamLog.EchoPath(_logger, _callSid, _bargeIn.Echo.DelaySamples / 8.0, Math.Round(_bargeIn.Echo.LockedCorrelation, 3));
         }
-        else
+
+        if (bargeIn)
         {
-            _bargeIn.ObservePlaybackLevel(AudioLevel.SilenceDbfs, PlaybackTracker.FrameDuration);
+            InterruptPlayback(frameEnd);
+            playing = false;
+            _interruptedDuringSpeech = true;
         }
 
         if (_wasPlaying && !playing)

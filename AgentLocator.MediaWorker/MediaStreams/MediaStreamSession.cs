@@ -48,7 +48,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         _reader = new WebSocketMessageReader(options.MaxMessageBytes);
         _payload = ArrayPool<byte>.Shared.Rent(1024); // grows for an unusually large frame (up to MaxMessageBytes)
         _speech = services.SpeechDetectors.Create(options.SilenceWindow);
-        _bargeIn = new BargeInDetector(new BargeInOptions { MinDuration = options.BargeInMinSpeech });
+        _bargeIn = new BargeInListener(new BargeInOptions { MinDuration = options.BargeInMinSpeech });
         _playback = new PlaybackTracker(options);
     }
 

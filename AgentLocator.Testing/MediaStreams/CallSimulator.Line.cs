@@ -23,6 +23,13 @@ public sealed partial class CallSimulator
     private long _turnWatermark;
     private bool _callerFrameHasAudio;
     private readonly List<BotSpan> _botSpans = [];
+    private readonly List<TimeSpan> _utteranceStarts = [];
+
+    /// <summary>Where each of the caller's utterances began on the line (line time of its first frame).</summary>
+    public IReadOnlyList<TimeSpan> UtteranceStarts
+    {
+        get { lock (_gate) { return [.. _utteranceStarts]; } }
+    }
     private BotSpan? _openSpan;
 
     /// <summary>Bytes of bot audio played on the line so far (8,000 a second).</summary>
@@ -217,10 +224,14 @@ public sealed partial class CallSimulator
             }
 
             var frame = _callerFrame.AsMemory(0, _options.FrameBytes);
+            bool callerVoiced;
             lock (_gate)
             {
                 PlayOneFrame(tick);
                 inFlight = FillCallerFrame(frame.Span);
+                // Timed on the caller's own voice, before the line adds echo and noise.
+                callerVoiced = _callerFrameHasAudio && G711.LevelDbfs(frame.Span) > _options.VoicedThresholdDbfs;
+                _line?.Mix(frame.Span, _playedFrame);
             }
 
             var timestampMs = (long)(_options.FrameDuration * tick).TotalMilliseconds;
@@ -231,7 +242,7 @@ public sealed partial class CallSimulator
             lock (_gate)
             {
                 // Timed on the line: the end of this frame on the line's clock, and its due time on the wall.
-                if (_callerFrameHasAudio && G711.LevelDbfs(frame.Span) > _options.VoicedThresholdDbfs)
+                if (callerVoiced)
                 {
                     _lastVoicedEnd = _options.FrameDuration * (tick + 1);
                     _lastVoicedDue = due;
@@ -315,6 +326,11 @@ public sealed partial class CallSimulator
             }
 
             _callerFrameHasAudio = true;
+            if (step.Offset == 0)
+            {
+                _utteranceStarts.Add(_options.FrameDuration * (_tick - 1)); // the frame this tick sends
+            }
+
             var remaining = step.Samples.AsSpan(step.Offset);
             var count = Math.Min(remaining.Length, frame.Length);
             remaining[..count].CopyTo(frame);
@@ -348,6 +364,7 @@ public sealed partial class CallSimulator
     {
         var budget = _options.FrameBytes;
         var played = false;
+        _playedFrame.AsSpan().Fill(0xFF);
         while (_playback.First is { } node)
         {
             var item = node.Value;
@@ -365,6 +382,7 @@ public sealed partial class CallSimulator
 
             var take = Math.Min(budget, item.Remaining);
             var audio = item.Audio.AsSpan(item.Offset, take);
+            audio.CopyTo(_playedFrame.AsSpan(_options.FrameBytes - budget));
             var playsAt = _options.FrameDuration * tick + TimeSpan.FromTicks((_options.FrameBytes - budget) * TimeSpan.TicksPerSecond / 8000);
             var audible = G711.LevelDbfs(audio) > _options.VoicedThresholdDbfs;
             _openSpan ??= new BotSpan(playsAt, playsAt, null);

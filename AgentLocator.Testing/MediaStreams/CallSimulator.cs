@@ -23,6 +23,8 @@ public sealed partial class CallSimulator : IAsyncDisposable
     private readonly CallSimulatorOptions _options;
     private readonly TwilioWire _wire = new();
     private readonly byte[] _callerFrame;
+    private readonly byte[] _playedFrame; // the bot audio heard during the current frame (the line's echo source)
+    private readonly Audio.PhoneLine? _line;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly CancellationTokenSource _lineStop = new(); // no more frames after the current one
@@ -49,6 +51,8 @@ public sealed partial class CallSimulator : IAsyncDisposable
         _socket = socket;
         _options = options;
         _callerFrame = new byte[options.FrameBytes];
+        _playedFrame = new byte[options.FrameBytes];
+        _line = options.Line?.Open(options.FrameBytes);
     }
 
     public CallSimulatorOptions Options => _options;

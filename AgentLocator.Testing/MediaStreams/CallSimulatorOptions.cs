@@ -25,6 +25,9 @@ public sealed class CallSimulatorOptions
     /// </summary>
     public LineClock? Clock { get; set; }
 
+    /// <summary>What the line adds to the caller's audio (the bot's echo, noise); null: a clean line.</summary>
+    public Audio.LineConditions? Line { get; set; }
+
     /// <summary>Bytes per <c>media</c> frame: 160 = 20 ms of 8 kHz mu-law.</summary>
     public int FrameBytes { get; set; } = 160;
 

@@ -75,4 +75,30 @@ public class BargeInDetectorTests
 
         Assert.InRange(detector.PlaybackLevelDbfs, -32.5, -31.5);
     }
+
+    /// <summary>A caller 14 dB under the bot (8 dB under what the old rule wants) over what the canceller left of a -18 dBFS echo.</summary>
+    private static TimeSpan? RunOverCancelledEcho(bool cancelled)
+    {
+        var bot = Signals.Tone(400, -12, 3000);
+        var residual = MuLaw.Encode(Signals.Mix(Signals.TonePcm(400, -50, 3000), Signals.Delay(Signals.TonePcm(220, -26, 2000), 1000)));
+        var detector = new BargeInDetector();
+        for (var offset = 0; offset + 160 <= residual.Length; offset += 160)
+        {
+            detector.ObservePlayback(bot.AsSpan(offset, 160));
+            detector.ObserveEcho(cancelled, cancelled ? -18 : AudioLevel.SilenceDbfs, TimeSpan.FromMilliseconds(20));
+            if (detector.Process(residual.AsSpan(offset, 160), TimeSpan.FromMilliseconds(offset / 8), out var onset, noiseFloorDbfs: -60))
+            {
+                return onset;
+            }
+        }
+
+        return null;
+    }
+
+    [Fact]
+    public void WithTheEchoCancelledACallerUnderTheBotsLevelInterruptsAndWhatIsLeftOfTheEchoDoesNot()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(1000), RunOverCancelledEcho(cancelled: true));
+        Assert.Null(RunOverCancelledEcho(cancelled: false));
+    }
 }

@@ -11,7 +11,7 @@ namespace AgentLocator.Tests.RealTime;
 /// marks Twilio echoed account for every chunk the bot sent. The calls all run at once in
 /// <see cref="RealTimeCallsFixture"/>; each test asserts on its own.
 /// </summary>
-public sealed class RealTimeCallTests(RealTimeCallsFixture fixture) : IClassFixture<RealTimeCallsFixture>
+public sealed partial class RealTimeCallTests(RealTimeCallsFixture fixture) : IClassFixture<RealTimeCallsFixture>
 {
     private const int ChunkBytes = 10 * 160;
 

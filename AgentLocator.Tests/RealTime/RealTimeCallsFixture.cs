@@ -1,4 +1,5 @@
 using AgentLocator.Media;
+using AgentLocator.Testing.Audio;
 using AgentLocator.Testing.MediaStreams;
 using AgentLocator.Tests.Infrastructure;
 using AgentLocator.Tests.Media;
@@ -41,16 +42,22 @@ public sealed class RealTimeCallsFixture : IAsyncLifetime
 
         foreach (var (name, script) in RealTimeScenarios.All)
         {
-            _scenarios[name] = RunAsync(name, script);
+            _scenarios[name] = RunAsync(name, script, line: null);
+        }
+
+        foreach (var (name, line, script) in RealTimeLineScenarios.All)
+        {
+            _scenarios[name] = RunAsync(name, script, line);
         }
     }
 
     /// <summary>The call of scenario <paramref name="name"/>, once its script has run.</summary>
     public Task<RealTimeCall> CallAsync(string name) => _scenarios[name].WaitAsync(Patience * 2);
 
-    private async Task<RealTimeCall> RunAsync(string name, Func<CallSimulator, Task> script)
+    private async Task<RealTimeCall> RunAsync(string name, Func<CallSimulator, Task> script, LineConditions? line)
     {
         var options = await Pipeline.StartCallAsync(speed: 1);
+        options.Line = line;
         var sim = await CallSimulator.ConnectAsync(Worker.MediaUri(), options);
         try
         {
@@ -58,8 +65,13 @@ public sealed class RealTimeCallsFixture : IAsyncLifetime
         }
         catch (Exception ex)
         {
+            var turnLog = Worker.Logs.Lines.Where(l => l.Contains(options.CallSid, StringComparison.Ordinal)
+                && (l.Contains("HEBREW_SPEECH", StringComparison.Ordinal) || l.Contains("SPEECH_IGNORED", StringComparison.Ordinal)
+                    || l.Contains("BARGE_IN", StringComparison.Ordinal) || l.Contains("ECHO_PATH", StringComparison.Ordinal)
+                    || l.Contains("CALL_ENDING", StringComparison.Ordinal)));
             throw new InvalidOperationException($"scenario '{name}' failed at line time {sim.LineTime.TotalSeconds:0.00} s; " +
-                $"turns {string.Join(", ", sim.Turns.Select(t => $"{t.Latency.TotalMilliseconds:0} ms"))}; marks echoed {sim.EchoedMarks.Count}", ex);
+                $"turns {string.Join(", ", sim.Turns.Select(t => $"{t.Latency.TotalMilliseconds:0} ms"))}; marks echoed {sim.EchoedMarks.Count}; " +
+                string.Join(" | ", turnLog), ex);
         }
 
         return new RealTimeCall(name, options.CallSid, sim);

@@ -1,0 +1,347 @@
+using System.Diagnostics;
+using System.Globalization;
+using AgentLocator.Media;
+using AgentLocator.MediaWorker.SpeechDetection;
+using AgentLocator.Testing.Audio;
+
+namespace AgentLocator.Benchmarks;
+
+/// <summary>
+/// Barge-in on a speakerphone, frame by frame through the call's own code (<see cref="BargeInListener"/>: the
+/// echo canceller and the barge-in detector, with the worker's speech detector giving the noise floor), on
+/// lines simulated here: the bot's replies (espeak-ng Hebrew, a higher voice) are scheduled on the stream
+/// clock as the session schedules them; the line plays each one after a delay the listener is not told (the
+/// echo delay, plus 0–<c>--jitter</c> ms more per reply, as Twilio's jitter buffer varies), feeds it back
+/// <c>--echo-db</c> down with line noise, and sends it mu-law encoded. A barge-in stops the reply 20 ms later,
+/// as a <c>clear</c> does.
+/// <list type="bullet">
+/// <item>False barge-ins: pure echo, no caller, <c>--minutes</c> of bot speech per echo delay; the rate per 10
+/// minutes of bot speech (target: at most 1).</item>
+/// <item>Detection latency: a caller at the echo's level (active level = the bot's − 6 dB) starts talking over
+/// a reply, each of 20 espeak-ng Hebrew utterances at every delay, once in the call's first reply (300–700 ms
+/// in, before the echo path can be known) and once in a later reply (0.5–2.5 s in); from the caller's voice
+/// onset (first 20 ms frame above -45 dBFS) to the end of the frame that fired (target: within 400 ms).</item>
+/// </list>
+/// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- barge-in-eval [--minutes 10] [--delays 60,120,180,250,320,450] [--jitter 40] [--echo-db -6] [--caller-db -6] [--seed 1]</code>
+/// (<c>--echo-db -60 --caller-db -6</c>: the same callers on a line without echo, the detector's own latency.)
+/// Exit code 1 when a target is missed. Needs espeak-ng and sox on the PATH.
+/// </summary>
+public sealed class BargeInEvalBenchmark : IBenchmark
+{
+    private const int Frame = 160;
+    private const int SampleRate = 8000;
+    private static readonly TimeSpan Bound = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>What the bot says (a receptionist's questions and answers).</summary>
+    private static readonly string[] BotSentences =
+    [
+        "שלום, הגעתם לשירות הלקוחות, במה אפשר לעזור היום",
+        "איך קוראים לך, בבקשה",
+        "מה הסיבה לפנייה שלך",
+        "מתי נוח שנחזור אליך, בבוקר או אחרי הצהריים",
+        "תודה רבה, רשמתי את הפרטים ונציג יחזור אליך בהקדם",
+        "אני מצטערת, לא שמעתי טוב, אפשר לחזור על זה",
+        "האם יש עוד משהו שאפשר לעזור לך בו",
+        "המשרד פתוח מיום ראשון עד חמישי, משמונה בבוקר עד שש בערב",
+    ];
+
+    public string Name => "barge-in-eval";
+
+    public string Description => "barge-in on a speakerphone: false barge-ins per 10 min of bot speech on -6 dB echo, detection latency of a caller at the echo's level";
+
+    public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var options = BenchmarkArgs.Parse(args);
+        var seed = int.Parse(options.Get("seed", "1"), CultureInfo.InvariantCulture);
+        var minutes = double.Parse(options.Get("minutes", "10"), CultureInfo.InvariantCulture);
+        var delays = options.Get("delays", "60,120,180,250,320,450").Split(',').Select(d => int.Parse(d, CultureInfo.InvariantCulture)).ToArray();
+        var jitterMs = int.Parse(options.Get("jitter", "40"), CultureInfo.InvariantCulture);
+        var echoDb = double.Parse(options.Get("echo-db", "-6"), CultureInfo.InvariantCulture);
+        var callerDb = double.Parse(options.Get("caller-db", options.Get("echo-db", "-6")), CultureInfo.InvariantCulture);
+        var modelPath = options.Get("model", new SpeechDetectionOptions().ModelPath);
+        using ISpeechDetectorFactoryOwner detectors = File.Exists(modelPath)
+            ? new ISpeechDetectorFactoryOwner(new SileroSpeechDetectorFactory(SileroVadModel.Load(modelPath), new SpeechDetectionOptions()))
+            : new ISpeechDetectorFactoryOwner(new EnergySpeechDetectorFactory());
+
+        var work = Directory.CreateTempSubdirectory("agentlocator-barge-in-eval-");
+        List<short[]> bot = [], callers = [];
+        try
+        {
+            foreach (var sentence in BotSentences)
+            {
+                bot.Add(PhoneLine(await VadEvalBenchmark.SpeakAsync(sentence, work.FullName, cancellationToken, "-p", "70", "-s", "160")));
+            }
+
+            foreach (var sentence in VadEvalBenchmark.Sentences.Concat(VadEvalBenchmark.BabbleSentences))
+            {
+                callers.Add(PhoneLine(await VadEvalBenchmark.SpeakAsync(sentence, work.FullName, cancellationToken)));
+            }
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+
+        var botLevel = NoiseSignals.ActiveLevelDbfs(bot.SelectMany(b => b).ToArray());
+        var line = new LineModel(Math.Pow(10, echoDb / 20), jitterMs * SampleRate / 1000, NoiseSignals.White(SampleRate * 10, -65, seed));
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Barge-in on a speakerphone: echo {echoDb} dB, caller {callerDb} dB (active level, relative to the bot's), delays {string.Join('/', delays)} ms + 0-{jitterMs} ms per reply, line noise -65 dBFS, mu-law; bot active level {botLevel:F1} dBFS; speech detector {detectors.Factory.Name}; {Environment.ProcessorCount} cores; load average {VadEvalBenchmark.LoadAverage()}"));
+
+        // False barge-ins on pure echo.
+        Console.WriteLine();
+        Console.WriteLine("| echo delay (ms) | bot speech (min) | false barge-ins | per 10 min | echo checks that stopped one | echo path locks | listener µs per frame while the bot talks |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
+        var random = new Random(seed);
+        long falseTotal = 0;
+        var speechTotal = TimeSpan.Zero;
+        foreach (var delay in delays)
+        {
+            var replies = new List<Reply>();
+            var at = SampleRate; // a second of line before the first reply
+            var speech = 0L;
+            while (speech < minutes * 60 * SampleRate)
+            {
+                var audio = Concat(Enumerable.Range(0, random.Next(1, 4)).Select(_ => bot[random.Next(bot.Count)]).ToList(), SampleRate * 3 / 10);
+                replies.Add(new Reply(at, audio, delay * SampleRate / 1000 + random.Next(line.JitterSamples + 1)));
+                speech += audio.Length;
+                at += audio.Length + random.Next(SampleRate, 3 * SampleRate);
+            }
+
+            var result = line.Run(replies, caller: null, callerAt: 0, detectors.Factory, stopAtFirstBargeIn: false);
+            var botMinutes = speech / (double)SampleRate / 60;
+            falseTotal += result.BargeIns.Count;
+            speechTotal += TimeSpan.FromSeconds(speech / (double)SampleRate);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {delay} | {botMinutes:F1} | {result.BargeIns.Count} | {result.BargeIns.Count / botMinutes * 10:F2} | {result.EchoRejections} | {result.Locks} | {result.MicrosecondsPerBotFrame:F1} |"));
+        }
+
+        var falseRate = falseTotal / speechTotal.TotalMinutes * 10;
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"all delays: {falseTotal} false barge-ins in {speechTotal.TotalMinutes:F1} min of bot speech = {falseRate:F2} per 10 min (target ≤ 1)"));
+
+        // Detection latency of a caller at the echo's level.
+        var latencies = new Dictionary<string, List<double>> { ["first reply (300-700 ms in)"] = [], ["later reply (0.5-2.5 s in)"] = [] };
+        var misses = latencies.Keys.ToDictionary(k => k, _ => 0);
+        var earlyFires = latencies.Keys.ToDictionary(k => k, _ => 0);
+        var perDelay = delays.ToDictionary(d => d, _ => new List<double>());
+        foreach (var delay in delays)
+        {
+            foreach (var utterance in callers)
+            {
+                var caller = AtLevel(utterance, botLevel + callerDb);
+                var onsetOffset = VoiceStart(caller);
+                foreach (var (name, later) in new[] { ("first reply (300-700 ms in)", false), ("later reply (0.5-2.5 s in)", true) })
+                {
+                    var replies = new List<Reply>();
+                    var at = SampleRate;
+                    if (later)
+                    {
+                        var first = Concat([bot[random.Next(bot.Count)], bot[random.Next(bot.Count)]], SampleRate * 3 / 10);
+                        replies.Add(new Reply(at, first, delay * SampleRate / 1000 + random.Next(line.JitterSamples + 1)));
+                        at += first.Length + random.Next(SampleRate, 2 * SampleRate);
+                    }
+
+                    var talkedOver = Concat([.. Enumerable.Range(0, 3).Select(_ => bot[random.Next(bot.Count)])], SampleRate * 3 / 10);
+                    replies.Add(new Reply(at, talkedOver, delay * SampleRate / 1000 + random.Next(line.JitterSamples + 1)));
+                    var callerAt = at + (later ? random.Next(SampleRate / 2, SampleRate * 5 / 2) : random.Next(SampleRate * 3 / 10, SampleRate * 7 / 10));
+                    var result = line.Run(replies, caller, callerAt, detectors.Factory, stopAtFirstBargeIn: true);
+                    var onset = callerAt + onsetOffset;
+                    var fired = result.BargeIns.Where(b => b >= at).Cast<long?>().FirstOrDefault();
+                    if (fired is { } early && early <= onset)
+                    {
+                        earlyFires[name]++; // the echo fired it before the caller spoke
+                    }
+                    else if (fired is { } end)
+                    {
+                        var ms = (end - onset) * 1000.0 / SampleRate;
+                        latencies[name].Add(ms);
+                        perDelay[delay].Add(ms);
+                    }
+                    else
+                    {
+                        misses[name]++;
+                    }
+                }
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| caller starts in | trials | detected | missed | fired by the echo before the caller spoke | latency p50 / p95 / max (ms, voice onset → barge-in) | within 400 ms |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---|---:|");
+        var met = falseRate <= 1;
+        foreach (var (name, values) in latencies)
+        {
+            values.Sort();
+            var trials = values.Count + misses[name] + earlyFires[name];
+            var within = values.Count(v => v <= Bound.TotalMilliseconds);
+            met &= within == trials;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {trials} | {values.Count} | {misses[name]} | {earlyFires[name]} | {Percentile(values, 50):F0} / {Percentile(values, 95):F0} / {(values.Count > 0 ? values[^1] : double.NaN):F0} | {within} of {trials} |"));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("by echo delay, both cases: " + string.Join("; ", perDelay.Select(p =>
+            string.Create(CultureInfo.InvariantCulture, $"{p.Key} ms: p50 {Percentile([.. p.Value.Order()], 50):F0}, max {(p.Value.Count > 0 ? p.Value.Max() : double.NaN):F0}"))));
+        return met ? 0 : 1;
+    }
+
+    /// <summary>Round trip through mu-law: what the phone line carries.</summary>
+    private static short[] PhoneLine(short[] pcm) => MuLaw.Decode(MuLaw.Encode(pcm));
+
+    private static short[] Concat(IReadOnlyList<short[]> parts, int pause)
+    {
+        var joined = new List<short>();
+        for (var i = 0; i < parts.Count; i++)
+        {
+            if (i > 0)
+            {
+                joined.AddRange(new short[pause]);
+            }
+
+            joined.AddRange(parts[i]);
+        }
+
+        return [.. joined];
+    }
+
+    private static short[] AtLevel(short[] pcm, double activeDbfs)
+    {
+        var gain = Math.Pow(10, (activeDbfs - NoiseSignals.ActiveLevelDbfs(pcm)) / 20);
+        return pcm.Select(s => (short)Math.Clamp(Math.Round(s * gain), short.MinValue, short.MaxValue)).ToArray();
+    }
+
+    /// <summary>Where voice begins: the first 20 ms frame above -45 dBFS, in samples.</summary>
+    private static int VoiceStart(short[] pcm)
+    {
+        for (var offset = 0; offset + Frame <= pcm.Length; offset += Frame)
+        {
+            if (AudioLevel.Pcm16Dbfs(pcm.AsSpan(offset, Frame)) > -45)
+            {
+                return offset;
+            }
+        }
+
+        return pcm.Length;
+    }
+
+    private static double Percentile(List<double> sorted, int p) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p / 100.0 * sorted.Count) - 1)];
+
+    /// <summary>One reply: where the session scheduled it (stream samples), its audio, and how much later the line's echo of it arrives.</summary>
+    private sealed record Reply(long StartAt, short[] Audio, int EchoOffset)
+    {
+        public byte[] MuLaw { get; } = Media.MuLaw.Encode(Audio);
+
+        /// <summary>Where a barge-in cut it (stream samples; the schedule stops sending there).</summary>
+        public long CutAt { get; set; } = long.MaxValue / 2;
+
+        public long EndAt => StartAt + Audio.Length;
+    }
+
+    private sealed record RunResult(List<long> BargeIns, int EchoRejections, int Locks, double MicrosecondsPerBotFrame);
+
+    private sealed class LineModel(double echoGain, int jitterSamples, short[] noise)
+    {
+        /// <summary>A clear reaches the line this long after the frame that fired (20 ms).</summary>
+        private const int ClearDelay = Frame;
+
+        public int JitterSamples => jitterSamples;
+
+        /// <summary>Runs the call frame by frame through a fresh <see cref="BargeInListener"/>; returns where barge-ins fired (end of the firing frame, stream samples).</summary>
+        public RunResult Run(List<Reply> replies, short[]? caller, long callerAt, ISpeechDetectorFactory detectors, bool stopAtFirstBargeIn)
+        {
+            var listener = new BargeInListener();
+            using var speech = detectors.Create(TimeSpan.FromMilliseconds(550));
+            var end = replies.Max(r => r.EndAt + r.EchoOffset) + SampleRate;
+            if (caller is not null)
+            {
+                end = Math.Max(end, callerAt + caller.Length);
+            }
+
+            var inbound = new short[Frame];
+            var inboundMuLaw = new byte[Frame];
+            var bargeIns = new List<long>();
+            long botFrames = 0;
+            var botTime = TimeSpan.Zero;
+            var current = 0;
+            for (long t = 0; t + Frame <= end; t += Frame)
+            {
+                // The line: each reply's echo (played after its offset, up to a clear), the caller, the noise.
+                for (var i = 0; i < Frame; i++)
+                {
+                    var s = t + i;
+                    double sample = noise[(int)(s % noise.Length)];
+                    for (var k = Math.Max(0, current - 1); k < Math.Min(replies.Count, current + 2); k++)
+                    {
+                        // Twilio played the reply up to a clear (20 ms after the frame that fired); the echo follows it.
+                        var reply = replies[k];
+                        var position = s - reply.EchoOffset - reply.StartAt;
+                        if (position >= 0 && position < reply.Audio.Length && reply.StartAt + position < reply.CutAt + ClearDelay)
+                        {
+                            sample += reply.Audio[position] * echoGain;
+                        }
+                    }
+
+                    if (caller is not null && s >= callerAt && s - callerAt < caller.Length)
+                    {
+                        sample += caller[s - callerAt];
+                    }
+
+                    inbound[i] = (short)Math.Clamp(Math.Round(sample), short.MinValue, short.MaxValue);
+                }
+
+                MuLaw.Encode(inbound, inboundMuLaw);
+
+                // The session's view: the frame scheduled now, and whether a reply plays (its marks come back about half the echo offset after it).
+                while (current < replies.Count && t >= Math.Min(replies[current].EndAt, replies[current].CutAt) + replies[current].EchoOffset / 2 + Frame)
+                {
+                    current++;
+                }
+
+                var playing = current < replies.Count && t >= replies[current].StartAt;
+                ReadOnlySpan<byte> scheduled = [];
+                if (playing && t < replies[current].CutAt && t < replies[current].EndAt)
+                {
+                    var offset = (int)(t - replies[current].StartAt);
+                    scheduled = replies[current].MuLaw.AsSpan(offset, Math.Min(Frame, replies[current].MuLaw.Length - offset));
+                }
+
+                if (playing && t == replies[current].StartAt)
+                {
+                    listener.Reset(); // the session arms barge-in as it schedules a reply
+                }
+
+                var watch = Stopwatch.StartNew();
+                var heard = listener.Process(inboundMuLaw, scheduled, playing, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate), speech.NoiseFloorDbfs, out var bargeIn);
+                if (listener.Echo.BotAudible)
+                {
+                    botTime += watch.Elapsed;
+                    botFrames++;
+                }
+
+                speech.Process(heard, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate));
+                if (bargeIn)
+                {
+                    bargeIns.Add(t + Frame);
+                    replies[current].CutAt = t + Frame;
+                    if (stopAtFirstBargeIn && t >= replies[^1].StartAt)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            return new RunResult(bargeIns, listener.EchoRejections, listener.Echo.Locks, botFrames == 0 ? 0 : botTime.TotalMicroseconds / botFrames);
+        }
+    }
+
+    /// <summary>The speech detector factory, disposed after the run when it owns a model.</summary>
+    private sealed class ISpeechDetectorFactoryOwner(ISpeechDetectorFactory factory) : IDisposable
+    {
+        public ISpeechDetectorFactory Factory => factory;
+
+        public void Dispose() => (factory as IDisposable)?.Dispose();
+    }
+}

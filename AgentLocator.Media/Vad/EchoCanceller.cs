@@ -1,0 +1,692 @@
+using System.Numerics.Tensors;
+
+namespace AgentLocator.Media;
+
+/// <summary>
+/// Removes the bot's own voice (a speakerphone's echo, ~6 dB down) from the caller's frames, so barge-in
+/// and speech detection hear the caller. The reference is the bot's audio as the session scheduled it,
+/// frame for frame beside the caller's frames; what Twilio really played, and when, is not known (network
+/// and Twilio's jitter buffer put tens to hundreds of ms between the two, differently on each reply, and a
+/// playback that fell behind moves it mid-reply), so the echo path's delay is estimated on the line:
+/// <list type="number">
+/// <item>Search: the 4 ms amplitude envelopes of the last <see cref="SearchWindow"/> of inbound audio and of
+/// the reference are correlated (Pearson) at every lag up to <see cref="MaxDelay"/>; around the two best
+/// peaks (the true delay and the runner-up, which speech's syllable rhythm makes strong), the waveforms
+/// themselves are correlated sample by sample.</item>
+/// <item>Plausible delays: each refined peak whose waveforms correlate at ≥ <see cref="CandidateCorrelation"/>
+/// (a caller talking over the echo at its level leaves ~0.7) is kept for <see cref="CandidateLife"/>. Every
+/// frame, the echo is fitted at each of them (least-squares gain, ±2 samples) and the best fit is what the
+/// frame's echo is taken to be: the caller is what no plausible delay explains.</item>
+/// <item>Lock: a delay is adopted for the NLMS filter only when independent clear estimates agree
+/// (<see cref="EchoPathLock"/>); the filter of <see cref="Taps"/> taps around it, started at the
+/// least-squares gain, predicts the echo of each sample and adapts only while the residual is well under
+/// the predicted echo (no double talk). While it cancels well, no search runs.</item>
+/// </list>
+/// The search runs every <see cref="SearchEveryFrames"/> frames while the bot talks and the locked path does
+/// not cancel the echo well, and on demand (<see cref="ExplainsRecentAudioAsEcho"/>) before a barge-in fires;
+/// with no bot audio in the last <see cref="MaxDelay"/> the frame passes unchanged at no cost. Per call, not thread-safe.
+/// </summary>
+public sealed class EchoCanceller
+{
+    public const int FrameSamples = 160;
+
+    /// <summary>The longest echo delay searched: 640 ms at 8 kHz.</summary>
+    public const int MaxDelay = 5120;
+
+    /// <summary>Inbound audio correlated with the reference per search: 800 ms.</summary>
+    public const int SearchWindow = 6400;
+
+    /// <summary>The waveform correlation at which the inbound audio is taken to be the echo (and a clear estimate a vote for its delay).</summary>
+    public const double LockCorrelation = 0.9;
+
+    /// <summary>The waveform correlation at which a delay is plausible: the echo is there, maybe under a caller.</summary>
+    public const double CandidateCorrelation = 0.3;
+
+    /// <summary>The envelopes' correlation a coarse peak needs before it is refined.</summary>
+    public const double CoarseCorrelation = 0.4;
+
+    /// <summary>How long a plausible delay is kept after a search last found it: 3 s.</summary>
+    public const int CandidateLife = 3 * 8000;
+
+    public const int SearchEveryFrames = 5;
+
+    /// <summary>NLMS taps (4 ms) and how many of them lie before the estimated delay.</summary>
+    public const int Taps = 32;
+
+    /// <summary>Taps after the estimated delay (less when the delay is shorter: the reference's future is not known).</summary>
+    private const int TapLead = 8;
+    private const int Block = 32;
+
+    /// <summary>Envelope blocks either side of the coarse peak searched on the waveform (±24 ms).</summary>
+    private const int FineBlocks = 6;
+
+    /// <summary>Two envelope peaks closer than this (40 ms) are one.</summary>
+    private const int PeakSeparationBlocks = 10;
+
+    private const int MaxDelayBlocks = MaxDelay / Block;
+
+    /// <summary>Waveform correlated in the fine search: the last 300 ms.</summary>
+    private const int FineWindow = 2400;
+
+    /// <summary>Samples either side of a plausible delay fitted per frame.</summary>
+    private const int FitSpread = 2;
+
+    private const int MaxCandidates = 4;
+
+    /// <summary>A frame with a clear echo that the filter cancels well, or a fit explains this share of, verifies the echo path in use…</summary>
+    private const float VerifiedShare = 0.9f;
+
+    /// <summary>…for 500 ms: longer than a caller talks over the echo before barge-in fires, with echo-only dips between their syllables.</summary>
+    private const int VerifiedFor = 4000;
+
+    /// <summary>A fitted echo is subtracted from the frame the speech detector hears when it explains at least this share of the frame.</summary>
+    private const float SubtractShare = 0.25f;
+
+    /// <summary>Reference history: the search window at the longest delay, the filter's taps, a frame.</summary>
+    private const int ReferenceLength = MaxDelay + SearchWindow + Taps + FrameSamples;
+
+    private const int InboundLength = SearchWindow;
+
+    /// <summary>-60 dBFS mean square: reference audio quieter than this is the bot's silence.</summary>
+    private const float SilentMeanSquare = 1e-6f;
+
+    private const float StepSize = 0.3f;
+
+    /// <summary>Added to the taps' energy in the NLMS step (-60 dBFS on every tap), so near-silent reference audio does not blow the step up.</summary>
+    private const float Regularisation = Taps * 1e-6f;
+
+    private static readonly float[] MuLawToFloat = BuildMuLawToFloat();
+
+    // Rings written twice (at i and i + length) so any window is one contiguous span.
+    private readonly float[] _reference = new float[2 * ReferenceLength];
+    private readonly float[] _inbound = new float[2 * InboundLength];
+    private readonly float[] _referenceEnvelope = new float[2 * (ReferenceLength / Block)];
+    private readonly float[] _inboundEnvelope = new float[2 * (InboundLength / Block)];
+    private readonly float[] _weights = new float[Taps];
+    private readonly float[] _correlations = new float[MaxDelayBlocks + 1];
+    private readonly float[] _residual = new float[FrameSamples];
+    private readonly (int Delay, long At)[] _candidates = new (int, long)[MaxCandidates];
+    private readonly EchoPathLock _lock = new();
+    private int _candidateCount;
+    private long _verifiedAt = long.MinValue / 2;
+    private int _referenceAt; // next write position in the reference ring (samples written so far, mod length)
+    private int _inboundAt;
+    private long _samples;
+    private long _lastReferenceSample = -ReferenceLength; // the last sample at which the bot's audio was heard in the reference
+    private int _frame;
+    private bool _adapt;
+    private bool _cancellingWell;
+    private int _lead;
+
+    /// <summary>Whether an echo path is locked (its delay agreed by independent estimates and the filter running).</summary>
+    public bool IsLocked { get; private set; }
+
+    /// <summary>The echo path's delay behind the reference, in samples (valid while <see cref="IsLocked"/>).</summary>
+    public int DelaySamples { get; private set; }
+
+    /// <summary>The waveform correlation when the path was last adopted.</summary>
+    public double LockedCorrelation { get; private set; }
+
+    /// <summary>The last search's result: the delay it found, and the envelopes' and the waveforms' correlation there.</summary>
+    public (int DelaySamples, double Envelope, double Waveform) LastSearch { get; private set; }
+
+    /// <summary>How many times a path was adopted (the first lock and each change of delay).</summary>
+    public int Locks => _lock.Changes;
+
+    /// <summary>The delays the echo is fitted at now (the locked one aside), newest estimate last.</summary>
+    public IEnumerable<int> PlausibleDelays => _candidates.Take(_candidateCount).Select(c => c.Delay);
+
+    /// <summary>Whether the last frame's echo was accounted for (a locked path or plausible delays): the barge-in detector then compares the caller with the echo predicted.</summary>
+    public bool LastFrameCancelled { get; private set; }
+
+    /// <summary>The last frame's levels: what came in, the echo predicted in it, and what is left.</summary>
+    public double InboundDbfs { get; private set; } = AudioLevel.SilenceDbfs;
+
+    public double EchoDbfs { get; private set; } = AudioLevel.SilenceDbfs;
+
+    public double ResidualDbfs { get; private set; } = AudioLevel.SilenceDbfs;
+
+    /// <summary>
+    /// What cancelling leaves of the echo, in dB relative to the echo predicted: tracked on frames with a clear
+    /// echo, following the low values (the echo alone) fast and the high ones (a caller over it) slowly. Starts at
+    /// <see cref="AssumedLeftoverDb"/>, until the line shows better or worse.
+    /// </summary>
+    public double EchoLeftoverDb { get; private set; } = AssumedLeftoverDb;
+
+    /// <summary>The leftover assumed before one is measured (and never assumed better than <see cref="BestLeftoverDb"/>).</summary>
+    public const double AssumedLeftoverDb = -35;
+
+    public const double BestLeftoverDb = -40;
+
+    /// <summary>
+    /// How fast the tracked leftover follows a frame that left more (dB per frame): a caller over the echo leaves
+    /// "more" for seconds, and must not lift the bar they are measured against. The echo heard as a caller
+    /// (<see cref="ExplainsRecentAudioAsEcho"/>) lifts it by <see cref="LeftoverRiseOnEchoDb"/> at once.
+    /// </summary>
+    private const double LeftoverRisePerFrameDb = 0.05;
+
+    private const double LeftoverRiseOnEchoDb = 5;
+
+    /// <summary>Predicted echo below this (dBFS) says nothing about what cancelling leaves.</summary>
+    private const double LeftoverEchoDbfs = -45;
+
+    /// <summary>Whether the bot's audio is within reach of an echo (in the reference within the longest delay).</summary>
+    public bool BotAudible => _samples - _lastReferenceSample <= MaxDelay + Taps;
+
+    /// <summary>
+    /// One caller frame (<paramref name="inbound"/>, 160 mu-law samples) and the bot's frame scheduled at the
+    /// same stream time (<paramref name="bot"/>, mu-law; empty or short when less plays). Writes the frame
+    /// without the predicted echo to <paramref name="residual"/> (mu-law, 160 bytes).
+    /// </summary>
+    public void Process(ReadOnlySpan<byte> inbound, ReadOnlySpan<byte> bot, Span<byte> residual)
+    {
+        if (inbound.Length != FrameSamples || residual.Length < FrameSamples)
+        {
+            throw new ArgumentException($"Frames are {FrameSamples} samples (20 ms at 8 kHz).", nameof(inbound));
+        }
+
+        var frameStart = _samples;
+        var botEnergy = 0f;
+        for (var i = 0; i < FrameSamples; i++)
+        {
+            var r = i < bot.Length ? MuLawToFloat[bot[i]] : 0f;
+            var y = MuLawToFloat[inbound[i]];
+            botEnergy += r * r;
+            Write(_reference, ref _referenceAt, ReferenceLength, r);
+            Write(_inbound, ref _inboundAt, InboundLength, y);
+        }
+
+        _samples += FrameSamples;
+        if (botEnergy > SilentMeanSquare * FrameSamples)
+        {
+            _lastReferenceSample = _samples;
+        }
+
+        UpdateEnvelopes();
+        var inboundEnergy = Energy(InboundSpan(FrameSamples));
+        InboundDbfs = ToDbfs(inboundEnergy);
+        if (!BotAudible)
+        {
+            PassThrough(inbound, residual);
+            return;
+        }
+
+        // Search while the bot talks, unless the locked path is cancelling the echo well (the filter then tracks it).
+        if (++_frame % SearchEveryFrames == 0 && _samples - _lastReferenceSample < FrameSamples * SearchEveryFrames && !(IsLocked && _cancellingWell))
+        {
+            Consider(Search(SearchWindow, 0), _samples);
+        }
+
+        ExpireCandidates();
+        var filtered = false;
+        double echoEnergy = 0, residualEnergy = inboundEnergy;
+        _cancellingWell = false;
+        if (IsLocked)
+        {
+            var (echo, left) = Cancel(frameStart);
+            // A prediction that made the frame louder is a path that moved (playback fell behind mid-reply): not used.
+            if (left <= inboundEnergy)
+            {
+                filtered = true;
+                echoEnergy = echo;
+                residualEnergy = left;
+                _cancellingWell = echo > SilentMeanSquare * FrameSamples && left < echo / 16;
+            }
+            else
+            {
+                _adapt = false;
+            }
+        }
+
+        var fitLag = -1;
+        var fitGain = 0f;
+        if (!_cancellingWell && _candidateCount > 0)
+        {
+            (fitLag, fitGain, var explained) = Fit(InboundSpan(FrameSamples));
+            var left = Math.Max(0, inboundEnergy - explained);
+            if (fitLag >= 0 && (!filtered || left < residualEnergy))
+            {
+                filtered = false;
+                echoEnergy = explained;
+                residualEnergy = left;
+            }
+            else
+            {
+                fitLag = -1;
+            }
+        }
+
+        if (EchoDbfsOf(echoEnergy) > LeftoverEchoDbfs && (filtered ? _cancellingWell : fitLag >= 0 && echoEnergy >= VerifiedShare * inboundEnergy))
+        {
+            _verifiedAt = _samples;
+        }
+
+        // The locked path and the plausible delays count only while they have recently explained the echo: after the
+        // path moved out of their reach, the frames go to the level rule, not to a bar set under an echo nobody predicts.
+        if (!(IsLocked || _candidateCount > 0) || _samples - _verifiedAt > VerifiedFor)
+        {
+            PassThrough(inbound, residual);
+            return;
+        }
+
+        // The echo is accounted for: by the filter, or by the best fit at a plausible delay (or none fits: the frame is not the echo).
+        LastFrameCancelled = true;
+        EchoDbfs = ToDbfs((float)echoEnergy);
+        ResidualDbfs = ToDbfs((float)residualEnergy);
+        if (EchoDbfs > LeftoverEchoDbfs)
+        {
+            var leftover = ResidualDbfs - EchoDbfs;
+            EchoLeftoverDb = Math.Max(BestLeftoverDb, leftover < EchoLeftoverDb
+                ? EchoLeftoverDb + 0.3 * (leftover - EchoLeftoverDb)
+                : Math.Min(leftover, EchoLeftoverDb + LeftoverRisePerFrameDb));
+        }
+        if (filtered)
+        {
+            Encode(_residual, residual);
+        }
+        else if (fitLag >= 0 && echoEnergy >= SubtractShare * inboundEnergy)
+        {
+            var y = InboundSpan(FrameSamples);
+            var r = ReferenceSpan(FrameSamples, fitLag);
+            for (var n = 0; n < FrameSamples; n++)
+            {
+                _residual[n] = y[n] - fitGain * r[n];
+            }
+
+            Encode(_residual, residual);
+        }
+        else
+        {
+            inbound[..FrameSamples].CopyTo(residual);
+        }
+    }
+
+    /// <summary>
+    /// Before a barge-in fires: whether the inbound audio of the last <paramref name="window"/> samples is the
+    /// bot's echo: the waveforms correlate at ≥ <see cref="LockCorrelation"/> at some delay over the whole window,
+    /// or over each half of it (the path moved inside the window). Each clear estimate is a vote for its delay.
+    /// </summary>
+    public bool ExplainsRecentAudioAsEcho(int window = 3200)
+    {
+        if (_samples - _lastReferenceSample > MaxDelay + Taps + window)
+        {
+            return false;
+        }
+
+        window = Math.Clamp(window / Block * Block, 2 * 800, SearchWindow);
+        var whole = Search(window, 0);
+        Consider(whole, _samples);
+        if (whole.Correlation >= LockCorrelation)
+        {
+            return EchoHeardAsCaller();
+        }
+
+        var half = window / 2 / Block * Block;
+        var older = Search(half, half);
+        Consider(older, _samples - half);
+        if (older.Correlation < LockCorrelation)
+        {
+            return false;
+        }
+
+        var recent = Search(half, 0);
+        Consider(recent, _samples);
+        return recent.Correlation >= LockCorrelation && EchoHeardAsCaller();
+    }
+
+    /// <summary>The echo passed for a caller: cancelling leaves more of it than the tracked leftover says.</summary>
+    private bool EchoHeardAsCaller()
+    {
+        EchoLeftoverDb = Math.Min(0, EchoLeftoverDb + LeftoverRiseOnEchoDb);
+        return true;
+    }
+
+    /// <summary>Forgets the echo path (a new line).</summary>
+    public void Reset()
+    {
+        IsLocked = false;
+        DelaySamples = 0;
+        LockedCorrelation = 0;
+        _candidateCount = 0;
+        _cancellingWell = false;
+        EchoLeftoverDb = AssumedLeftoverDb;
+        _lock.Reset();
+        Array.Clear(_weights);
+    }
+
+    private void PassThrough(ReadOnlySpan<byte> inbound, Span<byte> residual)
+    {
+        inbound[..FrameSamples].CopyTo(residual);
+        EchoDbfs = AudioLevel.SilenceDbfs;
+        ResidualDbfs = InboundDbfs;
+        LastFrameCancelled = false;
+    }
+
+    /// <summary>The NLMS filter over the frame (residual in <see cref="_residual"/>); returns the predicted echo's energy and the residual's.</summary>
+    private (double Echo, double Residual) Cancel(long frameStart)
+    {
+        // Sample n of the frame is y[frameStart + n]; its echo comes from reference samples around frameStart + n − DelaySamples.
+        double echoEnergy = 0, residualEnergy = 0;
+        var weights = _weights.AsSpan();
+        for (var n = 0; n < FrameSamples; n++)
+        {
+            var sample = frameStart + n;
+            var taps = ReferenceTaps(sample);
+            var predicted = TensorPrimitives.Dot(weights, taps);
+            var e = InboundAt(sample) - predicted;
+            _residual[n] = e;
+            echoEnergy += predicted * predicted;
+            residualEnergy += e * e;
+            if (_adapt)
+            {
+                var norm = TensorPrimitives.Dot(taps, taps) + Regularisation;
+                TensorPrimitives.MultiplyAdd(taps, StepSize * e / norm, weights, weights);
+            }
+        }
+
+        // Adapt on the next frame only if this one was mostly echo, cancelled well (residual ≥ 12 dB under the
+        // prediction): double talk (a caller over the echo) would otherwise pull the filter off the echo path.
+        _adapt = echoEnergy > SilentMeanSquare * FrameSamples && residualEnergy < echoEnergy / 16;
+        return (echoEnergy, residualEnergy);
+    }
+
+    /// <summary>The best least-squares fit of the frame <paramref name="y"/> as the echo at a plausible delay (±<see cref="FitSpread"/>): its lag, gain and energy explained.</summary>
+    private (int Lag, float Gain, float Explained) Fit(ReadOnlySpan<float> y)
+    {
+        var best = (Lag: -1, Gain: 0f, Explained: 0f);
+        for (var c = 0; c < _candidateCount; c++)
+        {
+            var from = Math.Max(0, _candidates[c].Delay - FitSpread);
+            var to = Math.Min(MaxDelay, _candidates[c].Delay + FitSpread);
+            for (var lag = from; lag <= to; lag++)
+            {
+                var r = ReferenceSpan(FrameSamples, lag);
+                var rr = Energy(r);
+                if (rr <= SilentMeanSquare * FrameSamples)
+                {
+                    continue;
+                }
+
+                var yr = TensorPrimitives.Dot(y, r);
+                var explained = yr > 0 ? yr * yr / rr : 0; // the echo is the bot's audio scaled down, never inverted
+                if (explained > best.Explained)
+                {
+                    best = (lag, yr / rr, explained);
+                }
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>A search's plausible delays are kept; its best estimate is offered to the lock, which may adopt a (new) path.</summary>
+    private void Consider(SearchResult search, long at)
+    {
+        if (search.Correlation >= CandidateCorrelation)
+        {
+            AddCandidate(search.Delay, at);
+        }
+
+        if (search.RunnerUpCorrelation >= CandidateCorrelation)
+        {
+            AddCandidate(search.RunnerUpDelay, at);
+        }
+
+        if (!_lock.Offer(at, search.Delay, search.Correlation, search.RunnerUpCorrelation))
+        {
+            return;
+        }
+
+        // Adopt: one tap at the delay with the least-squares gain; NLMS refines the rest.
+        Array.Clear(_weights);
+        _lead = Math.Min(TapLead, search.Delay);
+        _weights[Taps - 1 - _lead] = Math.Clamp(search.Gain, 0f, 4f);
+        DelaySamples = search.Delay;
+        LockedCorrelation = search.Correlation;
+        IsLocked = true;
+        _adapt = true;
+    }
+
+    private void AddCandidate(int delay, long at)
+    {
+        for (var i = 0; i < _candidateCount; i++)
+        {
+            if (Math.Abs(_candidates[i].Delay - delay) <= FitSpread)
+            {
+                _candidates[i] = (delay, Math.Max(at, _candidates[i].At));
+                return;
+            }
+        }
+
+        if (_candidateCount == MaxCandidates)
+        {
+            // Full: the one a search found longest ago goes.
+            var oldest = 0;
+            for (var i = 1; i < _candidateCount; i++)
+            {
+                oldest = _candidates[i].At < _candidates[oldest].At ? i : oldest;
+            }
+
+            _candidates[oldest] = (delay, at);
+            return;
+        }
+
+        _candidates[_candidateCount++] = (delay, at);
+    }
+
+    private void ExpireCandidates()
+    {
+        for (var i = _candidateCount - 1; i >= 0; i--)
+        {
+            if (_samples - _candidates[i].At > CandidateLife)
+            {
+                _candidates[i] = _candidates[--_candidateCount];
+            }
+        }
+    }
+
+    /// <summary>What a search found: the best delay (waveform correlation, the least-squares gain there), the runner-up's, and the envelopes' peak.</summary>
+    private readonly record struct SearchResult(int Delay, float Correlation, float Gain, int RunnerUpDelay, float RunnerUpCorrelation, float Envelope);
+
+    /// <summary>
+    /// Finds the echo's delay in the <paramref name="window"/> samples that end <paramref name="endBack"/> samples
+    /// ago: the two best peaks of the envelopes' correlation, each refined on the waveform.
+    /// </summary>
+    private SearchResult Search(int window, int endBack)
+    {
+        // Before the call's first samples the rings hold zeros: the line's silence, as good as any.
+        var blocks = window / Block;
+        var endBlocks = endBack / Block;
+        var inboundEnvelope = InboundEnvelopeSpan(blocks, endBlocks);
+        for (var lag = 0; lag <= MaxDelayBlocks; lag++)
+        {
+            _correlations[lag] = Pearson(inboundEnvelope, ReferenceEnvelopeSpan(blocks, lag + endBlocks));
+        }
+
+        // The two highest local maxima at least 40 ms apart (the envelopes' peak is broad: a syllable lasts 100-200 ms).
+        var first = HighestPeak(-1);
+        var second = first < 0 ? -1 : HighestPeak(first);
+        if (first < 0)
+        {
+            LastSearch = (-1, 0, 0);
+            return default;
+        }
+
+        var fineWindow = Math.Min(FineWindow, window);
+        var a = Refine(first, fineWindow, endBack);
+        var b = second >= 0 ? Refine(second, fineWindow, endBack) : (Lag: -1, Correlation: 0f, Gain: 0f);
+        if (b.Correlation > a.Correlation)
+        {
+            (a, b) = (b, a);
+            first = second;
+        }
+
+        if (b.Lag >= 0 && Math.Abs(b.Lag - a.Lag) <= EchoPathLock.Tolerance)
+        {
+            b = (-1, 0f, 0f); // the runner-up's waveform search ran into the peak's: one delay
+        }
+
+        LastSearch = (a.Lag, _correlations[first], a.Correlation);
+        return new SearchResult(Math.Max(0, a.Lag), a.Correlation, a.Gain, b.Lag, b.Correlation, _correlations[first]);
+    }
+
+    /// <summary>The highest local maximum of <see cref="_correlations"/> at or above <see cref="CoarseCorrelation"/>, more than 40 ms from <paramref name="other"/> (−1: none).</summary>
+    private int HighestPeak(int other)
+    {
+        var best = -1;
+        for (var lag = 0; lag <= MaxDelayBlocks; lag++)
+        {
+            var c = _correlations[lag];
+            if (c < CoarseCorrelation || (lag > 0 && _correlations[lag - 1] > c) || (lag < MaxDelayBlocks && _correlations[lag + 1] > c)
+                || (other >= 0 && Math.Abs(lag - other) <= PeakSeparationBlocks))
+            {
+                continue;
+            }
+
+            if (best < 0 || c > _correlations[best])
+            {
+                best = lag;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>The waveform's best lag within ±<see cref="FineBlocks"/> of the coarse peak, its correlation and least-squares gain.</summary>
+    private (int Lag, float Correlation, float Gain) Refine(int peakBlock, int fineWindow, int endBack)
+    {
+        var y = _inbound.AsSpan(_inboundAt + InboundLength - fineWindow - endBack, fineWindow);
+        var yEnergy = Energy(y);
+        if (yEnergy <= SilentMeanSquare * fineWindow)
+        {
+            return (-1, 0, 0);
+        }
+
+        var from = Math.Max(0, (peakBlock - FineBlocks) * Block);
+        var to = Math.Min(MaxDelay, (peakBlock + FineBlocks) * Block);
+        var best = (Lag: -1, Correlation: 0f, Gain: 0f);
+        var rEnergy = Energy(ReferenceSpan(fineWindow, from + endBack));
+        for (var lag = from; lag <= to; lag++)
+        {
+            var r = ReferenceSpan(fineWindow, lag + endBack);
+            if (lag > from)
+            {
+                // Slid one sample back: the newest sample left the window, an older one entered it.
+                var left = ReferenceSpan(fineWindow, lag - 1 + endBack)[^1];
+                rEnergy = Math.Max(0, rEnergy - left * left + r[0] * r[0]);
+            }
+
+            if (rEnergy <= SilentMeanSquare * fineWindow)
+            {
+                continue;
+            }
+
+            var yr = TensorPrimitives.Dot(y, r);
+            var c = yr / MathF.Sqrt(yEnergy * rEnergy);
+            if (c > best.Correlation)
+            {
+                best = (lag, c, yr / rEnergy);
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>Pearson correlation of two envelopes (mean removed): 1 when one is a scaled copy of the other.</summary>
+    private static float Pearson(ReadOnlySpan<float> x, ReadOnlySpan<float> r)
+    {
+        var n = x.Length;
+        var sx = TensorPrimitives.Sum(x);
+        var sr = TensorPrimitives.Sum(r);
+        var sxx = TensorPrimitives.Dot(x, x);
+        var srr = TensorPrimitives.Dot(r, r);
+        var sxr = TensorPrimitives.Dot(x, r);
+        var cov = sxr - sx * sr / n;
+        var vx = sxx - sx * sx / n;
+        var vr = srr - sr * sr / n;
+        return vx <= 1e-12f || vr <= 1e-12f ? 0 : cov / MathF.Sqrt(vx * vr);
+    }
+
+    /// <summary>After each frame: the 4 ms amplitude envelopes (RMS per block) of the frame's five blocks.</summary>
+    private void UpdateEnvelopes()
+    {
+        var envelopeBlocks = FrameSamples / Block;
+        for (var b = envelopeBlocks; b > 0; b--)
+        {
+            var start = b * Block;
+            var inbound = InboundSpan(start)[..Block];
+            var reference = ReferenceSpan(start, 0)[..Block];
+            var inboundAt = (int)((_samples - start) / Block % (InboundLength / Block));
+            var referenceAt = (int)((_samples - start) / Block % (ReferenceLength / Block));
+            var i = MathF.Sqrt(Energy(inbound) / Block);
+            var r = MathF.Sqrt(Energy(reference) / Block);
+            _inboundEnvelope[inboundAt] = _inboundEnvelope[inboundAt + InboundLength / Block] = i;
+            _referenceEnvelope[referenceAt] = _referenceEnvelope[referenceAt + ReferenceLength / Block] = r;
+        }
+    }
+
+    /// <summary>The last <paramref name="length"/> inbound samples.</summary>
+    private ReadOnlySpan<float> InboundSpan(int length) => _inbound.AsSpan(_inboundAt + InboundLength - length, length);
+
+    /// <summary>The <paramref name="length"/> reference samples that end <paramref name="lag"/> samples before the newest.</summary>
+    private ReadOnlySpan<float> ReferenceSpan(int length, int lag) => _reference.AsSpan(_referenceAt + ReferenceLength - length - lag, length);
+
+    private ReadOnlySpan<float> InboundEnvelopeSpan(int blocks, int endBlocks)
+    {
+        var count = InboundLength / Block;
+        var at = (int)(_samples / Block % count);
+        return _inboundEnvelope.AsSpan(at + count - blocks - endBlocks, blocks);
+    }
+
+    private ReadOnlySpan<float> ReferenceEnvelopeSpan(int blocks, int lagBlocks)
+    {
+        var count = ReferenceLength / Block;
+        var at = (int)(_samples / Block % count);
+        return _referenceEnvelope.AsSpan(at + count - blocks - lagBlocks, blocks);
+    }
+
+    /// <summary>Inbound sample number <paramref name="sample"/> (still in the ring).</summary>
+    private float InboundAt(long sample) => _inbound[_inboundAt + InboundLength - (int)(_samples - sample)];
+
+    /// <summary>The filter's input for inbound sample <paramref name="sample"/>: the reference from delay + lead back to delay − (taps − lead − 1).</summary>
+    private ReadOnlySpan<float> ReferenceTaps(long sample)
+    {
+        var back = (int)(_samples - (sample - DelaySamples + _lead)); // the window's last tap, counted back from the newest reference sample (≥ 1)
+        return _reference.AsSpan(_referenceAt + ReferenceLength - back - Taps + 1, Taps);
+    }
+
+    private static void Encode(ReadOnlySpan<float> samples, Span<byte> muLaw)
+    {
+        Span<short> pcm = stackalloc short[FrameSamples];
+        for (var n = 0; n < FrameSamples; n++)
+        {
+            pcm[n] = (short)Math.Clamp(MathF.Round(samples[n] * 32768f), short.MinValue, short.MaxValue);
+        }
+
+        MuLaw.Encode(pcm, muLaw);
+    }
+
+    private static void Write(float[] ring, ref int at, int length, float value)
+    {
+        ring[at] = ring[at + length] = value;
+        at = at + 1 == length ? 0 : at + 1;
+    }
+
+    private static float Energy(ReadOnlySpan<float> x) => TensorPrimitives.Dot(x, x);
+
+    private static double EchoDbfsOf(double energy) => ToDbfs((float)energy);
+
+    private static double ToDbfs(float energy) =>
+        energy <= 0 ? AudioLevel.SilenceDbfs : Math.Max(AudioLevel.SilenceDbfs, 10 * Math.Log10(energy / FrameSamples));
+
+    private static float[] BuildMuLawToFloat()
+    {
+        var table = new float[256];
+        for (var i = 0; i < table.Length; i++)
+        {
+            table[i] = MuLaw.Decode((byte)i) / 32768f;
+        }
+
+        return table;
+    }
+}

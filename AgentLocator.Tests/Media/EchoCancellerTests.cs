@@ -1,0 +1,135 @@
+using AgentLocator.Media;
+using AgentLocator.Testing.Audio;
+using AgentLocator.Tests.MediaWorker;
+using AgentLocator.Tests.RealTime;
+
+namespace AgentLocator.Tests.Media;
+
+/// <summary>
+/// The echo canceller frame by frame, as a call runs it: the reference is the bot's prompt as scheduled, the
+/// line carries it back 6 dB down after a delay the canceller is not told, mu-law encoded as Twilio sends it.
+/// </summary>
+public sealed class EchoCancellerTests
+{
+    private static byte[] Question => PipelineAssertions.Prompts[PromptKeys.AskName].MuLaw.ToArray();
+
+    private sealed record Line(byte[] Inbound, byte[] Residual, EchoCanceller Canceller);
+
+    /// <summary>The question's echo (<paramref name="echoGainDb"/>, <paramref name="delaySamples"/> late) plus the caller's audio from <paramref name="callerAt"/>.</summary>
+    private static Line Run(double echoGainDb, int delaySamples, byte[]? caller = null, int callerAt = 0)
+    {
+        var question = MuLaw.Decode(Question);
+        var length = (question.Length + delaySamples + 8 * 1500) / 160 * 160;
+        var line = new short[length];
+        var gain = Math.Pow(10, echoGainDb / 20);
+        for (var i = 0; i < question.Length; i++)
+        {
+            line[i + delaySamples] = (short)Math.Round(question[i] * gain);
+        }
+
+        if (caller is not null)
+        {
+            var callerPcm = MuLaw.Decode(caller);
+            for (var i = 0; i < callerPcm.Length && callerAt + i < length; i++)
+            {
+                line[callerAt + i] = (short)Math.Clamp(line[callerAt + i] + callerPcm[i], short.MinValue, short.MaxValue);
+            }
+        }
+
+        var inbound = MuLaw.Encode(line);
+        var canceller = new EchoCanceller();
+        var residual = new byte[length];
+        var bot = Question;
+        for (var o = 0; o < length; o += 160)
+        {
+            var reference = o < bot.Length ? bot.AsSpan(o, Math.Min(160, bot.Length - o)) : [];
+            canceller.Process(inbound.AsSpan(o, 160), reference, residual.AsSpan(o, 160));
+        }
+
+        return new Line(inbound, residual, canceller);
+    }
+
+    private static double Level(byte[] muLaw, int from, int to) => NoiseSignals.RmsDbfs(MuLaw.Decode(muLaw.AsSpan(from, to - from)));
+
+    [Theory]
+    [InlineData(60 * 8)]
+    [InlineData(180 * 8 + 3)]
+    [InlineData(320 * 8)]
+    [InlineData(5)]
+    public void ASpeakerphonesEchoIsFoundAndRemovedByAtLeast25Db(int delaySamples)
+    {
+        var run = Run(-6, delaySamples);
+
+        Assert.True(run.Canceller.IsLocked, "no echo path found");
+        Assert.Equal(delaySamples, run.Canceller.DelaySamples);
+        // From 300 ms after the echo began to its end.
+        var from = delaySamples + 8 * 300;
+        var to = delaySamples + Question.Length;
+        var echo = Level(run.Inbound, from, to);
+        var residual = Level(run.Residual, from, to);
+        Assert.True(echo - residual >= 25, $"echo {echo:F1} dBFS, residual {residual:F1} dBFS");
+    }
+
+    [Theory]
+    [InlineData(60)]
+    [InlineData(320)]
+    public void ACallerAtTheEchosLevelIsKeptWhileTheEchoUnderItIsRemoved(int delayMs)
+    {
+        var answer = RealTimeLineScenarios.AnswerAtEchoLevel;
+        var callerAt = 8 * 500;
+        var run = Run(-6, 8 * delayMs, answer, callerAt);
+
+        var voiceFrom = callerAt + RealTimeScenarios.VoiceStart(answer);
+        var voiceTo = callerAt + RealTimeScenarios.VoiceEnd(answer);
+        var caller = NoiseSignals.RmsDbfs(MuLaw.Decode(answer.AsSpan(voiceFrom - callerAt, voiceTo - voiceFrom)));
+        var heard = Level(run.Residual, voiceFrom, voiceTo);
+        Assert.InRange(heard - caller, -1.5, 1.5);
+        // The caller did not pull the canceller off the echo path.
+        Assert.Equal(8 * delayMs, run.Canceller.DelaySamples);
+        Assert.Equal(1, run.Canceller.Locks);
+    }
+
+    [Fact]
+    public void WithoutAnEchoTheCallersFramesPassUnchanged()
+    {
+        var answer = RealTimeScenarios.Audio("caller_name_he.wav");
+        var canceller = new EchoCanceller();
+        var line = Signals.Concat(Signals.Silence(300), answer, Signals.Silence(300));
+        var question = Question;
+        var residual = new byte[160];
+        for (var o = 0; o + 160 <= line.Length; o += 160)
+        {
+            var bot = o < question.Length ? question.AsSpan(o, Math.Min(160, question.Length - o)) : [];
+            canceller.Process(line.AsSpan(o, 160), bot, residual);
+            Assert.Equal(line.AsSpan(o, 160).ToArray(), residual);
+        }
+
+        Assert.False(canceller.IsLocked);
+        Assert.False(canceller.ExplainsRecentAudioAsEcho());
+    }
+
+    [Fact]
+    public void TheEchoOnAPathNotLockedOntoYetIsRecognisedBeforeABargeInFires()
+    {
+        // The echo moves from 60 to 250 ms between two replies: right after the move the old path explains nothing.
+        var run = Run(-6, 60 * 8);
+        Assert.Equal(60 * 8, run.Canceller.DelaySamples);
+        var question = MuLaw.Decode(Question);
+        var echo = new short[8 * 250 + 8 * 800];
+        for (var i = 0; i < 8 * 800; i++)
+        {
+            echo[8 * 250 + i] = (short)(question[8 * 300 + i] / 2);
+        }
+
+        var inbound = MuLaw.Encode(echo);
+        var residual = new byte[160];
+        for (var o = 0; o + 160 <= inbound.Length; o += 160)
+        {
+            var at = 8 * 300 + o;
+            run.Canceller.Process(inbound.AsSpan(o, 160), o < 8 * 800 ? Question.AsSpan(at, 160) : [], residual);
+        }
+
+        Assert.True(run.Canceller.ExplainsRecentAudioAsEcho(), $"locks {run.Canceller.Locks} delay {run.Canceller.DelaySamples} corr {run.Canceller.LockedCorrelation} last {run.Canceller.LastSearch}");
+        Assert.Equal(250 * 8, run.Canceller.DelaySamples);
+    }
+}

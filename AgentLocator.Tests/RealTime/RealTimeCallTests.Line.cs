@@ -1,0 +1,55 @@
+using AgentLocator.Testing.MediaStreams;
+using static AgentLocator.Tests.RealTime.RealTimeLineScenarios;
+using static AgentLocator.Tests.RealTime.RealTimeScenarios;
+
+namespace AgentLocator.Tests.RealTime;
+
+/// <summary>Real-time calls on a speakerphone (<see cref="RealTimeLineScenarios"/>): the bot's echo 6 dB down, 60, 180 or 320 ms late.</summary>
+public sealed partial class RealTimeCallTests
+{
+    private static readonly TimeSpan BargeInBound = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>The call's turn-taking log lines (echo path, speech, barge-in, ignored speech), for a failure message.</summary>
+    private string TurnLog(RealTimeCall call) => string.Join(" | ", fixture.Worker.Logs.Lines
+        .Where(l => l.Contains(call.CallSid, StringComparison.Ordinal) && (l.Contains("BARGE_IN", StringComparison.Ordinal)
+            || l.Contains("ECHO_PATH", StringComparison.Ordinal) || l.Contains("HEBREW_SPEECH", StringComparison.Ordinal)
+            || l.Contains("SPEECH_IGNORED", StringComparison.Ordinal) || l.Contains("CALL_ENDING", StringComparison.Ordinal)))
+        .Select(l => l[l.IndexOf(']', StringComparison.Ordinal)..]));
+
+    [Theory]
+    [InlineData(60)]
+    [InlineData(180)]
+    [InlineData(320)]
+    public async Task ACallerAtTheLevelOfTheBotsEchoInterruptsItWithin400Ms(int echoDelayMs)
+    {
+        var call = await fixture.CallAsync(EchoBargeIn(echoDelayMs));
+        AssertEveryTurnAnswered(call, turns: 1);
+        AssertMarksAccountForEveryChunk(call.Sim);
+        Assert.True(fixture.Worker.Logs.Contains($"BARGE_IN {call.CallSid} reply=1"), "no barge-in on the first question: " + TurnLog(call));
+
+        // The caller's voice began on the line here; the clear came back at this line time.
+        var voiceOnset = call.Sim.UtteranceStarts[0] + TimeSpan.FromTicks(VoiceStart(AnswerAtEchoLevel) * TimeSpan.TicksPerSecond / 8000);
+        var clear = Assert.Single(call.Sim.Received, m => m.Kind == BotMessageKind.Clear);
+        var detectedAfter = clear.LineTime - voiceOnset;
+        Assert.True(detectedAfter > TimeSpan.Zero && detectedAfter <= BargeInBound,
+            $"barge-in at the echo's level detected {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began, bound {BargeInBound.TotalMilliseconds:0} ms; {TurnLog(call)}");
+        Assert.Single(fixture.Worker.Spy.TurnsOf(call.CallSid));
+    }
+
+    [Theory]
+    [InlineData(60)]
+    [InlineData(180)]
+    [InlineData(320)]
+    public async Task TheBotsOwnEchoOnASpeakerphoneNeverInterruptsIt(int echoDelayMs)
+    {
+        var call = await fixture.CallAsync(EchoOnly(echoDelayMs));
+        AssertEveryTurnAnswered(call, turns: 3);
+        AssertMarksAccountForEveryChunk(call.Sim);
+        Assert.DoesNotContain(call.Sim.Received, m => m.Kind == BotMessageKind.Clear);
+        Assert.False(fixture.Worker.Logs.Contains($"BARGE_IN {call.CallSid}"), "the bot's echo interrupted it: " + TurnLog(call));
+        Assert.True(fixture.Worker.Logs.Contains($"ECHO_PATH {call.CallSid}"), "the echo path was never found: " + TurnLog(call));
+        Assert.Equal(3, fixture.Worker.Spy.TurnsOf(call.CallSid).Count);
+        var botSpeech = call.Sim.BotSpans.Aggregate(TimeSpan.Zero, (sum, s) => sum + (s.EndedAt - s.StartedAt));
+        Assert.True(botSpeech > TimeSpan.FromSeconds(10), $"only {botSpeech.TotalSeconds:0.0} s of the bot's echo was on the line");
+    }
+}
