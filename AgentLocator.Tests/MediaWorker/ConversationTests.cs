@@ -27,13 +27,7 @@ public sealed class ConversationTests(MediaPipelineFixture fixture) : IClassFixt
         await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
 
         await PlayedAsync(sim, 1, PromptKeys.AskName);
-        await sim.SayAsync(TestAudio.Fixture("caller_name_he.wav"));
-        await PlayedAsync(sim, 2, PromptKeys.AskReason);
-        await sim.SayAsync(TestAudio.Fixture("caller_reason_he.wav"));
-        await PlayedAsync(sim, 3, PromptKeys.AskCallbackTime);
-        await sim.SayAsync(TestAudio.Fixture("caller_callback_time_he.wav"));
-        await PlayedAsync(sim, 4, PromptKeys.Confirm, PromptKeys.Goodbye);
-        await ClosedByServerAsync(sim);
+        await AnswersTheIntakeAsync(sim);
 
         // Every prompt went out whole, as media followed by marks that came back in order.
         Assert.Empty(sim.ProtocolViolations);

@@ -30,6 +30,21 @@ internal static class PipelineAssertions
             $"reply {replyId} ({string.Join('+', promptKeys)}) did not finish playing: marks echoed {string.Join(' ', sim.EchoedMarks)}");
     }
 
+    /// <summary>
+    /// Once the intake's first question has played: the caller answers its three questions in Hebrew, each after the
+    /// one before has played, hears the confirmation and goodbye, and the MediaWorker closes the stream.
+    /// </summary>
+    public static async Task AnswersTheIntakeAsync(CallSimulator sim)
+    {
+        await sim.SayAsync(TestAudio.Fixture("caller_name_he.wav"));
+        await PlayedAsync(sim, 2, PromptKeys.AskReason);
+        await sim.SayAsync(TestAudio.Fixture("caller_reason_he.wav"));
+        await PlayedAsync(sim, 3, PromptKeys.AskCallbackTime);
+        await sim.SayAsync(TestAudio.Fixture("caller_callback_time_he.wav"));
+        await PlayedAsync(sim, 4, PromptKeys.Confirm, PromptKeys.Goodbye);
+        await ClosedByServerAsync(sim);
+    }
+
     public static IReadOnlyList<string> MarksOf(CallSimulator sim, int replyId) =>
         sim.Received.Where(m => m.Kind == BotMessageKind.Mark && m.MarkName!.StartsWith($"r{replyId}.", StringComparison.Ordinal))
             .Select(m => m.MarkName!).ToList();

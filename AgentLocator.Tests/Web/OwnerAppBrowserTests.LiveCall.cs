@@ -45,13 +45,7 @@ public sealed partial class OwnerAppBrowserTests
             await PlayedAsync(call, 1, PromptKeys.AskName);
             // The owner watches it happen: the call is on the live page while the assistant talks with the caller.
             await Expect(owner.Locator("ul.live-calls li").GetByText("העוזרת בשיחה")).ToBeVisibleAsync();
-            await call.SayAsync(TestAudio.Fixture("caller_name_he.wav"));
-            await PlayedAsync(call, 2, PromptKeys.AskReason);
-            await call.SayAsync(TestAudio.Fixture("caller_reason_he.wav"));
-            await PlayedAsync(call, 3, PromptKeys.AskCallbackTime);
-            await call.SayAsync(TestAudio.Fixture("caller_callback_time_he.wav"));
-            await PlayedAsync(call, 4, PromptKeys.Confirm, PromptKeys.Goodbye);
-            await ClosedByServerAsync(call);
+            await AnswersTheIntakeAsync(call);
             Assert.Empty(call.ProtocolViolations);
         }
 
