@@ -20,6 +20,8 @@ public static class VoiceExtensions
         services.AddSingleton<VoiceTwiml>();
         services.AddSingleton<DeferredWrites>();
         services.AddHostedService(sp => sp.GetRequiredService<DeferredWrites>());
+        services.AddSingleton<IncomingCallWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<IncomingCallWriter>());
         services.AddScoped<TwilioWebhookFilter>();
         return builder;
     }

@@ -33,8 +33,8 @@ public static partial class VoiceWebhooksApi
     }
 
     public static async Task<Results<TwimlResult, ProblemHttpResult>> IncomingCallAsync(
-        HttpRequest request, CallStore store, BusinessDirectory directory, VoiceTwiml twiml, CallToken tokens, ICallSessions sessions,
-        DeferredWrites deferred, IOptions<VoiceOptions> options, TimeProvider clock, ServiceTelemetry telemetry, ILogger<VoiceWebhookLog> logger,
+        HttpRequest request, CallStore store, IncomingCallWriter writer, BusinessDirectory directory, VoiceTwiml twiml, CallToken tokens,
+        ICallSessions sessions, DeferredWrites deferred, IOptions<VoiceOptions> options, TimeProvider clock, ServiceTelemetry telemetry, ILogger<VoiceWebhookLog> logger,
         CancellationToken cancellationToken)
     {
         var form = request.Form;
@@ -62,7 +62,8 @@ public static partial class VoiceWebhooksApi
         {
             try
             {
-                var recorded = await store.RecordIncomingAsync(incoming, budget.Token);
+                // Written with the other webhooks' calls of the moment, in one round trip.
+                var recorded = await writer.RecordAsync(incoming, budget.Token);
                 callId = recorded.CallId;
             }
             catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))

@@ -35,20 +35,33 @@ public sealed class CallStore(AgentLocatorDbContext db)
     /// writes nothing and returns the existing call. Anonymous and SIP/client callers get a
     /// lead of their own, found again through the call.
     /// </summary>
+    public async Task<RecordedCall> RecordIncomingAsync(IncomingCall call, CancellationToken cancellationToken) =>
+        (await RecordIncomingAsync([call], cancellationToken))[0];
+
+    /// <summary>
+    /// <see cref="RecordIncomingAsync(IncomingCall, CancellationToken)"/> for several calls in one round trip and one
+    /// transaction (<see cref="IncomingCallWriter"/>'s group commit): the statement once per call, prepared, in one
+    /// batch. A CallSid already written, or twice in the batch, gets the call that was written first.
+    /// </summary>
     /// <remarks>
-    /// The statement runs as a prepared Npgsql command on the context's connection, inside its retrying
-    /// execution strategy and transaction if one is open: EF's raw SQL query evaluated the interpolated
-    /// arguments by compiling an expression (a JIT compilation) on every call, and Postgres planned the
-    /// statement afresh each time (twice the CPU of executing it prepared). The prepared statement stays on
-    /// the pooled physical connection, so it is parsed and planned once per connection.
+    /// The batch runs on the context's connection, inside its retrying execution strategy and transaction if one is
+    /// open: EF's raw SQL query evaluated the interpolated arguments by compiling an expression (a JIT compilation) on
+    /// every call, and Postgres planned the statement afresh each time (twice the CPU of executing it prepared). The
+    /// prepared statement stays on the pooled physical connection, so it is parsed and planned once per connection,
+    /// whatever the batch's size.
     /// </remarks>
-    public Task<RecordedCall> RecordIncomingAsync(IncomingCall call, CancellationToken cancellationToken) =>
-        db.Database.CreateExecutionStrategy().ExecuteAsync(call, async (_, incoming, ct) =>
+    public Task<RecordedCall[]> RecordIncomingAsync(IReadOnlyList<IncomingCall> calls, CancellationToken cancellationToken) =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(calls, async (_, batch, ct) =>
         {
-            var inserted = await InsertIncomingAsync(incoming, ct);
-            // A retry, or the same webhook racing itself on another replica: the first write won.
-            return inserted ?? await FindCallAsync(incoming.CallSid, ct)
-                ?? throw new InvalidOperationException($"call {incoming.CallSid} was neither inserted nor found");
+            var inserted = await InsertIncomingAsync(batch, ct);
+            var recorded = new RecordedCall[batch.Count];
+            for (var i = 0; i < batch.Count; i++)
+            {
+                // A retry, the same webhook racing itself on another replica or in this batch: the first write won.
+                recorded[i] = inserted[i] ?? await FindCallAsync(batch[i].CallSid, ct)
+                    ?? throw new InvalidOperationException($"call {batch[i].CallSid} was neither inserted nor found");
+            }
+            return recorded;
         }, verifySucceeded: null, cancellationToken);
 
     private const string RecordIncomingSql = """
@@ -70,42 +83,64 @@ public sealed class CallStore(AgentLocatorDbContext db)
         SELECT id, customer_id FROM inserted
         """;
 
-    private async Task<RecordedCall?> InsertIncomingAsync(IncomingCall call, CancellationToken cancellationToken)
+    private static NpgsqlBatchCommand InsertIncomingCommand(IncomingCall call)
     {
         var phone = PhoneNumbers.NormalizeOrNull(call.From);
         var status = CallStatuses.IsKnown(call.Status) ? call.Status : CallStatuses.Ringing;
+        return new NpgsqlBatchCommand(RecordIncomingSql)
+        {
+            Parameters =
+            {
+                new() { Value = Guid.CreateVersion7(), NpgsqlDbType = NpgsqlDbType.Uuid },
+                new() { Value = call.BusinessId, NpgsqlDbType = NpgsqlDbType.Uuid },
+                new() { Value = (object?)phone ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+                new() { Value = phone is null ? AnonymousCallerName : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+                new() { Value = CustomerSources.Call, NpgsqlDbType = NpgsqlDbType.Text },
+                new() { Value = call.StartedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz },
+                new() { Value = call.CallSid, NpgsqlDbType = NpgsqlDbType.Text },
+                new() { Value = call.CallId, NpgsqlDbType = NpgsqlDbType.Uuid },
+                new() { Value = call.From, NpgsqlDbType = NpgsqlDbType.Text },
+                new() { Value = call.To, NpgsqlDbType = NpgsqlDbType.Text },
+                new() { Value = call.Direction, NpgsqlDbType = NpgsqlDbType.Text },
+                new() { Value = status, NpgsqlDbType = NpgsqlDbType.Text },
+                new() { Value = call.IsTest, NpgsqlDbType = NpgsqlDbType.Boolean },
+                new() { Value = (object?)call.TraceParent ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+            },
+        };
+    }
+
+    /// <summary>What each call's statement wrote, in order: null where it wrote nothing (the CallSid was already written).</summary>
+    private async Task<RecordedCall?[]> InsertIncomingAsync(IReadOnlyList<IncomingCall> calls, CancellationToken cancellationToken)
+    {
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            await using var command = new NpgsqlCommand(RecordIncomingSql, connection)
+            // Without a transaction of the caller's, the batch is one implicit transaction: all of it or none.
+            await using var batch = new NpgsqlBatch(connection)
             {
                 Transaction = (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction(),
-                CommandTimeout = db.Database.GetCommandTimeout() ?? connection.CommandTimeout,
-                Parameters =
-                {
-                    new() { Value = Guid.CreateVersion7(), NpgsqlDbType = NpgsqlDbType.Uuid },
-                    new() { Value = call.BusinessId, NpgsqlDbType = NpgsqlDbType.Uuid },
-                    new() { Value = (object?)phone ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
-                    new() { Value = phone is null ? AnonymousCallerName : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
-                    new() { Value = CustomerSources.Call, NpgsqlDbType = NpgsqlDbType.Text },
-                    new() { Value = call.StartedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz },
-                    new() { Value = call.CallSid, NpgsqlDbType = NpgsqlDbType.Text },
-                    new() { Value = call.CallId, NpgsqlDbType = NpgsqlDbType.Uuid },
-                    new() { Value = call.From, NpgsqlDbType = NpgsqlDbType.Text },
-                    new() { Value = call.To, NpgsqlDbType = NpgsqlDbType.Text },
-                    new() { Value = call.Direction, NpgsqlDbType = NpgsqlDbType.Text },
-                    new() { Value = status, NpgsqlDbType = NpgsqlDbType.Text },
-                    new() { Value = call.IsTest, NpgsqlDbType = NpgsqlDbType.Boolean },
-                    new() { Value = (object?)call.TraceParent ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
-                },
+                Timeout = db.Database.GetCommandTimeout() ?? connection.CommandTimeout,
             };
-            // Parsed and planned once per physical connection; later calls on it only bind and execute.
-            await command.PrepareAsync(cancellationToken);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken)
-                ? new RecordedCall(reader.GetGuid(0), await reader.IsDBNullAsync(1, cancellationToken) ? null : reader.GetGuid(1), Created: true)
-                : null;
+            foreach (var call in calls)
+            {
+                batch.BatchCommands.Add(InsertIncomingCommand(call));
+            }
+            // Parsed and planned once per physical connection; later batches on it only bind and execute.
+            await batch.PrepareAsync(cancellationToken);
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            var written = new RecordedCall?[calls.Count];
+            for (var i = 0; i < calls.Count; i++)
+            {
+                if (i > 0 && !await reader.NextResultAsync(cancellationToken))
+                {
+                    throw new InvalidOperationException($"the batch of {calls.Count} calls returned {i} results");
+                }
+                written[i] = await reader.ReadAsync(cancellationToken)
+                    ? new RecordedCall(reader.GetGuid(0), await reader.IsDBNullAsync(1, cancellationToken) ? null : reader.GetGuid(1), Created: true)
+                    : null;
+            }
+            return written;
         }
         finally
         {

@@ -1,0 +1,207 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using AgentLocator.AppHost.Processes;
+using AgentLocator.Data.Calls;
+using AgentLocator.Data.Infrastructure;
+using AgentLocator.Data.Model;
+using AgentLocator.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace AgentLocator.Tests.Data;
+
+/// <summary>
+/// The <c>incoming_call</c> webhook's group commit, on a real Postgres: concurrent calls share round trips, each
+/// gets its own call back, a call Postgres refuses fails alone, and nothing queued is lost at stop.
+/// </summary>
+public sealed class IncomingCallWriterTests : IAsyncLifetime
+{
+    private string _connectionString = "";
+    private ServiceProvider _services = null!;
+    private Guid _businessId;
+
+    public async Task InitializeAsync()
+    {
+        _connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("callwriter");
+        await TestDbContexts.MigrateAsync(_connectionString);
+        _services = Services(_connectionString);
+        await using var db = TestDbContexts.Create(_connectionString);
+        var business = new Business { Name = "writer" };
+        db.Businesses.Add(business);
+        await db.SaveChangesAsync();
+        _businessId = business.Id;
+    }
+
+    public async Task DisposeAsync() => await _services.DisposeAsync();
+
+    private static ServiceProvider Services(string connectionString)
+    {
+        var services = new ServiceCollection();
+        services.AddMetrics();
+        services.AddDbContextPool<AgentLocatorDbContext>(options => options.UseNpgsql(connectionString, npgsql =>
+            npgsql.EnableRetryOnFailure(DataExtensions.MaxRetryCount, DataExtensions.MaxRetryDelay, errorCodesToAdd: null)));
+        services.AddScoped<CallStore>();
+        return services.BuildServiceProvider();
+    }
+
+    private static IncomingCallWriter NewWriter(ServiceProvider services) =>
+        new(services.GetRequiredService<IServiceScopeFactory>(), NullLogger<IncomingCallWriter>.Instance, services.GetRequiredService<IMeterFactory>());
+
+    private IncomingCall Call(int i, string? callSid = null, Guid? businessId = null) =>
+        new(callSid ?? $"CAwriter{Guid.NewGuid():N}", businessId ?? _businessId, Guid.CreateVersion7(), "+97252" + (1_000_000 + i), "+97230000000",
+            "inbound", CallStatuses.Ringing, DateTimeOffset.UtcNow, IsTest: false);
+
+    [Fact]
+    public async Task CallsQueuedTogetherAreWrittenInSharedRoundTripsAndEachGetsItsOwnCall()
+    {
+        using var metrics = new WriterMetrics(_services.GetRequiredService<IMeterFactory>());
+        var writer = NewWriter(_services);
+        var calls = Enumerable.Range(0, 200).Select(i => Call(i)).ToArray();
+        // Queued before the writer runs, so the batches are as large as they may be.
+        var recorded = calls.Select(call => writer.RecordAsync(call, CancellationToken.None)).ToArray();
+        await writer.StartAsync(CancellationToken.None);
+        var results = await Task.WhenAll(recorded).WaitAsync(TimeSpan.FromSeconds(30));
+        await writer.StopAsync(CancellationToken.None);
+
+        await using var db = TestDbContexts.Create(_connectionString);
+        var rows = await db.Calls.AsNoTracking().Where(c => c.BusinessId == _businessId).ToDictionaryAsync(c => c.CallSid);
+        Assert.Equal(200, rows.Count);
+        for (var i = 0; i < calls.Length; i++)
+        {
+            Assert.True(results[i].Created);
+            Assert.Equal(calls[i].CallId, results[i].CallId);
+            Assert.Equal(rows[calls[i].CallSid].Id, results[i].CallId);
+            Assert.Equal(rows[calls[i].CallSid].CustomerId, results[i].CustomerId);
+        }
+        Assert.Equal(200, metrics.BatchSizes.Sum());
+        Assert.All(metrics.BatchSizes, size => Assert.InRange(size, 1, IncomingCallWriter.MaxBatch));
+        Assert.True(metrics.BatchSizes.Count <= 200 / IncomingCallWriter.MaxBatch + IncomingCallWriter.Writers,
+            $"200 queued calls took {metrics.BatchSizes.Count} round trips: {string.Join(", ", metrics.BatchSizes)}");
+    }
+
+    [Fact]
+    public async Task ACallSidWrittenBeforeOrTwiceInOneBatchGetsTheCallWrittenFirst()
+    {
+        var writer = NewWriter(_services);
+        var earlier = Call(1);
+        await using (var scope = _services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<CallStore>().RecordIncomingAsync(earlier, CancellationToken.None);
+        }
+        var twice = Call(2);
+        var retry = Call(2, twice.CallSid);
+        var replayed = Call(3, earlier.CallSid);
+        var recorded = new[] { twice, retry, replayed }.Select(call => writer.RecordAsync(call, CancellationToken.None)).ToArray();
+        await writer.StartAsync(CancellationToken.None);
+        var results = await Task.WhenAll(recorded).WaitAsync(TimeSpan.FromSeconds(30));
+        await writer.StopAsync(CancellationToken.None);
+
+        Assert.Equal((twice.CallId, true), (results[0].CallId, results[0].Created));
+        Assert.Equal((twice.CallId, false), (results[1].CallId, results[1].Created));
+        Assert.Equal((earlier.CallId, false), (results[2].CallId, results[2].Created));
+        await using var db = TestDbContexts.Create(_connectionString);
+        Assert.Equal(2, await db.Calls.CountAsync(c => c.BusinessId == _businessId));
+        Assert.Equal(2, await db.Customers.CountAsync(c => c.BusinessId == _businessId));
+    }
+
+    [Fact]
+    public async Task ACallPostgresRefusesFailsAloneAndTheRestOfItsBatchIsWritten()
+    {
+        using var metrics = new WriterMetrics(_services.GetRequiredService<IMeterFactory>());
+        var writer = NewWriter(_services);
+        var good = Enumerable.Range(0, 5).Select(i => Call(i)).ToArray();
+        // A business deleted for good between the directory's lookup and the write: the foreign key refuses it.
+        var orphan = Call(9, businessId: Guid.CreateVersion7());
+        var recorded = good.Take(2).Append(orphan).Concat(good.Skip(2)).Select(call => writer.RecordAsync(call, CancellationToken.None)).ToArray();
+        await writer.StartAsync(CancellationToken.None);
+        await Task.WhenAll(recorded).ContinueWith(_ => { }).WaitAsync(TimeSpan.FromSeconds(30));
+        await writer.StopAsync(CancellationToken.None);
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => recorded[2]);
+        Assert.Equal(PostgresErrorCodes.ForeignKeyViolation, refused.SqlState);
+        Assert.All(recorded.Where((_, i) => i != 2), task => Assert.True(task.IsCompletedSuccessfully));
+        await using var db = TestDbContexts.Create(_connectionString);
+        Assert.Equal(good.Select(c => c.CallSid).Order(), (await db.Calls.Select(c => c.CallSid).ToListAsync()).Order());
+        Assert.Equal(1, metrics.Failures.GetValueOrDefault("refused"));
+    }
+
+    [Fact]
+    public async Task WhenPostgresIsUnreachableEachCallFailsPromptlyCountedAndTheWriterGoesOn()
+    {
+        var closedPort = PortOwners.GetFreePort();
+        await using var services = Services($"Host=127.0.0.1;Port={closedPort};Username=postgres;Password=x;Database=none;Timeout=1");
+        using var metrics = new WriterMetrics(services.GetRequiredService<IMeterFactory>());
+        var writer = NewWriter(services);
+        await writer.StartAsync(CancellationToken.None);
+
+        var first = writer.RecordAsync(Call(1), CancellationToken.None);
+        await Assert.ThrowsAnyAsync<Exception>(() => first.WaitAsync(TimeSpan.FromSeconds(30)));
+        // The writer outlives a failed batch: the next call is tried (and fails) too, rather than waiting forever.
+        var second = writer.RecordAsync(Call(2), CancellationToken.None);
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => second.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.IsNotType<TimeoutException>(failure);
+        await writer.StopAsync(CancellationToken.None);
+        Assert.Equal(2, metrics.Failures.GetValueOrDefault("unreachable"));
+    }
+
+    [Fact]
+    public async Task AWebhookThatStopsWaitingStillHasItsCallWritten()
+    {
+        var writer = NewWriter(_services);
+        var call = Call(1);
+        using var gaveUp = new CancellationTokenSource();
+        var waiting = writer.RecordAsync(call, gaveUp.Token);
+        await gaveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+
+        await writer.StartAsync(CancellationToken.None);
+        await writer.StopAsync(CancellationToken.None);
+        await using var db = TestDbContexts.Create(_connectionString);
+        Assert.Equal(call.CallId, (await db.Calls.SingleAsync(c => c.CallSid == call.CallSid)).Id);
+    }
+
+    /// <summary>The writer's batch sizes and failures, from this test's own meter factory only.</summary>
+    private sealed class WriterMetrics : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly ConcurrentQueue<int> _sizes = new();
+
+        public WriterMetrics(IMeterFactory factory)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Scope == factory)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<int>((instrument, value, _, _) =>
+            {
+                if (instrument.Name == "agentlocator.calls.write_batch")
+                {
+                    _sizes.Enqueue(value);
+                }
+            });
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (instrument.Name == "agentlocator.calls.write_failures" && tag.Key == "reason")
+                    {
+                        Failures.AddOrUpdate((string)tag.Value!, value, (_, count) => count + value);
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public IReadOnlyList<int> BatchSizes => [.. _sizes];
+
+        public ConcurrentDictionary<string, long> Failures { get; } = new();
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
