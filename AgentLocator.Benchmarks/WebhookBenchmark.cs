@@ -47,21 +47,14 @@ public sealed class WebhookBenchmark : IBenchmark
         }
 
         // A business whose number the calls dial.
-        var number = "+9727" + Random.Shared.Next(1_000_000, 9_999_999);
-        var created = await http.PostAsJsonAsync("/api/businesses", new { name = "benchmark", phoneNumbers = new[] { number } }, cancellationToken);
-        created.EnsureSuccessStatusCode();
-        var businessId = (await created.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetString();
+        var (number, businessId) = await IncomingCallRequests.CreateBusinessAsync(http, cancellationToken);
         var signer = new TwilioRequestSigner(authToken);
-        var url = publicBaseUrl + "/webhook/incoming_call";
+        var url = publicBaseUrl + IncomingCallRequests.Path;
 
         HttpRequestMessage IncomingCall(int i)
         {
-            var form = new List<KeyValuePair<string, string>>
-            {
-                new("CallSid", $"CAbench{Guid.NewGuid():N}"), new("AccountSid", "ACbench"), new("From", "+97252" + (1_000_000 + i)),
-                new("To", number), new("CallStatus", "ringing"), new("Direction", "inbound"), new("ApiVersion", "2010-04-01"),
-            };
-            var request = new HttpRequestMessage(HttpMethod.Post, "/webhook/incoming_call") { Content = new FormUrlEncodedContent(form) };
+            var form = IncomingCallRequests.Form(i, number);
+            var request = new HttpRequestMessage(HttpMethod.Post, IncomingCallRequests.Path) { Content = new FormUrlEncodedContent(form) };
             request.Headers.Add("X-Twilio-Signature", signer.Sign(url, form));
             if (idempotency)
             {
