@@ -79,6 +79,28 @@ public sealed class VoiceWebhookTests(VoiceWebhookFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task ABurstOfCallsWrittenTogetherGivesEachCallerTheirOwnCallAndARacingRetryTheFirst()
+    {
+        // Concurrent incoming_calls share Postgres round trips (the group commit); each TwiML must still carry its own call.
+        var callSids = Enumerable.Range(0, 40).Select(_ => VoiceWebhookFixture.NewCallSid()).ToArray();
+        var sent = callSids.Select((sid, i) => IncomingCallAsync(sid, from: "+97252710" + i.ToString("D4")))
+            .Append(IncomingCallAsync(callSids[0], from: "+972527100000"))
+            .ToArray();
+        var answers = await Task.WhenAll((await Task.WhenAll(sent)).Select(TwimlAsync));
+
+        string Parameter(XDocument d, string name) => d.Descendants("Parameter").Single(p => p.Attribute("name")!.Value == name).Attribute("value")!.Value;
+        for (var i = 0; i < callSids.Length; i++)
+        {
+            Assert.Equal(callSids[i], Parameter(answers[i], "callSid"));
+            Assert.Equal(await Sql.ScalarAsync<Guid>(fixture.ConnectionString, "SELECT id FROM calls WHERE call_sid = $1", callSids[i]),
+                Guid.Parse(Parameter(answers[i], "callId")));
+        }
+        Assert.Equal(Parameter(answers[0], "callId"), Parameter(answers[^1], "callId"));
+        Assert.Equal(callSids.Length, await Sql.CountAsync(fixture.ConnectionString,
+            "SELECT count(*) FROM calls WHERE call_sid = ANY($1)", (object)callSids));
+    }
+
+    [Fact]
     public async Task AnonymousCallersBecomeLeadsWithoutAPhone()
     {
         var callSid = VoiceWebhookFixture.NewCallSid();
