@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using AgentLocator.AppHost.Processes;
 using AgentLocator.Data.Calls;
@@ -161,6 +162,33 @@ public sealed class IncomingCallWriterTests : IAsyncLifetime
         await writer.StopAsync(CancellationToken.None);
         await using var db = TestDbContexts.Create(_connectionString);
         Assert.Equal(call.CallId, (await db.Calls.SingleAsync(c => c.CallSid == call.CallSid)).Id);
+    }
+
+    [Fact]
+    public async Task TheBatchsPostgresSpanIsInItsFirstCallsTraceUnderItsWebhook()
+    {
+        using var source = new ActivitySource("AgentLocator.Tests.IncomingCallWriter");
+        var spans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name is "Npgsql" || s == source,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var writer = NewWriter(_services);
+        // Started outside any trace, as the host starts it: its loops run in no webhook's context.
+        await writer.StartAsync(CancellationToken.None);
+
+        ActivityContext webhook;
+        using (var span = source.StartActivity("POST /webhook/incoming_call")!)
+        {
+            webhook = span.Context;
+            await writer.RecordAsync(Call(1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        await writer.StopAsync(CancellationToken.None);
+
+        Assert.Contains(spans, s => s.Source.Name == "Npgsql" && s.TraceId == webhook.TraceId && s.ParentSpanId == webhook.SpanId);
     }
 
     /// <summary>The writer's batch sizes and failures, from this test's own meter factory only.</summary>
