@@ -5,8 +5,9 @@ using Microsoft.Extensions.Options;
 namespace AgentLocator.Api.Voice;
 
 /// <summary>
-/// Writes a webhook could not make because Postgres was down. The webhook has already
-/// answered Twilio and logged everything needed to rebuild the write (<c>WEBHOOK_ERROR</c>);
+/// Writes a webhook could not make because Postgres was down, or left for later because it was shed under load
+/// (<see cref="AddShed"/>). The webhook has already answered Twilio and logged everything needed to rebuild the write
+/// (<c>WEBHOOK_ERROR</c>; a shed write carries it in its description instead of a line per request);
 /// this loop makes the write as soon as the database is back, in order, with backoff. Each one is a
 /// webhook error of kind <c>postgres</c> (counted, and alerted past the threshold). Nothing is given up
 /// silently: a write pushed out of a full queue, or one that keeps failing for a reason other than the
@@ -40,8 +41,15 @@ public sealed partial class DeferredWrites : BackgroundService
     public void Add(string description, Func<IServiceProvider, CancellationToken, Task> write)
     {
         _telemetry.WebhookError("postgres", "postgres unreachable");
-        _pending.Writer.TryWrite(new DeferredWrite(description, write));
+        _pending.Writer.TryWrite(new DeferredWrite(description, write, Shed: false));
     }
+
+    /// <summary>
+    /// A write of a webhook shed under load (<see cref="Webhooks.WebhookAdmission"/>): not a database error (the shed is counted
+    /// and alerted as such), made behind the others in order, one at a time, so it adds no concurrency to a busy database.
+    /// </summary>
+    public void AddShed(string description, Func<IServiceProvider, CancellationToken, Task> write) =>
+        _pending.Writer.TryWrite(new DeferredWrite(description, write, Shed: true));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -82,7 +90,11 @@ public sealed partial class DeferredWrites : BackgroundService
             {
                 await using var scope = _scopes.CreateAsyncScope();
                 await item.Write(scope.ServiceProvider, stoppingToken);
-                LogRecovered(_logger, item.Description);
+                if (!item.Shed)
+                {
+                    // A shed write done is the normal case, hundreds a second in a burst: no line each.
+                    LogRecovered(_logger, item.Description);
+                }
                 return;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -122,7 +134,7 @@ public sealed partial class DeferredWrites : BackgroundService
         _telemetry.DeferredWriteDropped(reason, write.Description);
     }
 
-    private sealed record DeferredWrite(string Description, Func<IServiceProvider, CancellationToken, Task> Write);
+    private sealed record DeferredWrite(string Description, Func<IServiceProvider, CancellationToken, Task> Write, bool Shed);
 
     [LoggerMessage(EventId = 3111, EventName = "DEFERRED_WRITE_DONE", Level = LogLevel.Information,
         Message = "DEFERRED_WRITE_DONE {Description} written after the database came back")]

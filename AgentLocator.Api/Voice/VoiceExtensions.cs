@@ -21,6 +21,7 @@ public static class VoiceExtensions
         services.AddSingleton<DeferredWrites>();
         services.AddHostedService(sp => sp.GetRequiredService<DeferredWrites>());
         services.AddScoped<TwilioWebhookFilter>();
+        services.AddSingleton<WebhookAdmission>();
         return builder;
     }
 

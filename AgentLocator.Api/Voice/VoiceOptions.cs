@@ -38,4 +38,23 @@ public sealed class VoiceOptions
     /// </summary>
     [Range(1, 1000)]
     public int DeferredWriteMaxAttempts { get; set; } = 5;
+
+    /// <summary>
+    /// How long a voice webhook may wait for one of the <see cref="MaxConcurrentWebhooks"/> slots before it is shed: answered at
+    /// once with the answer it gives when Postgres is down (TwiML, or 204), its writes deferred. A few hundred ms: far inside
+    /// Twilio's 15 s, and long enough that a short burst is served in full rather than shed.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan MaxWebhookWait { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Voice webhooks doing their database work at once. Above the machine's ceiling more in flight only lengthens every
+    /// request (they share the cores with Postgres); 16 keeps two cores busy while each waits on its Postgres and Redis round trips.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrentWebhooks { get; set; } = 16;
+
+    /// <summary>Voice webhooks waiting for a slot (each at most <see cref="MaxWebhookWait"/>); one more is shed at once.</summary>
+    [Range(0, 100_000)]
+    public int MaxQueuedWebhooks { get; set; } = 64;
 }
