@@ -8,7 +8,9 @@ namespace AgentLocator.Api.Voice;
 /// Writes a webhook could not make because Postgres was down, or left for later because it was shed under load
 /// (<see cref="AddShed"/>). The webhook has already answered Twilio and logged everything needed to rebuild the write
 /// (<c>WEBHOOK_ERROR</c>; a shed write carries it in its description instead of a line per request);
-/// this loop makes the write as soon as the database is back, in order, with backoff. Each one is a
+/// these loops make the write as soon as the database is back, with backoff: the writes of one call (or message) in
+/// order, those of different calls on <c>Voice:DeferredWriteConcurrency</c> loops at once (one write at a time waits on
+/// a commit each, which left a burst of shed calls queueing at ~100 writes/s). Each one Postgres could not take is a
 /// webhook error of kind <c>postgres</c> (counted, and alerted past the threshold). Nothing is given up
 /// silently: a write pushed out of a full queue, or one that keeps failing for a reason other than the
 /// database being unreachable, is logged (<c>DEFERRED_WRITE_DROPPED</c>), counted and alerted.
@@ -23,7 +25,7 @@ public sealed partial class DeferredWrites : BackgroundService
     private readonly ServiceTelemetry _telemetry;
     private readonly ILogger<DeferredWrites> _logger;
     private readonly int _maxAttempts;
-    private readonly Channel<DeferredWrite> _pending;
+    private readonly Channel<DeferredWrite>[] _queues;
 
     public DeferredWrites(IServiceScopeFactory scopes, ServiceTelemetry telemetry, IOptions<VoiceOptions> options, ILogger<DeferredWrites> logger)
     {
@@ -31,34 +33,44 @@ public sealed partial class DeferredWrites : BackgroundService
         _telemetry = telemetry;
         _logger = logger;
         _maxAttempts = options.Value.DeferredWriteMaxAttempts;
-        _pending = Channel.CreateBounded<DeferredWrite>(
-            new BoundedChannelOptions(options.Value.DeferredWriteCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
-            dropped => Drop(dropped, QueueFull, "the queue of writes waiting for the database is full"));
+        // The capacity shared evenly by the loops: memory stays bounded by Voice:DeferredWriteCapacity in all.
+        var loops = options.Value.DeferredWriteConcurrency;
+        var capacity = Math.Max(1, options.Value.DeferredWriteCapacity / loops);
+        _queues = Enumerable.Range(0, loops).Select(_ => Channel.CreateBounded<DeferredWrite>(
+                new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+                dropped => Drop(dropped, QueueFull, "the queue of writes waiting for the database is full")))
+            .ToArray();
     }
 
-    public int Count => _pending.Reader.Count;
+    public int Count => _queues.Sum(queue => queue.Reader.Count);
 
-    public void Add(string description, Func<IServiceProvider, CancellationToken, Task> write)
+    /// <summary>A write Postgres could not take now; <paramref name="key"/> (the CallSid, the MessageSid) keeps the writes of one call in order.</summary>
+    public void Add(string key, string description, Func<IServiceProvider, CancellationToken, Task> write)
     {
         _telemetry.WebhookError("postgres", "postgres unreachable");
-        _pending.Writer.TryWrite(new DeferredWrite(description, write, Shed: false));
+        QueueOf(key).Writer.TryWrite(new DeferredWrite(description, write, Shed: false));
     }
 
     /// <summary>
     /// A write of a webhook shed under load (<see cref="Webhooks.WebhookAdmission"/>): not a database error (the shed is counted
-    /// and alerted as such), made behind the others in order, one at a time, so it adds no concurrency to a busy database.
+    /// and alerted as such); made in order with the call's other writes, at most <c>Voice:DeferredWriteConcurrency</c> at once.
     /// </summary>
-    public void AddShed(string description, Func<IServiceProvider, CancellationToken, Task> write) =>
-        _pending.Writer.TryWrite(new DeferredWrite(description, write, Shed: true));
+    public void AddShed(string key, string description, Func<IServiceProvider, CancellationToken, Task> write) =>
+        QueueOf(key).Writer.TryWrite(new DeferredWrite(description, write, Shed: true));
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private Channel<DeferredWrite> QueueOf(string key) => _queues[(uint)StringComparer.Ordinal.GetHashCode(key) % (uint)_queues.Length];
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(_queues.Select(queue => Task.Run(() => DrainAsync(queue, stoppingToken), CancellationToken.None)));
+
+    private async Task DrainAsync(Channel<DeferredWrite> queue, CancellationToken stoppingToken)
     {
         try
         {
             // Taken off the queue before it is tried: the queue's capacity counts only writes still waiting.
-            while (await _pending.Reader.WaitToReadAsync(stoppingToken))
+            while (await queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                while (_pending.Reader.TryRead(out var item))
+                while (queue.Reader.TryRead(out var item))
                 {
                     await WriteAsync(item, stoppingToken);
                 }
@@ -67,7 +79,7 @@ public sealed partial class DeferredWrites : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // The process is stopping: what still waits is lost with it, and said so.
-            while (_pending.Reader.TryRead(out var item))
+            while (queue.Reader.TryRead(out var item))
             {
                 Drop(item, Stopping, "the service stopped before the database came back");
             }

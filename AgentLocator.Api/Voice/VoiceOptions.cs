@@ -33,6 +33,13 @@ public sealed class VoiceOptions
     public int DeferredWriteCapacity { get; set; } = 10_000;
 
     /// <summary>
+    /// Deferred writes made at once, each call's in order. Several, because one write at a time waits on a commit each:
+    /// after a burst of shed calls a single loop drained ~100 writes/s and the queue overflowed.
+    /// </summary>
+    [Range(1, 64)]
+    public int DeferredWriteConcurrency { get; set; } = 4;
+
+    /// <summary>
     /// Tries of a deferred write that fails for a reason other than Postgres being unreachable (a bug, a constraint): it is
     /// then dropped (logged, counted, alerted) so the writes behind it go on. Postgres being down is retried for as long as it lasts.
     /// </summary>

@@ -68,7 +68,7 @@ public static partial class VoiceWebhooksApi
         if (shed)
         {
             // No line per call (the shed is logged once per interval); what rebuilds the call travels with the write.
-            deferred.AddShed($"call {callSid} (shed; CallId={callId} BusinessId={businessId} From={PhoneNumbers.Redact(from)} To={PhoneNumbers.Redact(to)} StartedAt={incoming.StartedAt:O})",
+            deferred.AddShed(callSid, $"call {callSid} (shed; CallId={callId} BusinessId={businessId} From={PhoneNumbers.Redact(from)} To={PhoneNumbers.Redact(to)} StartedAt={incoming.StartedAt:O})",
                 (services, ct) => RecordLaterAsync(services, incoming, ct));
         }
         else if (!answer.DatabaseFailed)
@@ -87,7 +87,7 @@ public static partial class VoiceWebhooksApi
         {
             // Answer anyway; the call row is written when Postgres is back.
             LogCallNotRecorded(logger, "incoming_call", callSid, incoming.CallId, businessId, PhoneNumbers.Redact(from), PhoneNumbers.Redact(to), incoming.StartedAt);
-            deferred.Add($"call {callSid}", (services, ct) => RecordLaterAsync(services, incoming, ct));
+            deferred.Add(callSid, $"call {callSid}", (services, ct) => RecordLaterAsync(services, incoming, ct));
         }
         var token = tokens.Create(callSid, callId, businessId);
         await ShareLiveCallAsync(sessions, new CallSession(callSid, callId, businessId, null, from, to, token, twiml.GreetingDuration, incoming.StartedAt),
@@ -312,7 +312,7 @@ public static partial class VoiceWebhooksApi
     {
         if (WebhookAdmission.WasShed(http))
         {
-            deferred.AddShed($"{webhook} {callSid} (shed)", (services, ct) => write(services.GetRequiredService<CallStore>(), ct));
+            deferred.AddShed(callSid, $"{webhook} {callSid} (shed)", (services, ct) => write(services.GetRequiredService<CallStore>(), ct));
             return false;
         }
         using var budget = DatabaseFailures.Budget(options.DatabaseBudget, cancellationToken);
@@ -328,7 +328,7 @@ public static partial class VoiceWebhooksApi
         catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
         {
             LogWriteFailed(logger, webhook, callSid, ex.Message);
-            deferred.Add($"{webhook} {callSid}", (services, ct) => write(services.GetRequiredService<CallStore>(), ct));
+            deferred.Add(callSid, $"{webhook} {callSid}", (services, ct) => write(services.GetRequiredService<CallStore>(), ct));
             return false;
         }
     }
