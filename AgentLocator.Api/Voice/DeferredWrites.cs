@@ -48,15 +48,16 @@ public sealed partial class DeferredWrites : BackgroundService
     public void Add(string key, string description, Func<IServiceProvider, CancellationToken, Task> write)
     {
         _telemetry.WebhookError("postgres", "postgres unreachable");
-        QueueOf(key).Writer.TryWrite(new DeferredWrite(description, write, Shed: false));
+        QueueOf(key).Writer.TryWrite(new DeferredWrite(description, null, write));
     }
 
     /// <summary>
     /// A write of a webhook shed under load (<see cref="Webhooks.WebhookAdmission"/>): not a database error (the shed is counted
     /// and alerted as such); made in order with the call's other writes, at most <c>Voice:DeferredWriteConcurrency</c> at once.
+    /// Its description is made only if it is logged (dropped, or waiting on a database that is down): a burst holds thousands.
     /// </summary>
-    public void AddShed(string key, string description, Func<IServiceProvider, CancellationToken, Task> write) =>
-        QueueOf(key).Writer.TryWrite(new DeferredWrite(description, write, Shed: true));
+    public void AddShed(string key, Func<string> describe, Func<IServiceProvider, CancellationToken, Task> write) =>
+        QueueOf(key).Writer.TryWrite(new DeferredWrite(null, describe, write));
 
     private Channel<DeferredWrite> QueueOf(string key) => _queues[(uint)StringComparer.Ordinal.GetHashCode(key) % (uint)_queues.Length];
 
@@ -102,7 +103,7 @@ public sealed partial class DeferredWrites : BackgroundService
             {
                 await using var scope = _scopes.CreateAsyncScope();
                 await item.Write(scope.ServiceProvider, stoppingToken);
-                if (!item.Shed)
+                if (!item.IsShed)
                 {
                     // A shed write done is the normal case, hundreds a second in a burst: no line each.
                     LogRecovered(_logger, item.Description);
@@ -146,7 +147,13 @@ public sealed partial class DeferredWrites : BackgroundService
         _telemetry.DeferredWriteDropped(reason, write.Description);
     }
 
-    private sealed record DeferredWrite(string Description, Func<IServiceProvider, CancellationToken, Task> Write, bool Shed);
+    /// <summary>A write and what it is: a description, or for a shed webhook's write the way to make one.</summary>
+    private sealed record DeferredWrite(string? Text, Func<string>? Describe, Func<IServiceProvider, CancellationToken, Task> Write)
+    {
+        public bool IsShed => Describe is not null;
+
+        public string Description => Text ?? Describe!();
+    }
 
     [LoggerMessage(EventId = 3111, EventName = "DEFERRED_WRITE_DONE", Level = LogLevel.Information,
         Message = "DEFERRED_WRITE_DONE {Description} written after the database came back")]

@@ -68,7 +68,8 @@ public static partial class VoiceWebhooksApi
         if (shed)
         {
             // No line per call (the shed is logged once per interval); what rebuilds the call travels with the write.
-            deferred.AddShed(callSid, $"call {callSid} (shed; CallId={callId} BusinessId={businessId} From={PhoneNumbers.Redact(from)} To={PhoneNumbers.Redact(to)} StartedAt={incoming.StartedAt:O})",
+            deferred.AddShed(callSid, () => $"call {incoming.CallSid} (shed; CallId={incoming.CallId} BusinessId={incoming.BusinessId} " +
+                    $"From={PhoneNumbers.Redact(incoming.From)} To={PhoneNumbers.Redact(incoming.To)} StartedAt={incoming.StartedAt:O})",
                 (services, ct) => RecordLaterAsync(services, incoming, ct));
         }
         else if (!answer.DatabaseFailed)
@@ -312,7 +313,7 @@ public static partial class VoiceWebhooksApi
     {
         if (WebhookAdmission.WasShed(http))
         {
-            deferred.AddShed(callSid, $"{webhook} {callSid} (shed)", (services, ct) => write(services.GetRequiredService<CallStore>(), ct));
+            deferred.AddShed(callSid, () => $"{webhook} {callSid} (shed)", (services, ct) => write(services.GetRequiredService<CallStore>(), ct));
             return false;
         }
         using var budget = DatabaseFailures.Budget(options.DatabaseBudget, cancellationToken);
