@@ -101,6 +101,9 @@ public sealed class LoadSheddingTests : IAsyncLifetime
         var recording = _twilio.PostAsync("/webhook/handle_recording", ("CallSid", live), ("RecordingUrl",
             "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE" + Guid.NewGuid().ToString("N")), ("RecordingDuration", "7"));
         var ended = _twilio.PostAsync("/webhook/stream_ended", ("CallSid", live), ("CallStatus", "in-progress"), ("To", _number));
+        // A forged call is refused before it could be shed: nothing is deferred for it.
+        var forgedSid = VoiceWebhookFixture.NewCallSid();
+        var forged = _twilio.PostAsync("/webhook/incoming_call", [new("CallSid", forgedSid), new("From", "+972523334455"), new("To", _number)], sign: false);
 
         // Every one is answered while the slots are still held: none waited for capacity.
         var answers = await Task.WhenAll(burst).WaitAsync(Patience);
@@ -108,6 +111,7 @@ public sealed class LoadSheddingTests : IAsyncLifetime
         var streamingAnswer = await streaming.WaitAsync(Patience);
         var recordingAnswer = await recording.WaitAsync(Patience);
         var endedAnswer = await ended.WaitAsync(Patience);
+        Assert.Equal(HttpStatusCode.Forbidden, (await forged.WaitAsync(Patience)).StatusCode);
         Assert.All(admitted, call => Assert.False(call.IsCompleted));
         for (var i = 0; i < Burst; i++)
         {
@@ -150,6 +154,7 @@ public sealed class LoadSheddingTests : IAsyncLifetime
         var retried = await TwimlAsync(await IncomingCallAsync(burstSids[0], tokens[burstSids[0]]));
         Assert.Equal(CallIdOf(XDocument.Parse(await answers[0].Content.ReadAsStringAsync())), CallIdOf(retried));
         Assert.Equal(1, await Sql.CountAsync(_database, "SELECT count(*) FROM calls WHERE call_sid = $1", burstSids[0]));
+        Assert.Equal(0, await Sql.CountAsync(_database, "SELECT count(*) FROM calls WHERE call_sid = $1", forgedSid));
 
         // Counted by webhook, logged once for the whole burst, alerted past the threshold.
         Assert.Equal(Burst, shed.Count("incoming_call"));
