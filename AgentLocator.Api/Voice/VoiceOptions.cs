@@ -60,12 +60,14 @@ public sealed class VoiceOptions
 
     /// <summary>
     /// Voice webhooks doing their database work at once. Above the machine's ceiling more in flight only lengthens every
-    /// request (they share the cores with Postgres); 16 keeps two cores busy while each waits on its Postgres and Redis round trips.
+    /// request, shed ones included (they share the cores with Postgres). On two cores 8 covers the ceiling (~430/s at a
+    /// few ms each); at 1,000/s offered on a busy machine (load 13-23) two of three runs with 16 still had requests time
+    /// out, the runs with 8 and 4 none (noisy: to be confirmed on a quiet machine).
     /// </summary>
     [Range(1, 10_000)]
-    public int MaxConcurrentWebhooks { get; set; } = 16;
+    public int MaxConcurrentWebhooks { get; set; } = 8;
 
     /// <summary>Voice webhooks waiting for a slot (each at most <see cref="MaxWebhookWait"/>); one more is shed at once.</summary>
     [Range(0, 100_000)]
-    public int MaxQueuedWebhooks { get; set; } = 64;
+    public int MaxQueuedWebhooks { get; set; } = 32;
 }
