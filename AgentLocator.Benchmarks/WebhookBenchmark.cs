@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
+using AgentLocator.Api.Webhooks;
 using AgentLocator.Twilio.Security;
 
 namespace AgentLocator.Benchmarks;
@@ -13,6 +14,9 @@ namespace AgentLocator.Benchmarks;
 ///   --AppHost:Resources:api:Env:Twilio__ValidateSignatures true --AppHost:Resources:api:Env:Twilio__AuthToken bench-token</code>
 /// then <c>dotnet run -c Release --project AgentLocator.Benchmarks -- webhooks --auth-token bench-token</c>.
 /// Each call carries an <c>I-Twilio-Idempotency-Token</c> as Twilio's do (<c>--idempotency false</c> leaves it out).
+/// Each answer counts as served in full, shed (the Api answered at once past its capacity and deferred the writes: the
+/// <c>X-AgentLocator-Shed</c> header), or failed (not 2xx, or no answer within the client's 20 s); the ceiling is the rate
+/// served in full.
 /// With <c>--cpu-pids api=&lt;pid&gt;,postgres=&lt;postmaster pid&gt;,redis=&lt;pid&gt;</c> it also reports each process's CPU
 /// milliseconds per request of each endpoint (<see cref="ProcessCpu"/>), which holds on a busy machine where
 /// wall-clock numbers do not: <c>scripts/cpu-per-request.sh</c> finds the pids.
@@ -83,10 +87,14 @@ public sealed class WebhookBenchmark : IBenchmark
         var endCpu = cpu?.Sample();
 
         Console.WriteLine($"target rate {rate}/s for {seconds} s each, business {businessId}");
-        Console.WriteLine("| endpoint | requests | errors | throughput (req/s) | p50 ms | p90 ms | p99 ms | max ms |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| endpoint | requests | served in full | shed | failed | answered (req/s) | in full (req/s) | p50 ms | p90 ms | p99 ms | max ms |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
         Print("GET /health", health);
         Print("POST /webhook/incoming_call (signed, writes call + customer)", calls);
+        if (calls.Shed > 0)
+        {
+            Console.WriteLine($"shed incoming_call answers: {ShedLatencies(calls)}");
+        }
         if (cpu is not null)
         {
             var names = cpu.Names.Append("loadgen").ToList();
@@ -102,12 +110,23 @@ public sealed class WebhookBenchmark : IBenchmark
         return calls.Errors == 0 ? 0 : 1;
     }
 
+    /// <summary>Latency over every request, failed ones included (a timeout counts at the time it took).</summary>
     private static void Print(string name, RunResult r)
     {
         var sorted = r.LatenciesMs.Order().ToArray();
-        double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
-        Console.WriteLine($"| {name} | {sorted.Length} | {r.Errors} | {sorted.Length / r.Elapsed.TotalSeconds:F0} | {P(0.50):F2} | {P(0.90):F2} | {P(0.99):F2} | {(sorted.Length == 0 ? 0 : sorted[^1]):F2} |");
+        var full = sorted.Length - r.Shed - r.Errors;
+        Console.WriteLine($"| {name} | {sorted.Length} | {full} | {r.Shed} | {r.Errors} | {(sorted.Length - r.Errors) / r.Elapsed.TotalSeconds:F0} | " +
+            $"{full / r.Elapsed.TotalSeconds:F0} | {Percentile(sorted, 0.50):F2} | {Percentile(sorted, 0.90):F2} | {Percentile(sorted, 0.99):F2} | {(sorted.Length == 0 ? 0 : sorted[^1]):F2} |");
     }
+
+    private static string ShedLatencies(RunResult r)
+    {
+        var sorted = r.LatenciesMs.Where((_, i) => r.Outcomes[i] == Outcome.Shed).Order().ToArray();
+        return $"{sorted.Length}, p50 {Percentile(sorted, 0.50):F2} ms, p99 {Percentile(sorted, 0.99):F2} ms, max {sorted[^1]:F2} ms";
+    }
+
+    private static double Percentile(double[] sorted, double q) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
 
     private static void PrintCpu(string name, Dictionary<string, double> before, Dictionary<string, double> after, RunResult run,
         Dictionary<string, double> idleRate, List<string> names)
@@ -123,7 +142,7 @@ public sealed class WebhookBenchmark : IBenchmark
     {
         var total = rate * seconds;
         var latencies = new double[total];
-        var errors = 0;
+        var outcomes = new Outcome[total];
         var tasks = new List<Task>(total);
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < total; i++)
@@ -143,22 +162,33 @@ public sealed class WebhookBenchmark : IBenchmark
                 {
                     using var response = await http.SendAsync(request, cancellationToken);
                     await response.Content.ReadAsByteArrayAsync(cancellationToken);
-                    if (!response.IsSuccessStatusCode)
-                    {
-                        Interlocked.Increment(ref errors);
-                    }
+                    outcomes[index] = !response.IsSuccessStatusCode ? Outcome.Failed
+                        : response.Headers.Contains(WebhookAdmission.ShedHeader) ? Outcome.Shed
+                        : Outcome.Full;
                 }
                 catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
                 {
                     // Refused, reset, or no answer within the client's timeout: an error of the run, not the end of it.
-                    Interlocked.Increment(ref errors);
+                    outcomes[index] = Outcome.Failed;
                 }
                 latencies[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             }, cancellationToken));
         }
         await Task.WhenAll(tasks);
-        return new RunResult(latencies, errors, clock.Elapsed);
+        return new RunResult(latencies, outcomes, clock.Elapsed);
     }
 
-    private sealed record RunResult(double[] LatenciesMs, int Errors, TimeSpan Elapsed);
+    private enum Outcome
+    {
+        Full,
+        Shed,
+        Failed,
+    }
+
+    private sealed record RunResult(double[] LatenciesMs, Outcome[] Outcomes, TimeSpan Elapsed)
+    {
+        public int Errors { get; } = Outcomes.Count(o => o == Outcome.Failed);
+
+        public int Shed { get; } = Outcomes.Count(o => o == Outcome.Shed);
+    }
 }

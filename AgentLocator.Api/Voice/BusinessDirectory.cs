@@ -32,6 +32,15 @@ public sealed class BusinessDirectory(IOptions<VoiceOptions> options, TimeProvid
             return new DirectoryAnswer(cached.Route, FromDatabase: false, DatabaseFailed: true);
         }
     }
+
+    /// <summary>
+    /// The last known answer, however old, without asking Postgres (a webhook shed under load); a number never looked up
+    /// is unknown, as when the database is down.
+    /// </summary>
+    public DirectoryAnswer FromCache(string number) =>
+        _cache.TryGetValue(number, out var cached)
+            ? new DirectoryAnswer(cached.Route, FromDatabase: false, DatabaseFailed: false)
+            : new DirectoryAnswer(null, FromDatabase: false, DatabaseFailed: true);
 }
 
 public sealed record DirectoryAnswer(BusinessRoute? Route, bool FromDatabase, bool DatabaseFailed);

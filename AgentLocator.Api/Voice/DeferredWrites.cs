@@ -5,9 +5,12 @@ using Microsoft.Extensions.Options;
 namespace AgentLocator.Api.Voice;
 
 /// <summary>
-/// Writes a webhook could not make because Postgres was down. The webhook has already
-/// answered Twilio and logged everything needed to rebuild the write (<c>WEBHOOK_ERROR</c>);
-/// this loop makes the write as soon as the database is back, in order, with backoff. Each one is a
+/// Writes a webhook could not make because Postgres was down, or left for later because it was shed under load
+/// (<see cref="AddShed"/>). The webhook has already answered Twilio and logged everything needed to rebuild the write
+/// (<c>WEBHOOK_ERROR</c>; a shed write carries it in its description instead of a line per request);
+/// these loops make the write as soon as the database is back, with backoff: the writes of one call (or message) in
+/// order, those of different calls on <c>Voice:DeferredWriteConcurrency</c> loops at once (one write at a time waits on
+/// a commit each, which left a burst of shed calls queueing at ~100 writes/s). Each one Postgres could not take is a
 /// webhook error of kind <c>postgres</c> (counted, and alerted past the threshold). Nothing is given up
 /// silently: a write pushed out of a full queue, or one that keeps failing for a reason other than the
 /// database being unreachable, is logged (<c>DEFERRED_WRITE_DROPPED</c>), counted and alerted.
@@ -22,7 +25,7 @@ public sealed partial class DeferredWrites : BackgroundService
     private readonly ServiceTelemetry _telemetry;
     private readonly ILogger<DeferredWrites> _logger;
     private readonly int _maxAttempts;
-    private readonly Channel<DeferredWrite> _pending;
+    private readonly Channel<DeferredWrite>[] _queues;
 
     public DeferredWrites(IServiceScopeFactory scopes, ServiceTelemetry telemetry, IOptions<VoiceOptions> options, ILogger<DeferredWrites> logger)
     {
@@ -30,27 +33,45 @@ public sealed partial class DeferredWrites : BackgroundService
         _telemetry = telemetry;
         _logger = logger;
         _maxAttempts = options.Value.DeferredWriteMaxAttempts;
-        _pending = Channel.CreateBounded<DeferredWrite>(
-            new BoundedChannelOptions(options.Value.DeferredWriteCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
-            dropped => Drop(dropped, QueueFull, "the queue of writes waiting for the database is full"));
+        // The capacity shared evenly by the loops: memory stays bounded by Voice:DeferredWriteCapacity in all.
+        var loops = options.Value.DeferredWriteConcurrency;
+        var capacity = Math.Max(1, options.Value.DeferredWriteCapacity / loops);
+        _queues = Enumerable.Range(0, loops).Select(_ => Channel.CreateBounded<DeferredWrite>(
+                new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+                dropped => Drop(dropped, QueueFull, "the queue of writes waiting for the database is full")))
+            .ToArray();
     }
 
-    public int Count => _pending.Reader.Count;
+    public int Count => _queues.Sum(queue => queue.Reader.Count);
 
-    public void Add(string description, Func<IServiceProvider, CancellationToken, Task> write)
+    /// <summary>A write Postgres could not take now; <paramref name="key"/> (the CallSid, the MessageSid) keeps the writes of one call in order.</summary>
+    public void Add(string key, string description, Func<IServiceProvider, CancellationToken, Task> write)
     {
         _telemetry.WebhookError("postgres", "postgres unreachable");
-        _pending.Writer.TryWrite(new DeferredWrite(description, write));
+        QueueOf(key).Writer.TryWrite(new DeferredWrite(description, null, write));
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// A write of a webhook shed under load (<see cref="Webhooks.WebhookAdmission"/>): not a database error (the shed is counted
+    /// and alerted as such); made in order with the call's other writes, at most <c>Voice:DeferredWriteConcurrency</c> at once.
+    /// Its description is made only if it is logged (dropped, or waiting on a database that is down): a burst holds thousands.
+    /// </summary>
+    public void AddShed(string key, Func<string> describe, Func<IServiceProvider, CancellationToken, Task> write) =>
+        QueueOf(key).Writer.TryWrite(new DeferredWrite(null, describe, write));
+
+    private Channel<DeferredWrite> QueueOf(string key) => _queues[(uint)StringComparer.Ordinal.GetHashCode(key) % (uint)_queues.Length];
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(_queues.Select(queue => Task.Run(() => DrainAsync(queue, stoppingToken), CancellationToken.None)));
+
+    private async Task DrainAsync(Channel<DeferredWrite> queue, CancellationToken stoppingToken)
     {
         try
         {
             // Taken off the queue before it is tried: the queue's capacity counts only writes still waiting.
-            while (await _pending.Reader.WaitToReadAsync(stoppingToken))
+            while (await queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                while (_pending.Reader.TryRead(out var item))
+                while (queue.Reader.TryRead(out var item))
                 {
                     await WriteAsync(item, stoppingToken);
                 }
@@ -59,7 +80,7 @@ public sealed partial class DeferredWrites : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // The process is stopping: what still waits is lost with it, and said so.
-            while (_pending.Reader.TryRead(out var item))
+            while (queue.Reader.TryRead(out var item))
             {
                 Drop(item, Stopping, "the service stopped before the database came back");
             }
@@ -82,7 +103,11 @@ public sealed partial class DeferredWrites : BackgroundService
             {
                 await using var scope = _scopes.CreateAsyncScope();
                 await item.Write(scope.ServiceProvider, stoppingToken);
-                LogRecovered(_logger, item.Description);
+                if (!item.IsShed)
+                {
+                    // A shed write done is the normal case, hundreds a second in a burst: no line each.
+                    LogRecovered(_logger, item.Description);
+                }
                 return;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -122,7 +147,13 @@ public sealed partial class DeferredWrites : BackgroundService
         _telemetry.DeferredWriteDropped(reason, write.Description);
     }
 
-    private sealed record DeferredWrite(string Description, Func<IServiceProvider, CancellationToken, Task> Write);
+    /// <summary>A write and what it is: a description, or for a shed webhook's write the way to make one.</summary>
+    private sealed record DeferredWrite(string? Text, Func<string>? Describe, Func<IServiceProvider, CancellationToken, Task> Write)
+    {
+        public bool IsShed => Describe is not null;
+
+        public string Description => Text ?? Describe!();
+    }
 
     [LoggerMessage(EventId = 3111, EventName = "DEFERRED_WRITE_DONE", Level = LogLevel.Information,
         Message = "DEFERRED_WRITE_DONE {Description} written after the database came back")]

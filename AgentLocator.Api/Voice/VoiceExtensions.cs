@@ -18,11 +18,13 @@ public static class VoiceExtensions
         builder.AddCallSessions();
         services.AddSingleton<BusinessDirectory>();
         services.AddSingleton<VoiceTwiml>();
-        services.AddSingleton<DeferredWrites>();
-        services.AddHostedService(sp => sp.GetRequiredService<DeferredWrites>());
+        // Hosted services stop in reverse order: the writer after the deferred writes, which go through it.
         services.AddSingleton<IncomingCallWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<IncomingCallWriter>());
+        services.AddSingleton<DeferredWrites>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeferredWrites>());
         services.AddScoped<TwilioWebhookFilter>();
+        services.AddSingleton<WebhookAdmission>();
         return builder;
     }
 

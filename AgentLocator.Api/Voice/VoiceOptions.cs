@@ -28,9 +28,20 @@ public sealed class VoiceOptions
     [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
     public TimeSpan SessionTtl { get; set; } = TimeSpan.FromHours(2);
 
-    /// <summary>Writes held for Postgres at most; past it the oldest is dropped (logged with everything to rebuild it, counted, alerted).</summary>
+    /// <summary>
+    /// Writes held for Postgres at most; past it the oldest is dropped (logged with everything to rebuild it, counted, alerted).
+    /// Under 1 KB each (a shed call's fields and its write), so 50,000 stay under 50 MB: a minute of calls shed at 800/s,
+    /// where 10,000 overflowed after ~10 s of 1,000/s offered on two cores.
+    /// </summary>
     [Range(1, 1_000_000)]
-    public int DeferredWriteCapacity { get; set; } = 10_000;
+    public int DeferredWriteCapacity { get; set; } = 50_000;
+
+    /// <summary>
+    /// Deferred writes made at once, each call's in order. Several, because one write at a time waits on a commit each:
+    /// after a burst of shed calls a single loop drained ~100 writes/s and the queue overflowed.
+    /// </summary>
+    [Range(1, 64)]
+    public int DeferredWriteConcurrency { get; set; } = 4;
 
     /// <summary>
     /// Tries of a deferred write that fails for a reason other than Postgres being unreachable (a bug, a constraint): it is
@@ -38,4 +49,25 @@ public sealed class VoiceOptions
     /// </summary>
     [Range(1, 1000)]
     public int DeferredWriteMaxAttempts { get; set; } = 5;
+
+    /// <summary>
+    /// How long a voice webhook may wait for one of the <see cref="MaxConcurrentWebhooks"/> slots before it is shed: answered at
+    /// once with the answer it gives when Postgres is down (TwiML, or 204), its writes deferred. A few hundred ms: far inside
+    /// Twilio's 15 s, and long enough that a short burst is served in full rather than shed.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan MaxWebhookWait { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Voice webhooks doing their database work at once. Above the machine's ceiling more in flight only lengthens every
+    /// request, shed ones included (they share the cores with Postgres). On two cores 8 covers the ceiling (~430/s at a
+    /// few ms each); at 1,000/s offered on a busy machine (load 13-23) two of three runs with 16 still had requests time
+    /// out, the runs with 8 and 4 none (noisy: to be confirmed on a quiet machine).
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrentWebhooks { get; set; } = 8;
+
+    /// <summary>Voice webhooks waiting for a slot (each at most <see cref="MaxWebhookWait"/>); one more is shed at once.</summary>
+    [Range(0, 100_000)]
+    public int MaxQueuedWebhooks { get; set; } = 32;
 }

@@ -14,7 +14,9 @@ namespace AgentLocator.Api.Voice;
 /// <summary>
 /// The voice webhooks Twilio calls, at the paths the replaced system used. Each answers valid
 /// TwiML (or 204) fast whatever else is down: Postgres gets a bounded budget, and what could
-/// not be written is logged in full and written later.
+/// not be written is logged in full and written later. Past the Api's capacity a webhook is shed
+/// (<see cref="WebhookAdmission"/>): it gives the answer it gives without Postgres, at once, and
+/// defers its writes.
 /// </summary>
 public static partial class VoiceWebhooksApi
 {
@@ -22,6 +24,7 @@ public static partial class VoiceWebhooksApi
     {
         var group = endpoints.MapGroup("/webhook").WithTags("Twilio voice webhooks")
             .AddEndpointFilter<TwilioWebhookFilter>()
+            .AddEndpointFilter<WebhookAdmissionFilter>()
             .DisableAntiforgery();
         group.MapPost("/incoming_call", IncomingCallAsync);
         group.MapPost("/stream_status", StreamStatusAsync);
@@ -46,7 +49,11 @@ public static partial class VoiceWebhooksApi
         var to = form.Field("To") ?? "";
         using var budget = DatabaseFailures.Budget(options.Value.DatabaseBudget, cancellationToken);
 
-        var answer = await directory.FindAsync(to, store, budget.Token, cancellationToken);
+        // Shed under load: the caller is served all the same (greeting and live conversation, as when Postgres is down,
+        // rather than voicemail: the business would get a message instead of a lead, and the recording needs the call row
+        // written later just as much); the number's business comes from the cache, the call row is written behind.
+        var shed = WebhookAdmission.WasShed(request.HttpContext);
+        var answer = shed ? directory.FromCache(to) : await directory.FindAsync(to, store, budget.Token, cancellationToken);
         if ((answer.Route is null && !answer.DatabaseFailed) || answer.Route is { Active: false })
         {
             LogNotInService(logger, callSid, PhoneNumbers.Redact(to));
@@ -58,7 +65,14 @@ public static partial class VoiceWebhooksApi
         var incoming = new IncomingCall(callSid, businessId, Guid.CreateVersion7(), from, to, form.Field("Direction") ?? "inbound",
             form.Field("CallStatus") ?? CallStatuses.Ringing, clock.GetUtcNow(), TestTraffic.IsTestCall(callSid), Activity.Current?.Id);
         var callId = incoming.CallId;
-        if (!answer.DatabaseFailed)
+        if (shed)
+        {
+            // No line per call (the shed is logged once per interval); what rebuilds the call travels with the write.
+            deferred.AddShed(callSid, () => $"call {incoming.CallSid} (shed; CallId={incoming.CallId} BusinessId={incoming.BusinessId} " +
+                    $"From={PhoneNumbers.Redact(incoming.From)} To={PhoneNumbers.Redact(incoming.To)} StartedAt={incoming.StartedAt:O})",
+                (services, ct) => RecordLaterAsync(services, incoming, ct));
+        }
+        else if (!answer.DatabaseFailed)
         {
             try
             {
@@ -71,11 +85,11 @@ public static partial class VoiceWebhooksApi
                 answer = answer with { DatabaseFailed = true };
             }
         }
-        if (answer.DatabaseFailed)
+        if (answer.DatabaseFailed && !shed)
         {
             // Answer anyway; the call row is written when Postgres is back.
             LogCallNotRecorded(logger, "incoming_call", callSid, incoming.CallId, businessId, PhoneNumbers.Redact(from), PhoneNumbers.Redact(to), incoming.StartedAt);
-            deferred.Add($"call {callSid}", (services, ct) => RecordLaterAsync(services, incoming, ct));
+            deferred.Add(callSid, $"call {callSid}", (services, ct) => RecordLaterAsync(services, incoming, ct));
         }
         var token = tokens.Create(callSid, callId, businessId);
         await ShareLiveCallAsync(sessions, new CallSession(callSid, callId, businessId, null, from, to, token, twiml.GreetingDuration, incoming.StartedAt),
@@ -112,7 +126,8 @@ public static partial class VoiceWebhooksApi
             }
             call = call with { BusinessId = route.BusinessId };
         }
-        await store.RecordIncomingAsync(call, cancellationToken);
+        // With the live calls' rows: a burst of shed calls drains in batches, not a statement and a commit at a time.
+        await services.GetRequiredService<IncomingCallWriter>().RecordAsync(call, cancellationToken);
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> StreamStatusAsync(
@@ -140,7 +155,7 @@ public static partial class VoiceWebhooksApi
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Unknown StreamEvent",
                 detail: "StreamEvent must be stream-started, stream-stopped or stream-error.");
         }
-        await WriteOrDeferAsync("stream_status", callSid, store, deferred, options.Value, logger, write, cancellationToken);
+        await WriteOrDeferAsync(request.HttpContext, "stream_status", callSid, store, deferred, options.Value, logger, write, cancellationToken);
         return TypedResults.NoContent();
     }
 
@@ -161,7 +176,7 @@ public static partial class VoiceWebhooksApi
         }
         int? duration = int.TryParse(form.Field("CallDuration"), out var seconds) && seconds >= 0 ? seconds : null;
         var at = clock.GetUtcNow();
-        var moved = await WriteOrDeferAsync("call_status", callSid, store, deferred, options.Value, logger,
+        var moved = await WriteOrDeferAsync(request.HttpContext, "call_status", callSid, store, deferred, options.Value, logger,
             (s, ct) => s.ApplyStatusAsync(callSid, status!, duration, at, ct), cancellationToken);
         if (moved && CallStatuses.IsFinal(status))
         {
@@ -188,17 +203,26 @@ public static partial class VoiceWebhooksApi
         using var budget = DatabaseFailures.Budget(options.Value.DatabaseBudget, cancellationToken);
         Call? call = null;
         var maxLength = 120;
-        try
+        if (WebhookAdmission.WasShed(request.HttpContext))
         {
-            call = await store.GetCallAsync(callSid, budget.Token);
-            if (call is not null && (await directory.FindAsync(call.To, store, budget.Token, cancellationToken)).Route is { } route)
-            {
-                maxLength = route.MaxRecordingSeconds;
-            }
+            // Shed under load: answered as when Postgres is down (voicemail unless the call is over), the recording's
+            // length from the cached business of the number dialled.
+            maxLength = directory.FromCache(form.Field("To") ?? "").Route?.MaxRecordingSeconds ?? maxLength;
         }
-        catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
+        else
         {
-            LogCallNotRecorded(logger, "stream_ended", callSid, Guid.Empty, Guid.Empty, PhoneNumbers.Redact(form.Field("From")), PhoneNumbers.Redact(form.Field("To")), clock.GetUtcNow());
+            try
+            {
+                call = await store.GetCallAsync(callSid, budget.Token);
+                if (call is not null && (await directory.FindAsync(call.To, store, budget.Token, cancellationToken)).Route is { } route)
+                {
+                    maxLength = route.MaxRecordingSeconds;
+                }
+            }
+            catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
+            {
+                LogCallNotRecorded(logger, "stream_ended", callSid, Guid.Empty, Guid.Empty, PhoneNumbers.Redact(form.Field("From")), PhoneNumbers.Redact(form.Field("To")), clock.GetUtcNow());
+            }
         }
 
         if (call is { ConversationCompleted: true } || CallStatuses.IsFinal(callStatus))
@@ -217,7 +241,7 @@ public static partial class VoiceWebhooksApi
         using var fallback = StartFallbackSpan(telemetry, call?.TraceParent, callSid, reason);
         var at = clock.GetUtcNow();
         await sessions.PublishAsync(new CallEvent(CallEvent.Fallback, callSid, at, new Dictionary<string, string> { ["reason"] = reason }), cancellationToken);
-        await WriteOrDeferAsync("stream_ended", callSid, store, deferred, options.Value, logger,
+        await WriteOrDeferAsync(request.HttpContext, "stream_ended", callSid, store, deferred, options.Value, logger,
             (s, ct) => s.RecordFallbackAsync(callSid, reason, at, ct), cancellationToken);
         return twiml.Voicemail(maxLength).ToResult();
     }
@@ -238,7 +262,7 @@ public static partial class VoiceWebhooksApi
         HttpRequest request, CallStore store, VoiceTwiml twiml, DeferredWrites deferred, JobSignal jobs,
         IOptions<VoiceOptions> options, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
     {
-        var result = await EnqueueRecordingAsync(request.Form, "handle_recording", store, deferred, jobs, options.Value, logger, cancellationToken);
+        var result = await EnqueueRecordingAsync(request.HttpContext, "handle_recording", store, deferred, jobs, options.Value, logger, cancellationToken);
         return result is { } problem ? problem : twiml.ThankYou().ToResult();
     }
 
@@ -246,13 +270,14 @@ public static partial class VoiceWebhooksApi
         HttpRequest request, CallStore store, DeferredWrites deferred, JobSignal jobs,
         IOptions<VoiceOptions> options, ILogger<VoiceWebhookLog> logger, CancellationToken cancellationToken)
     {
-        var result = await EnqueueRecordingAsync(request.Form, "recording_status", store, deferred, jobs, options.Value, logger, cancellationToken);
+        var result = await EnqueueRecordingAsync(request.HttpContext, "recording_status", store, deferred, jobs, options.Value, logger, cancellationToken);
         return result is { } problem ? problem : TypedResults.NoContent();
     }
 
-    private static async Task<ProblemHttpResult?> EnqueueRecordingAsync(IFormCollection form, string webhook, CallStore store,
+    private static async Task<ProblemHttpResult?> EnqueueRecordingAsync(HttpContext http, string webhook, CallStore store,
         DeferredWrites deferred, JobSignal jobs, VoiceOptions options, ILogger logger, CancellationToken cancellationToken)
     {
+        var form = http.Request.Form;
         if (!TryCallSid(form, out var callSid, out var problem))
         {
             return problem;
@@ -268,7 +293,7 @@ public static partial class VoiceWebhooksApi
         var sid = form.Field("RecordingSid") ?? RecordingJob.SidFromUrl(url) ?? callSid;
         int? duration = int.TryParse(form.Field("RecordingDuration"), out var d) && d >= 0 ? d : null;
         var payload = new RecordingJob.Payload(callSid, url, sid, duration, form.Field("RecordingStatus"));
-        var queued = await WriteOrDeferAsync(webhook, callSid, store, deferred, options, logger,
+        var queued = await WriteOrDeferAsync(http, webhook, callSid, store, deferred, options, logger,
             async (s, ct) => await JobQueue.EnqueueOnceAsync(s.Db, RecordingJob.Type, payload, RecordingJob.DedupKey(sid), maxAttempts: 40,
                 // The job belongs to the call's trace, not to this webhook's.
                 traceParent: await s.TraceParentOfAsync(callSid, ct), cancellationToken: ct),
@@ -280,10 +305,19 @@ public static partial class VoiceWebhooksApi
         return null;
     }
 
-    /// <summary>Runs a write within the database budget; when Postgres is not answering, logs and defers it.</summary>
-    private static async Task<bool> WriteOrDeferAsync(string webhook, string callSid, CallStore store, DeferredWrites deferred, VoiceOptions options,
-        ILogger logger, Func<CallStore, CancellationToken, Task<bool>> write, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs a write within the database budget; when Postgres is not answering, logs and defers it. A webhook shed under load
+    /// defers it without trying: Twilio does not retry a status callback answered 503 (its default retry policy retries a
+    /// failed connection only), so answering 204 and writing later is what keeps it.
+    /// </summary>
+    private static async Task<bool> WriteOrDeferAsync(HttpContext http, string webhook, string callSid, CallStore store, DeferredWrites deferred,
+        VoiceOptions options, ILogger logger, Func<CallStore, CancellationToken, Task<bool>> write, CancellationToken cancellationToken)
     {
+        if (WebhookAdmission.WasShed(http))
+        {
+            deferred.AddShed(callSid, () => $"{webhook} {callSid} (shed)", (services, ct) => write(services.GetRequiredService<CallStore>(), ct));
+            return false;
+        }
         using var budget = DatabaseFailures.Budget(options.DatabaseBudget, cancellationToken);
         try
         {
@@ -297,7 +331,7 @@ public static partial class VoiceWebhooksApi
         catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
         {
             LogWriteFailed(logger, webhook, callSid, ex.Message);
-            deferred.Add($"{webhook} {callSid}", (services, ct) => write(services.GetRequiredService<CallStore>(), ct));
+            deferred.Add(callSid, $"{webhook} {callSid}", (services, ct) => write(services.GetRequiredService<CallStore>(), ct));
             return false;
         }
     }

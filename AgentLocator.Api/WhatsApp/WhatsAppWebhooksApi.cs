@@ -63,7 +63,7 @@ public static partial class WhatsAppWebhooksApi
         {
             // Twilio does not retry messaging webhooks: keep the message and store it when Postgres is back.
             LogDeferred(logger, message.MessageSid, ex.Message);
-            deferred.Add($"whatsapp {message.MessageSid}", (services, ct) => StoreLaterAsync(services, message, ct));
+            deferred.Add(message.MessageSid, $"whatsapp {message.MessageSid}", (services, ct) => StoreLaterAsync(services, message, ct));
             return new MessagingResponse().ToResult();
         }
     }
@@ -101,7 +101,7 @@ public static partial class WhatsAppWebhooksApi
         catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
         {
             LogDeferred(logger, sid, ex.Message);
-            deferred.Add($"whatsapp status {sid}", (services, ct) =>
+            deferred.Add(sid, $"whatsapp status {sid}", (services, ct) =>
                 services.GetRequiredService<WhatsAppStore>().ApplyStatusAsync(sid, status, errorCode, at, ct));
         }
         return TypedResults.NoContent();

@@ -39,6 +39,8 @@ public sealed partial class IncomingCallWriter(IServiceScopeFactory scopes, ILog
         FullMode = BoundedChannelFullMode.Wait,
     });
 
+    private volatile bool _stopped;
+
     private readonly Histogram<int> _batchSize = meters.Create("AgentLocator.Data").CreateHistogram<int>(
         "agentlocator.calls.write_batch", "{call}", "Incoming calls written to Postgres per round trip.");
 
@@ -46,14 +48,15 @@ public sealed partial class IncomingCallWriter(IServiceScopeFactory scopes, ILog
         "agentlocator.calls.write_failures", "{call}", "Incoming calls whose row the writer could not write, by reason (unreachable, refused).");
 
     /// <summary>Writes the call (once per CallSid) with whatever else is waiting; completes when it is committed.</summary>
-    /// <exception cref="TimeoutException">Too many calls are waiting for Postgres already.</exception>
+    /// <exception cref="TimeoutException">Too many calls are waiting for Postgres already, or the writer has stopped.</exception>
     public Task<RecordedCall> RecordAsync(IncomingCall call, CancellationToken cancellationToken)
     {
         var pending = new Pending(call, Activity.Current, new TaskCompletionSource<RecordedCall>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(pending))
         {
-            return Task.FromException<RecordedCall>(new TimeoutException(
-                $"{MaxQueued} incoming calls are already waiting for Postgres; call {call.CallSid} was not queued"));
+            return Task.FromException<RecordedCall>(new TimeoutException(_stopped
+                ? $"the incoming call writer has stopped; call {call.CallSid} was not queued"
+                : $"{MaxQueued} incoming calls are already waiting for Postgres; call {call.CallSid} was not queued"));
         }
         return pending.Written.Task.WaitAsync(cancellationToken);
     }
@@ -64,6 +67,7 @@ public sealed partial class IncomingCallWriter(IServiceScopeFactory scopes, ILog
     /// <summary>Stops taking calls and writes those already queued before the service stops.</summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        _stopped = true;
         _queue.Writer.TryComplete();
         await base.StopAsync(cancellationToken);
         // A host stopped right after it started may never have run the writers: what is still queued is written here.

@@ -8,7 +8,7 @@ namespace AgentLocator.ServiceDefaults.Telemetry;
 /// <summary>
 /// The one <see cref="ActivitySource"/> and <see cref="Meter"/> of a service, named <c>AgentLocator.&lt;service&gt;</c>,
 /// and the call's instruments: calls, turns, reply latency, fallbacks by reason, webhook errors by kind and
-/// signature rejections. What an operator must hear about (a dependency failing webhooks, forged webhooks,
+/// signature rejections, webhooks shed under load. What an operator must hear about (a dependency failing webhooks, forged webhooks, shedding,
 /// a call that fell back for a technical reason) also goes to <see cref="IAlerts"/>.
 /// </summary>
 public sealed class ServiceTelemetry
@@ -24,6 +24,7 @@ public sealed class ServiceTelemetry
     private readonly Counter<long> _webhookErrors;
     private readonly Counter<long> _signatureRejections;
     private readonly Counter<long> _writesDropped;
+    private readonly Counter<long> _webhooksShed;
 
     public ServiceTelemetry(IMeterFactory meters, BuildInfo build, IAlerts alerts)
     {
@@ -40,6 +41,8 @@ public sealed class ServiceTelemetry
         _webhookErrors = Meter.CreateCounter<long>("agentlocator.webhook.errors", "{error}", "Webhooks answered without a dependency, by kind (postgres, unexpected).");
         _writesDropped = Meter.CreateCounter<long>("agentlocator.deferred_writes.dropped", "{write}",
             "Writes held for an unreachable database that were given up, by reason (queue_full, failing, stopping): each is logged in full.");
+        _webhooksShed = Meter.CreateCounter<long>("agentlocator.webhooks.shed", "{request}",
+            "Webhooks answered at once past the service's capacity (the degraded answer, writes deferred), by webhook and reason (queue_full, wait).");
         _signatureRejections = Meter.CreateCounter<long>("agentlocator.webhook.signature_rejections", "{request}", "Webhooks refused for a missing or invalid X-Twilio-Signature.");
     }
 
@@ -83,6 +86,16 @@ public sealed class ServiceTelemetry
     {
         _writesDropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
         _alerts.Raise("deferred_write_dropped:" + reason, $"a database write was given up ({reason}): {what}; rebuild it from the WEBHOOK_ERROR log");
+    }
+
+    /// <summary>
+    /// A webhook shed under load (<paramref name="reason"/>: <c>queue_full</c>, or <c>wait</c> when no slot came within the wait budget);
+    /// alerted past a threshold.
+    /// </summary>
+    public void WebhookShed(string webhook, string reason)
+    {
+        _webhooksShed.Add(1, new KeyValuePair<string, object?>("webhook", webhook), new KeyValuePair<string, object?>("reason", reason));
+        _alerts.Count("webhook_shed", "webhooks shed under load (answered at once without their database work, writes deferred)", "webhooks shed");
     }
 
     /// <summary>A webhook refused for its signature; alerted past a threshold.</summary>

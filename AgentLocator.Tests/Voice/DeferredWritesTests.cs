@@ -34,11 +34,11 @@ public sealed class DeferredWritesTests : IAsyncLifetime
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         // The first write is being tried (the database answers slowly); two wait behind it and fill the queue.
-        deferred.Add("call CAfirst", async (_, ct) => { started.TrySetResult(); await gate.Task.WaitAsync(ct); written.Enqueue("CAfirst"); });
+        deferred.Add("CAfirst", "call CAfirst", async (_, ct) => { started.TrySetResult(); await gate.Task.WaitAsync(ct); written.Enqueue("CAfirst"); });
         await started.Task.WaitAsync(Patience);
         foreach (var sid in new[] { "CAoldest", "CAsecond", "CAthird" })
         {
-            deferred.Add("call " + sid, (_, _) => { written.Enqueue(sid); return Task.CompletedTask; });
+            deferred.Add(sid, "call " + sid, (_, _) => { written.Enqueue(sid); return Task.CompletedTask; });
         }
 
         Assert.Equal(1, dropped.Count("queue_full"));
@@ -59,7 +59,7 @@ public sealed class DeferredWritesTests : IAsyncLifetime
         var downTries = 0;
 
         // Postgres unreachable three times in a row is waited out (more tries than the limit for other failures) ...
-        deferred.Add("call CAdown", (_, _) =>
+        deferred.Add("CAdown", "call CAdown", (_, _) =>
         {
             if (Interlocked.Increment(ref downTries) <= 3)
             {
@@ -70,15 +70,15 @@ public sealed class DeferredWritesTests : IAsyncLifetime
             return Task.CompletedTask;
         });
         // ... a write that fails for another reason (a bug, a constraint) is given up after its tries ...
-        deferred.Add("call CAbroken", (_, _) => throw new InvalidOperationException("the write is wrong"));
+        deferred.Add("CAbroken", "call CAbroken", (_, _) => throw new InvalidOperationException("the write is wrong"));
         // ... and so is one Postgres answers with an error (here a real one: a recording of a call that does not exist) ...
-        deferred.Add("call CAorphan", async (services, ct) =>
+        deferred.Add("CAorphan", "call CAorphan", async (services, ct) =>
         {
             var db = services.GetRequiredService<AgentLocator.Data.Infrastructure.AgentLocatorDbContext>();
             await db.Database.ExecuteSqlRawAsync("INSERT INTO recordings (id, call_id, recording_url, status, created_at, updated_at) VALUES (gen_random_uuid(), gen_random_uuid(), 'https://api.twilio.com/r', 'pending', now(), now())", ct);
         });
         // ... and the write behind it is still made.
-        deferred.Add("call CAafter", (_, _) => { written.Enqueue("CAafter"); return Task.CompletedTask; });
+        deferred.Add("CAafter", "call CAafter", (_, _) => { written.Enqueue("CAafter"); return Task.CompletedTask; });
 
         Assert.True(await EventuallyAsync(() => written.Count == 2), $"written: {string.Join(", ", written)}\n{string.Join('\n', api.Logs.Lines)}");
         Assert.Equal(["CAdown", "CAafter"], written);
@@ -91,12 +91,42 @@ public sealed class DeferredWritesTests : IAsyncLifetime
         Assert.False(api.Logs.Contains("DEFERRED_WRITE_DROPPED call CAdown"));
     }
 
-    private ServiceFactory<ApiEntryPoint> Start(int capacity, int maxAttempts)
+    [Fact]
+    public async Task AWriteWaitingOnTheDatabaseHoldsBackOnlyTheWritesOfItsOwnCall()
+    {
+        await using var api = Start(capacity: 100, maxAttempts: 3, concurrency: 4);
+        var deferred = api.Services.GetRequiredService<DeferredWrites>();
+        var written = new ConcurrentQueue<string>();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        deferred.Add("CAslow", "call CAslow", async (_, ct) => { started.TrySetResult(); await gate.Task.WaitAsync(ct); written.Enqueue("CAslow"); });
+        await started.Task.WaitAsync(Patience);
+        deferred.Add("CAslow", "call_status CAslow", (_, _) => { written.Enqueue("CAslow status"); return Task.CompletedTask; });
+        var others = Enumerable.Range(0, 12).Select(i => "CAother" + i).ToList();
+        foreach (var sid in others)
+        {
+            deferred.Add(sid, "call " + sid, (_, _) => { written.Enqueue(sid); return Task.CompletedTask; });
+        }
+
+        // Other calls' writes go on beside the slow one (12 calls all on its loop of 4: a chance of 6e-8) ...
+        Assert.True(await EventuallyAsync(() => written.Any(others.Contains)), "every other call waited behind the slow one");
+        Assert.DoesNotContain("CAslow status", written);
+        gate.SetResult();
+        Assert.True(await EventuallyAsync(() => written.Count == others.Count + 2), $"written: {string.Join(", ", written)}");
+        // ... and the slow call's own writes stay in their order.
+        var own = written.Where(w => w.StartsWith("CAslow", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["CAslow", "CAslow status"], own);
+    }
+
+    private ServiceFactory<ApiEntryPoint> Start(int capacity, int maxAttempts, int concurrency = 1)
     {
         var api = ApiTestHost.Create(_connectionString, extra: new Dictionary<string, string?>
         {
             ["Voice:DeferredWriteCapacity"] = capacity.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Voice:DeferredWriteMaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // One loop unless told: the other tests are about what one queue keeps, drops and orders.
+            ["Voice:DeferredWriteConcurrency"] = concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         api.CreateClient().Dispose(); // starts the host and its background loops
         return api;
