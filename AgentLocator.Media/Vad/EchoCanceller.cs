@@ -21,6 +21,9 @@ namespace AgentLocator.Media;
 /// (<see cref="EchoPathLock"/>); the filter of <see cref="Taps"/> taps around it, started at the
 /// least-squares gain, predicts the echo of each sample and adapts only while the residual is well under
 /// the predicted echo (no double talk). While it cancels well, no search runs.</item>
+/// <item>No echo: loud audio that no path explains and that a search over 100 ms of it finds no delay for
+/// (<see cref="EchoAbsent"/>: a caller alone, before the echo arrives or on a line without one) counts as
+/// cancelled with no echo in it, so the caller is compared with the line, not with the bot's playback level.</item>
 /// </list>
 /// The search runs every <see cref="SearchEveryFrames"/> frames while the bot talks and the locked path does
 /// not cancel the echo well, and on demand (<see cref="ExplainsRecentAudioAsEcho"/>) before a barge-in fires;
@@ -49,6 +52,21 @@ public sealed class EchoCanceller
     public const int CandidateLife = 3 * 8000;
 
     public const int SearchEveryFrames = 5;
+
+    /// <summary>
+    /// A search whose best delay correlates below this (waveforms) over loud inbound audio finds no echo in it: the
+    /// echo alone correlates at 0.99, a caller over it at ~0.7, a caller alone with nothing of the bot's voice, under 0.4.
+    /// </summary>
+    public const double EchoAbsentCorrelation = 0.5;
+
+    /// <summary>Loud frames a search must have had in its window before it can find the echo absent (100 ms: an echo just arriving would otherwise correlate with the line's noise).</summary>
+    private const int EchoAbsentAfterFrames = 5;
+
+    /// <summary>Quiet that ends a loud run (200 ms, a pause between words).</summary>
+    private const int EchoAbsentQuietFrames = 10;
+
+    /// <summary>Inbound frames louder than this (dBFS) are audio a search can say something about.</summary>
+    private const double LoudDbfs = -45;
 
     /// <summary>NLMS taps (4 ms) and how many of them lie before the estimated delay.</summary>
     public const int Taps = 32;
@@ -105,7 +123,7 @@ public sealed class EchoCanceller
     private readonly float[] _weights = new float[Taps];
     private readonly float[] _correlations = new float[MaxDelayBlocks + 1];
     private readonly float[] _residual = new float[FrameSamples];
-    private readonly (int Delay, long At)[] _candidates = new (int, long)[MaxCandidates];
+    private readonly (int Delay, long At, long Since)[] _candidates = new (int, long, long)[MaxCandidates];
     private readonly EchoPathLock _lock = new();
     private int _candidateCount;
     private long _verifiedAt = long.MinValue / 2;
@@ -117,6 +135,10 @@ public sealed class EchoCanceller
     private bool _adapt;
     private bool _cancellingWell;
     private int _lead;
+    private int _loudFrames;
+    private int _quietFrames;
+    private bool _echoAbsent;
+    private long _lockedAt;
 
     /// <summary>Whether an echo path is locked (its delay agreed by independent estimates and the filter running).</summary>
     public bool IsLocked { get; private set; }
@@ -135,6 +157,14 @@ public sealed class EchoCanceller
 
     /// <summary>The delays the echo is fitted at now (the locked one aside), newest estimate last.</summary>
     public IEnumerable<int> PlausibleDelays => _candidates.Take(_candidateCount).Select(c => c.Delay);
+
+    /// <summary>
+    /// Whether the loud audio on the line holds no echo of the bot: with no echo path explaining it, a search over at least
+    /// 100 ms of it found no delay where it correlates with the bot's audio at <see cref="EchoAbsentCorrelation"/> (a caller
+    /// alone on the line, before the echo arrives or on a line without one). Its frames then count as cancelled, with no
+    /// echo predicted in them, until a search finds the echo or 200 ms of quiet end the run.
+    /// </summary>
+    public bool EchoAbsent => _echoAbsent;
 
     /// <summary>Whether the last frame's echo was accounted for (a locked path or plausible delays): the barge-in detector then compares the caller with the echo predicted.</summary>
     public bool LastFrameCancelled { get; private set; }
@@ -208,15 +238,28 @@ public sealed class EchoCanceller
         if (!BotAudible)
         {
             PassThrough(inbound, residual);
+            _loudFrames = 0;
+            _echoAbsent = false;
             return;
         }
 
         // Search while the bot talks, unless the locked path is cancelling the echo well (the filter then tracks it).
         if (++_frame % SearchEveryFrames == 0 && _samples - _lastReferenceSample < FrameSamples * SearchEveryFrames && !(IsLocked && _cancellingWell))
         {
-            Consider(Search(SearchWindow, 0), _samples);
+            var search = Search(SearchWindow, 0);
+            Consider(search, _samples);
+            // Voice the bot's audio does not correlate with at any delay is no echo of it: a caller alone on the line.
+            if (Math.Max(search.Correlation, search.RunnerUpCorrelation) >= EchoAbsentCorrelation)
+            {
+                _echoAbsent = false;
+            }
+            else if (_loudFrames >= EchoAbsentAfterFrames)
+            {
+                _echoAbsent = true;
+            }
         }
 
+        TrackLoudRun();
         ExpireCandidates();
         var filtered = false;
         double echoEnergy = 0, residualEnergy = inboundEnergy;
@@ -260,12 +303,17 @@ public sealed class EchoCanceller
         {
             _verifiedAt = _samples;
         }
+        else if (BotSilentAtDelaysInUse())
+        {
+            _verifiedAt += FrameSamples; // a pause in the bot's speech: nothing to verify the path on, so it does not age
+        }
 
         // The locked path and the plausible delays count only while they have recently explained the echo: after the
         // path moved out of their reach, the frames go to the level rule, not to a bar set under an echo nobody predicts.
         if (!(IsLocked || _candidateCount > 0) || _samples - _verifiedAt > VerifiedFor)
         {
             PassThrough(inbound, residual);
+            LastFrameCancelled = _echoAbsent; // no echo to take out: the detector compares the caller with none
             return;
         }
 
@@ -303,8 +351,10 @@ public sealed class EchoCanceller
 
     /// <summary>
     /// Before a barge-in fires: whether the inbound audio of the last <paramref name="window"/> samples is the
-    /// bot's echo: the waveforms correlate at ≥ <see cref="LockCorrelation"/> at some delay over the whole window,
-    /// or over each half of it (the path moved inside the window). Each clear estimate is a vote for its delay.
+    /// bot's echo that was not taken out: the waveforms correlate at ≥ <see cref="LockCorrelation"/> at some delay
+    /// over the whole window, or over each half of it (the path moved inside the window), and that delay is not
+    /// one the frames were already cancelled at (<see cref="CancelledAt"/>: the caller is then what was left after
+    /// the echo came out, however loud the echo was beside them). Each clear estimate is a vote for its delay.
     /// </summary>
     public bool ExplainsRecentAudioAsEcho(int window = 3200)
     {
@@ -314,11 +364,13 @@ public sealed class EchoCanceller
         }
 
         window = Math.Clamp(window / Block * Block, 2 * 800, SearchWindow);
+        var cancelled = LastFrameCancelled;
+        var since = _samples - window;
         var whole = Search(window, 0);
         Consider(whole, _samples);
         if (whole.Correlation >= LockCorrelation)
         {
-            return EchoHeardAsCaller();
+            return !(cancelled && CancelledAt(whole.Delay, since)) && EchoHeardAsCaller();
         }
 
         var half = window / 2 / Block * Block;
@@ -331,7 +383,65 @@ public sealed class EchoCanceller
 
         var recent = Search(half, 0);
         Consider(recent, _samples);
-        return recent.Correlation >= LockCorrelation && EchoHeardAsCaller();
+        return recent.Correlation >= LockCorrelation && !(cancelled && CancelledAt(older.Delay, since) && CancelledAt(recent.Delay, since)) && EchoHeardAsCaller();
+    }
+
+    /// <summary>The loud run of inbound frames (what may be a caller): counted up while loud, over at 200 ms of quiet, which also ends the echo's absence.</summary>
+    private void TrackLoudRun()
+    {
+        if (InboundDbfs > LoudDbfs)
+        {
+            _loudFrames++;
+            _quietFrames = 0;
+        }
+        else if (++_quietFrames > EchoAbsentQuietFrames)
+        {
+            _loudFrames = 0;
+            _echoAbsent = false;
+        }
+    }
+
+    /// <summary>Whether the bot's audio is silent in this frame at the locked delay and every plausible one (false when there are none): no echo is due.</summary>
+    private bool BotSilentAtDelaysInUse()
+    {
+        if (IsLocked && Energy(ReferenceSpan(FrameSamples, DelaySamples)) > SilentMeanSquare * FrameSamples)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < _candidateCount; i++)
+        {
+            if (Energy(ReferenceSpan(FrameSamples, _candidates[i].Delay)) > SilentMeanSquare * FrameSamples)
+            {
+                return false;
+            }
+        }
+
+        return IsLocked || _candidateCount > 0;
+    }
+
+    /// <summary>
+    /// Whether the frames since sample <paramref name="since"/> were cancelled at <paramref name="delay"/>: the locked path's,
+    /// adopted before then, or a plausible delay found in the first half of the window at the latest (fitted every frame
+    /// since: a caller who began before the echo arrived was heard over it for at least the second half). A delay found
+    /// later (a path that just moved) took none of the echo out of the frames the barge-in was counted on.
+    /// </summary>
+    private bool CancelledAt(int delay, long since)
+    {
+        if (IsLocked && _lockedAt <= since && Math.Abs(delay - DelaySamples) <= EchoPathLock.Tolerance)
+        {
+            return true;
+        }
+
+        for (var i = 0; i < _candidateCount; i++)
+        {
+            if (_candidates[i].Since <= since + (_samples - since) / 2 && Math.Abs(delay - _candidates[i].Delay) <= FitSpread)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The echo passed for a caller: cancelling leaves more of it than the tracked leftover says.</summary>
@@ -349,6 +459,8 @@ public sealed class EchoCanceller
         LockedCorrelation = 0;
         _candidateCount = 0;
         _cancellingWell = false;
+        _loudFrames = 0;
+        _echoAbsent = false;
         EchoLeftoverDb = AssumedLeftoverDb;
         _lock.Reset();
         Array.Clear(_weights);
@@ -442,6 +554,7 @@ public sealed class EchoCanceller
         _lead = Math.Min(TapLead, search.Delay);
         _weights[Taps - 1 - _lead] = Math.Clamp(search.Gain, 0f, 4f);
         DelaySamples = search.Delay;
+        _lockedAt = at;
         LockedCorrelation = search.Correlation;
         IsLocked = true;
         _adapt = true;
@@ -453,7 +566,7 @@ public sealed class EchoCanceller
         {
             if (Math.Abs(_candidates[i].Delay - delay) <= FitSpread)
             {
-                _candidates[i] = (delay, Math.Max(at, _candidates[i].At));
+                _candidates[i] = (delay, Math.Max(at, _candidates[i].At), _candidates[i].Since);
                 return;
             }
         }
@@ -467,11 +580,11 @@ public sealed class EchoCanceller
                 oldest = _candidates[i].At < _candidates[oldest].At ? i : oldest;
             }
 
-            _candidates[oldest] = (delay, at);
+            _candidates[oldest] = (delay, at, at);
             return;
         }
 
-        _candidates[_candidateCount++] = (delay, at);
+        _candidates[_candidateCount++] = (delay, at, at);
     }
 
     private void ExpireCandidates()
