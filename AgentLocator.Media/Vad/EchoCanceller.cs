@@ -21,9 +21,6 @@ namespace AgentLocator.Media;
 /// (<see cref="EchoPathLock"/>); the filter of <see cref="Taps"/> taps around it, started at the
 /// least-squares gain, predicts the echo of each sample and adapts only while the residual is well under
 /// the predicted echo (no double talk). While it cancels well, no search runs.</item>
-/// <item>No echo: loud audio that no path explains and that a search over 100 ms of it finds no delay for
-/// (<see cref="EchoAbsent"/>: a caller alone, before the echo arrives or on a line without one) counts as
-/// cancelled with no echo in it, so the caller is compared with the line, not with the bot's playback level.</item>
 /// </list>
 /// The search runs every <see cref="SearchEveryFrames"/> frames while the bot talks and the locked path does
 /// not cancel the echo well, and on demand (<see cref="ExplainsRecentAudioAsEcho"/>) before a barge-in fires;
@@ -52,21 +49,6 @@ public sealed class EchoCanceller
     public const int CandidateLife = 3 * 8000;
 
     public const int SearchEveryFrames = 5;
-
-    /// <summary>
-    /// A search whose best delay correlates below this (waveforms) over loud inbound audio finds no echo in it: the
-    /// echo alone correlates at 0.99, a caller over it at ~0.7, a caller alone with nothing of the bot's voice, under 0.4.
-    /// </summary>
-    public const double EchoAbsentCorrelation = 0.5;
-
-    /// <summary>Loud frames a search must have had in its window before it can find the echo absent (100 ms: an echo just arriving would otherwise correlate with the line's noise).</summary>
-    private const int EchoAbsentAfterFrames = 5;
-
-    /// <summary>Quiet that ends a loud run (200 ms, a pause between words).</summary>
-    private const int EchoAbsentQuietFrames = 10;
-
-    /// <summary>Inbound frames louder than this (dBFS) are audio a search can say something about.</summary>
-    private const double LoudDbfs = -45;
 
     /// <summary>NLMS taps (4 ms) and how many of them lie before the estimated delay.</summary>
     public const int Taps = 32;
@@ -135,9 +117,6 @@ public sealed class EchoCanceller
     private bool _adapt;
     private bool _cancellingWell;
     private int _lead;
-    private int _loudFrames;
-    private int _quietFrames;
-    private bool _echoAbsent;
     private long _lockedAt;
 
     /// <summary>Whether an echo path is locked (its delay agreed by independent estimates and the filter running).</summary>
@@ -157,14 +136,6 @@ public sealed class EchoCanceller
 
     /// <summary>The delays the echo is fitted at now (the locked one aside), newest estimate last.</summary>
     public IEnumerable<int> PlausibleDelays => _candidates.Take(_candidateCount).Select(c => c.Delay);
-
-    /// <summary>
-    /// Whether the loud audio on the line holds no echo of the bot: with no echo path explaining it, a search over at least
-    /// 100 ms of it found no delay where it correlates with the bot's audio at <see cref="EchoAbsentCorrelation"/> (a caller
-    /// alone on the line, before the echo arrives or on a line without one). Its frames then count as cancelled, with no
-    /// echo predicted in them, until a search finds the echo or 200 ms of quiet end the run.
-    /// </summary>
-    public bool EchoAbsent => _echoAbsent;
 
     /// <summary>Whether the last frame's echo was accounted for (a locked path or plausible delays): the barge-in detector then compares the caller with the echo predicted.</summary>
     public bool LastFrameCancelled { get; private set; }
@@ -238,28 +209,15 @@ public sealed class EchoCanceller
         if (!BotAudible)
         {
             PassThrough(inbound, residual);
-            _loudFrames = 0;
-            _echoAbsent = false;
             return;
         }
 
         // Search while the bot talks, unless the locked path is cancelling the echo well (the filter then tracks it).
         if (++_frame % SearchEveryFrames == 0 && _samples - _lastReferenceSample < FrameSamples * SearchEveryFrames && !(IsLocked && _cancellingWell))
         {
-            var search = Search(SearchWindow, 0);
-            Consider(search, _samples);
-            // Voice the bot's audio does not correlate with at any delay is no echo of it: a caller alone on the line.
-            if (Math.Max(search.Correlation, search.RunnerUpCorrelation) >= EchoAbsentCorrelation)
-            {
-                _echoAbsent = false;
-            }
-            else if (_loudFrames >= EchoAbsentAfterFrames)
-            {
-                _echoAbsent = true;
-            }
+            Consider(Search(SearchWindow, 0), _samples);
         }
 
-        TrackLoudRun();
         ExpireCandidates();
         var filtered = false;
         double echoEnergy = 0, residualEnergy = inboundEnergy;
@@ -313,7 +271,6 @@ public sealed class EchoCanceller
         if (!(IsLocked || _candidateCount > 0) || _samples - _verifiedAt > VerifiedFor)
         {
             PassThrough(inbound, residual);
-            LastFrameCancelled = _echoAbsent; // no echo to take out: the detector compares the caller with none
             return;
         }
 
@@ -386,21 +343,6 @@ public sealed class EchoCanceller
         return recent.Correlation >= LockCorrelation && !(cancelled && CancelledAt(older.Delay, since) && CancelledAt(recent.Delay, since)) && EchoHeardAsCaller();
     }
 
-    /// <summary>The loud run of inbound frames (what may be a caller): counted up while loud, over at 200 ms of quiet, which also ends the echo's absence.</summary>
-    private void TrackLoudRun()
-    {
-        if (InboundDbfs > LoudDbfs)
-        {
-            _loudFrames++;
-            _quietFrames = 0;
-        }
-        else if (++_quietFrames > EchoAbsentQuietFrames)
-        {
-            _loudFrames = 0;
-            _echoAbsent = false;
-        }
-    }
-
     /// <summary>Whether the bot's audio is silent in this frame at the locked delay and every plausible one (false when there are none): no echo is due.</summary>
     private bool BotSilentAtDelaysInUse()
     {
@@ -459,8 +401,6 @@ public sealed class EchoCanceller
         LockedCorrelation = 0;
         _candidateCount = 0;
         _cancellingWell = false;
-        _loudFrames = 0;
-        _echoAbsent = false;
         EchoLeftoverDb = AssumedLeftoverDb;
         _lock.Reset();
         Array.Clear(_weights);

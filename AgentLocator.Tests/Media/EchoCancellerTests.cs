@@ -170,50 +170,6 @@ public sealed class EchoCancellerTests
     }
 
     [Fact]
-    public void ACallerAloneOnALineWithoutEchoIsFoundToCarryNoEchoWithin200Ms()
-    {
-        var onset = 300 + RealTimeScenarios.VoiceStart(RealTimeScenarios.Audio("caller_name_he.wav")) / 8;
-        int? absentAt = null;
-        RunWithCaller(echoGainDb: null, callerDb: 0, (canceller, at) =>
-        {
-            if (canceller.EchoAbsent && absentAt is null)
-            {
-                absentAt = at;
-                Assert.True(canceller.LastFrameCancelled, "a frame with no echo in it is one the detector compares with no echo");
-                Assert.Equal(AudioLevel.SilenceDbfs, canceller.EchoDbfs);
-            }
-        });
-
-        Assert.NotNull(absentAt);
-        Assert.InRange(absentAt.Value - onset, 0, 200);
-    }
-
-    [Fact]
-    public void TheEchoAloneIsNeverFoundToCarryNoEcho()
-    {
-        // The question's echo alone, 6 dB down: its first frames come before any search has found it.
-        var absent = 0;
-        var canceller = new EchoCanceller();
-        var question = MuLaw.Decode(Question);
-        var line = new short[question.Length + 8 * 1000];
-        for (var i = 0; i < question.Length; i++)
-        {
-            line[i + 8 * 450] = (short)(question[i] / 2);
-        }
-
-        var inbound = MuLaw.Encode(line);
-        var residual = new byte[160];
-        for (var o = 0; o + 160 <= inbound.Length; o += 160)
-        {
-            canceller.Process(inbound.AsSpan(o, 160), o < Question.Length ? Question.AsSpan(o, Math.Min(160, Question.Length - o)) : [], residual);
-            absent += canceller.EchoAbsent ? 1 : 0;
-        }
-
-        Assert.Equal(0, absent);
-        Assert.True(canceller.Locks > 0);
-    }
-
-    [Fact]
     public void ACallerOverTheEchoOfTheLockedPathIsNotTakenForTheEcho()
     {
         // A caller well under the echo talks over it once the path is locked: the echo dominates the last 400 ms, which
