@@ -3,8 +3,8 @@ namespace AgentLocator.Media;
 /// <summary>
 /// What a call hears of its caller while the bot talks: each caller frame has the bot's echo removed
 /// (<see cref="EchoCanceller"/>) and, while a reply plays, goes to the barge-in detector, which compares the
-/// caller with what is left of the echo once the canceller has the echo path (or with the line alone once it found
-/// no echo in the caller's audio), and with the bot's playback level until then. The speech detector's verdict on
+/// caller with what is left of the echo once the canceller has the echo path, and with the bot's playback level
+/// until then. The speech detector's verdict on
 /// the previous frame confirms a caller, who then interrupts after a shorter run (<see cref="BargeInOptions.ConfirmedMinDuration"/>).
 /// A barge-in is checked before it is reported: when the last 400 ms of inbound audio turn out to be the bot's echo,
 /// not taken out, after all (a path the canceller had not locked onto yet, or one that moved), the canceller locks
