@@ -125,6 +125,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         var latencies = new Dictionary<string, List<double>> { ["first reply (300-700 ms in)"] = [], ["later reply (0.5-2.5 s in)"] = [] };
         var misses = latencies.Keys.ToDictionary(k => k, _ => 0);
         var earlyFires = latencies.Keys.ToDictionary(k => k, _ => 0);
+        var echoChecks = latencies.Keys.ToDictionary(k => k, _ => 0);
         var perDelay = delays.ToDictionary(d => d, _ => new List<double>());
         foreach (var delay in delays)
         {
@@ -147,6 +148,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                     replies.Add(new Reply(at, talkedOver, delay * SampleRate / 1000 + random.Next(line.JitterSamples + 1)));
                     var callerAt = at + (later ? random.Next(SampleRate / 2, SampleRate * 5 / 2) : random.Next(SampleRate * 3 / 10, SampleRate * 7 / 10));
                     var result = line.Run(replies, caller, callerAt, detectors.Factory, stopAtFirstBargeIn: true);
+                    echoChecks[name] += result.EchoRejections;
                     var onset = callerAt + onsetOffset;
                     var fired = result.BargeIns.Where(b => b >= at).Cast<long?>().FirstOrDefault();
                     if (fired is { } early && early <= onset)
@@ -168,18 +170,28 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         }
 
         Console.WriteLine();
-        Console.WriteLine("| caller starts in | trials | detected | missed | fired by the echo before the caller spoke | latency p50 / p95 / max (ms, voice onset → barge-in) | within 400 ms |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---|---:|");
+        Console.WriteLine("| caller starts in | trials | detected | missed | fired by the echo before the caller spoke | echo checks that turned the caller down | latency p50 / p95 / p99 / max (ms, voice onset → barge-in) | within 400 ms |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---|---:|");
         var met = falseRate <= 1;
+        var all = new List<double>();
+        var allTrials = 0;
         foreach (var (name, values) in latencies)
         {
             values.Sort();
+            all.AddRange(values);
             var trials = values.Count + misses[name] + earlyFires[name];
+            allTrials += trials;
             var within = values.Count(v => v <= Bound.TotalMilliseconds);
             met &= within == trials;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {trials} | {values.Count} | {misses[name]} | {earlyFires[name]} | {Percentile(values, 50):F0} / {Percentile(values, 95):F0} / {(values.Count > 0 ? values[^1] : double.NaN):F0} | {within} of {trials} |"));
+                $"| {name} | {trials} | {values.Count} | {misses[name]} | {earlyFires[name]} | {echoChecks[name]} | {Percentile(values, 50):F0} / {Percentile(values, 95):F0} / {Percentile(values, 99):F0} / {(values.Count > 0 ? values[^1] : double.NaN):F0} | {within} of {trials} ({100.0 * within / Math.Max(1, trials):F1} %) |"));
         }
+
+        all.Sort();
+        var allWithin = all.Count(v => v <= Bound.TotalMilliseconds);
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"all callers: {allWithin} of {allTrials} within 400 ms = {100.0 * allWithin / Math.Max(1, allTrials):F1} %; latency p50 {Percentile(all, 50):F0}, p95 {Percentile(all, 95):F0}, p99 {Percentile(all, 99):F0}, max {(all.Count > 0 ? all[^1] : double.NaN):F0} ms (target: every one within 400 ms)"));
 
         Console.WriteLine();
         Console.WriteLine("by echo delay, both cases: " + string.Join("; ", perDelay.Select(p =>
@@ -314,7 +326,8 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                 }
 
                 var watch = Stopwatch.StartNew();
-                var heard = listener.Process(inboundMuLaw, scheduled, playing, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate), speech.NoiseFloorDbfs, out var bargeIn);
+                // The speech detector has heard up to the previous frame, as in the session.
+                var heard = listener.Process(inboundMuLaw, scheduled, playing, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate), speech.NoiseFloorDbfs, out var bargeIn, speech.LastFrameVoiced);
                 if (listener.Echo.BotAudible)
                 {
                     botTime += watch.Elapsed;

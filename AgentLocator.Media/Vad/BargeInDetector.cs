@@ -13,6 +13,9 @@ namespace AgentLocator.Media;
 /// </summary>
 public sealed class BargeInDetector
 {
+    /// <summary>Frames remembered for the run of voice (1.28 s of 20 ms frames: the longest run the rules look back over, gaps included).</summary>
+    private const int HistoryFrames = 64;
+
     private readonly BargeInOptions _options;
     private double _playbackDbfs = AudioLevel.SilenceDbfs;
     private double _echoDbfs = AudioLevel.SilenceDbfs;
@@ -20,9 +23,11 @@ public sealed class BargeInDetector
     private bool _echoCancelled;
     private bool _inCandidate;
     private bool _fired;
-    private TimeSpan _candidateStart;
-    private TimeSpan _candidateVoiced;
+    private readonly (TimeSpan Start, TimeSpan Duration, bool Voiced)[] _history = new (TimeSpan, TimeSpan, bool)[HistoryFrames];
+    private int _historyAt;
+    private int _historyCount;
     private TimeSpan _candidateGap;
+    private TimeSpan _speechHeard;
     private double _candidateNoiseFloorDbfs;
 
     public BargeInDetector(BargeInOptions? options = null)
@@ -78,17 +83,29 @@ public sealed class BargeInDetector
         return Math.Max(floor, Math.Max(overBot, noiseFloorDbfs + _options.NoiseMarginDb));
     }
 
+    /// <summary>Whether the speech detector has heard speech long enough to confirm a caller (<see cref="BargeInOptions.ConfirmingSpeech"/>).</summary>
+    private bool Confirmed => _options.ConfirmingSpeech > TimeSpan.Zero && _speechHeard >= _options.ConfirmingSpeech;
+
     /// <summary>
     /// Processes one caller frame (stream time <paramref name="timestamp"/>); returns true once, on
     /// the frame that completes a barge-in, with <paramref name="onset"/> its start. Call
     /// <see cref="Reset"/> when a new playback starts.
     /// </summary>
-    public bool Process(ReadOnlySpan<byte> inboundMuLaw, TimeSpan timestamp, out TimeSpan onset, double noiseFloorDbfs = AudioLevel.SilenceDbfs) =>
-        ProcessLevel(AudioLevel.MuLawDbfs(inboundMuLaw), timestamp, FrameDuration(inboundMuLaw.Length), out onset, noiseFloorDbfs);
+    public bool Process(ReadOnlySpan<byte> inboundMuLaw, TimeSpan timestamp, out TimeSpan onset, double noiseFloorDbfs = AudioLevel.SilenceDbfs, bool speechHeard = false) =>
+        ProcessLevel(AudioLevel.MuLawDbfs(inboundMuLaw), timestamp, FrameDuration(inboundMuLaw.Length), out onset, noiseFloorDbfs, speechHeard);
 
     public bool ProcessLevel(double levelDbfs, TimeSpan timestamp, TimeSpan frameDuration, out TimeSpan onset, double noiseFloorDbfs = AudioLevel.SilenceDbfs)
+        => ProcessLevel(levelDbfs, timestamp, frameDuration, out onset, noiseFloorDbfs, speechHeard: false);
+
+    /// <summary>
+    /// As <see cref="ProcessLevel(double, TimeSpan, TimeSpan, out TimeSpan, double)"/>, with whether the speech detector heard
+    /// speech in the caller's previous frame (with the echo taken out): a run of it confirms the caller
+    /// (<see cref="BargeInOptions.ConfirmedMinDuration"/>).
+    /// </summary>
+    public bool ProcessLevel(double levelDbfs, TimeSpan timestamp, TimeSpan frameDuration, out TimeSpan onset, double noiseFloorDbfs, bool speechHeard)
     {
         onset = default;
+        _speechHeard = speechHeard ? _speechHeard + frameDuration : TimeSpan.Zero;
         if (_fired)
         {
             return false;
@@ -101,32 +118,27 @@ public sealed class BargeInDetector
             noiseFloorDbfs = Math.Min(noiseFloorDbfs, _candidateNoiseFloorDbfs);
         }
 
-        if (levelDbfs > ThresholdDbfs(noiseFloorDbfs))
+        var voiced = levelDbfs > ThresholdDbfs(noiseFloorDbfs);
+        Remember(timestamp, frameDuration, voiced);
+        if (voiced)
         {
             if (!_inCandidate)
             {
                 _inCandidate = true;
-                _candidateStart = timestamp;
-                _candidateVoiced = TimeSpan.Zero;
                 _candidateNoiseFloorDbfs = noiseFloorDbfs;
             }
 
             _candidateGap = TimeSpan.Zero;
-            _candidateVoiced += frameDuration;
-            var kept = timestamp + frameDuration - _candidateStart;
-            // Over the echo's level rule only voiced frames count: the echo itself passes it now and then.
-            var enough = _echoCancelled ? kept >= _options.MinDuration && _candidateVoiced >= _options.MinVoicedShare * kept : _candidateVoiced >= _options.MinDuration;
-            if (enough)
+            if (EnoughVoice(timestamp + frameDuration, out onset))
             {
                 _fired = true;
-                onset = _candidateStart;
                 return true;
             }
         }
         else if (_inCandidate)
         {
             _candidateGap += frameDuration;
-            if (_candidateGap > (_echoCancelled ? _options.CancelledGapTolerance : _options.GapTolerance))
+            if (_candidateGap > GapToleranceNow)
             {
                 _inCandidate = false;
             }
@@ -135,11 +147,78 @@ public sealed class BargeInDetector
         return false;
     }
 
+    /// <summary>
+    /// Whether the frames up to <paramref name="end"/> hold a run of the caller's voice: going back from the newest
+    /// frame over gaps no longer than the gap tolerance, some voiced frame starts a run long enough
+    /// (<see cref="BargeInOptions.MinDuration"/>, or less once confirmed) and voiced enough (<see cref="BargeInOptions.MinVoicedShare"/>);
+    /// over the echo's level rule, one with <see cref="BargeInOptions.MinDuration"/> of voiced frames. Every start is tried,
+    /// so what came before the caller began (the echo's last frames before the canceller took it out) does not dilute them.
+    /// <paramref name="onset"/>: where the run starts.
+    /// </summary>
+    private bool EnoughVoice(TimeSpan end, out TimeSpan onset)
+    {
+        var minDuration = _echoCancelled ? MinDurationNow : _options.MinDuration;
+        var share = Confirmed ? Math.Min(_options.ConfirmedVoicedShare, _options.MinVoicedShare) : _options.MinVoicedShare;
+        var tolerance = GapToleranceNow;
+        var voiced = TimeSpan.Zero;
+        var gap = TimeSpan.Zero;
+        var next = end;
+        for (var k = 0; k < _historyCount; k++)
+        {
+            var (start, duration, isVoiced) = _history[(_historyAt - 1 - k + HistoryFrames) % HistoryFrames];
+            gap += next - (start + duration); // time no frame covered (nothing was played then) is a gap too
+            if (gap > tolerance)
+            {
+                break;
+            }
+
+            if (isVoiced)
+            {
+                voiced += duration;
+                gap = TimeSpan.Zero;
+                var kept = end - start;
+                // Over the echo's level rule only voiced frames count: the echo itself passes it now and then.
+                if (_echoCancelled ? kept >= minDuration && voiced >= share * kept : voiced >= minDuration)
+                {
+                    onset = start;
+                    return true;
+                }
+            }
+            else
+            {
+                gap += duration;
+            }
+
+            if (gap > tolerance)
+            {
+                break;
+            }
+
+            next = start;
+        }
+
+        onset = default;
+        return false;
+    }
+
+    private void Remember(TimeSpan start, TimeSpan duration, bool voiced)
+    {
+        _history[_historyAt] = (start, duration, voiced);
+        _historyAt = (_historyAt + 1) % HistoryFrames;
+        _historyCount = Math.Min(_historyCount + 1, HistoryFrames);
+    }
+
+    private TimeSpan GapToleranceNow => _echoCancelled ? _options.CancelledGapTolerance : _options.GapTolerance;
+
+    /// <summary>With the echo cancelled, the voice needed now: less once the speech detector confirms the caller.</summary>
+    private TimeSpan MinDurationNow => Confirmed && _options.ConfirmedMinDuration < _options.MinDuration ? _options.ConfirmedMinDuration : _options.MinDuration;
+
     /// <summary>Arms the detector for a new playback (keeps the playback level).</summary>
     public void Reset()
     {
         _inCandidate = false;
         _fired = false;
+        _historyCount = 0;
     }
 
     private TimeSpan FrameDuration(int samples) => TimeSpan.FromTicks(samples * TimeSpan.TicksPerSecond / _options.SampleRate);

@@ -3,10 +3,12 @@ namespace AgentLocator.Media;
 /// <summary>
 /// What a call hears of its caller while the bot talks: each caller frame has the bot's echo removed
 /// (<see cref="EchoCanceller"/>) and, while a reply plays, goes to the barge-in detector, which compares the
-/// caller with what is left of the echo once the canceller has the echo path, and with the bot's playback
-/// level until then. A barge-in is confirmed before it is reported: when the last 400 ms of inbound audio
-/// turn out to be the bot's echo after all (a path the canceller had not locked onto yet, or one that
-/// moved), the canceller locks onto it and the detector starts over. One per call; not thread-safe.
+/// caller with what is left of the echo once the canceller has the echo path, and with the bot's playback level
+/// until then. The speech detector's verdict on
+/// the previous frame confirms a caller, who then interrupts after a shorter run (<see cref="BargeInOptions.ConfirmedMinDuration"/>).
+/// A barge-in is checked before it is reported: when the last 400 ms of inbound audio turn out to be the bot's echo,
+/// not taken out, after all (a path the canceller had not locked onto yet, or one that moved), the canceller locks
+/// onto it and the detector starts over. One per call; not thread-safe.
 /// </summary>
 public sealed class BargeInListener
 {
@@ -25,10 +27,11 @@ public sealed class BargeInListener
     /// One caller frame and the bot's frame scheduled at the same stream time (<paramref name="bot"/>: empty when
     /// nothing is scheduled). <paramref name="playing"/>: whether a reply is playing (barge-in is armed).
     /// Returns the caller's audio without the echo (valid until the next call), for speech detection;
-    /// <paramref name="bargeIn"/> is true on the frame that completes a barge-in.
+    /// <paramref name="bargeIn"/> is true on the frame that completes a barge-in. <paramref name="speechHeard"/>: whether the
+    /// speech detector heard speech in the previous frame this returned (it confirms a caller: <see cref="BargeInOptions.ConfirmedMinDuration"/>).
     /// </summary>
     public ReadOnlySpan<byte> Process(ReadOnlySpan<byte> inbound, ReadOnlySpan<byte> bot, bool playing, TimeSpan timestamp, double noiseFloorDbfs,
-        out bool bargeIn)
+        out bool bargeIn, bool speechHeard = false)
     {
         bargeIn = false;
         var heard = inbound;
@@ -55,7 +58,7 @@ public sealed class BargeInListener
         }
 
         Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb);
-        if (Detector.Process(heard, timestamp, out _, noiseFloorDbfs))
+        if (Detector.Process(heard, timestamp, out _, noiseFloorDbfs, speechHeard))
         {
             if (Echo.ExplainsRecentAudioAsEcho())
             {

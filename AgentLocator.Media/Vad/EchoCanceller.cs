@@ -105,7 +105,7 @@ public sealed class EchoCanceller
     private readonly float[] _weights = new float[Taps];
     private readonly float[] _correlations = new float[MaxDelayBlocks + 1];
     private readonly float[] _residual = new float[FrameSamples];
-    private readonly (int Delay, long At)[] _candidates = new (int, long)[MaxCandidates];
+    private readonly (int Delay, long At, long Since)[] _candidates = new (int, long, long)[MaxCandidates];
     private readonly EchoPathLock _lock = new();
     private int _candidateCount;
     private long _verifiedAt = long.MinValue / 2;
@@ -117,6 +117,7 @@ public sealed class EchoCanceller
     private bool _adapt;
     private bool _cancellingWell;
     private int _lead;
+    private long _lockedAt;
 
     /// <summary>Whether an echo path is locked (its delay agreed by independent estimates and the filter running).</summary>
     public bool IsLocked { get; private set; }
@@ -260,6 +261,10 @@ public sealed class EchoCanceller
         {
             _verifiedAt = _samples;
         }
+        else if (BotSilentAtDelaysInUse())
+        {
+            _verifiedAt += FrameSamples; // a pause in the bot's speech: nothing to verify the path on, so it does not age
+        }
 
         // The locked path and the plausible delays count only while they have recently explained the echo: after the
         // path moved out of their reach, the frames go to the level rule, not to a bar set under an echo nobody predicts.
@@ -303,8 +308,10 @@ public sealed class EchoCanceller
 
     /// <summary>
     /// Before a barge-in fires: whether the inbound audio of the last <paramref name="window"/> samples is the
-    /// bot's echo: the waveforms correlate at ≥ <see cref="LockCorrelation"/> at some delay over the whole window,
-    /// or over each half of it (the path moved inside the window). Each clear estimate is a vote for its delay.
+    /// bot's echo that was not taken out: the waveforms correlate at ≥ <see cref="LockCorrelation"/> at some delay
+    /// over the whole window, or over each half of it (the path moved inside the window), and that delay is not
+    /// one the frames were already cancelled at (<see cref="CancelledAt"/>: the caller is then what was left after
+    /// the echo came out, however loud the echo was beside them). Each clear estimate is a vote for its delay.
     /// </summary>
     public bool ExplainsRecentAudioAsEcho(int window = 3200)
     {
@@ -314,11 +321,13 @@ public sealed class EchoCanceller
         }
 
         window = Math.Clamp(window / Block * Block, 2 * 800, SearchWindow);
+        var cancelled = LastFrameCancelled;
+        var since = _samples - window;
         var whole = Search(window, 0);
         Consider(whole, _samples);
         if (whole.Correlation >= LockCorrelation)
         {
-            return EchoHeardAsCaller();
+            return !(cancelled && CancelledAt(whole.Delay, since)) && EchoHeardAsCaller();
         }
 
         var half = window / 2 / Block * Block;
@@ -331,7 +340,50 @@ public sealed class EchoCanceller
 
         var recent = Search(half, 0);
         Consider(recent, _samples);
-        return recent.Correlation >= LockCorrelation && EchoHeardAsCaller();
+        return recent.Correlation >= LockCorrelation && !(cancelled && CancelledAt(older.Delay, since) && CancelledAt(recent.Delay, since)) && EchoHeardAsCaller();
+    }
+
+    /// <summary>Whether the bot's audio is silent in this frame at the locked delay and every plausible one (false when there are none): no echo is due.</summary>
+    private bool BotSilentAtDelaysInUse()
+    {
+        if (IsLocked && Energy(ReferenceSpan(FrameSamples, DelaySamples)) > SilentMeanSquare * FrameSamples)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < _candidateCount; i++)
+        {
+            if (Energy(ReferenceSpan(FrameSamples, _candidates[i].Delay)) > SilentMeanSquare * FrameSamples)
+            {
+                return false;
+            }
+        }
+
+        return IsLocked || _candidateCount > 0;
+    }
+
+    /// <summary>
+    /// Whether the frames since sample <paramref name="since"/> were cancelled at <paramref name="delay"/>: the locked path's,
+    /// adopted before then, or a plausible delay found in the first half of the window at the latest (fitted every frame
+    /// since: a caller who began before the echo arrived was heard over it for at least the second half). A delay found
+    /// later (a path that just moved) took none of the echo out of the frames the barge-in was counted on.
+    /// </summary>
+    private bool CancelledAt(int delay, long since)
+    {
+        if (IsLocked && _lockedAt <= since && Math.Abs(delay - DelaySamples) <= EchoPathLock.Tolerance)
+        {
+            return true;
+        }
+
+        for (var i = 0; i < _candidateCount; i++)
+        {
+            if (_candidates[i].Since <= since + (_samples - since) / 2 && Math.Abs(delay - _candidates[i].Delay) <= FitSpread)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The echo passed for a caller: cancelling leaves more of it than the tracked leftover says.</summary>
@@ -442,6 +494,7 @@ public sealed class EchoCanceller
         _lead = Math.Min(TapLead, search.Delay);
         _weights[Taps - 1 - _lead] = Math.Clamp(search.Gain, 0f, 4f);
         DelaySamples = search.Delay;
+        _lockedAt = at;
         LockedCorrelation = search.Correlation;
         IsLocked = true;
         _adapt = true;
@@ -453,7 +506,7 @@ public sealed class EchoCanceller
         {
             if (Math.Abs(_candidates[i].Delay - delay) <= FitSpread)
             {
-                _candidates[i] = (delay, Math.Max(at, _candidates[i].At));
+                _candidates[i] = (delay, Math.Max(at, _candidates[i].At), _candidates[i].Since);
                 return;
             }
         }
@@ -467,11 +520,11 @@ public sealed class EchoCanceller
                 oldest = _candidates[i].At < _candidates[oldest].At ? i : oldest;
             }
 
-            _candidates[oldest] = (delay, at);
+            _candidates[oldest] = (delay, at, at);
             return;
         }
 
-        _candidates[_candidateCount++] = (delay, at);
+        _candidates[_candidateCount++] = (delay, at, at);
     }
 
     private void ExpireCandidates()

@@ -67,7 +67,8 @@ internal sealed partial class MediaStreamSession
     {
         var playing = _playback.IsPlaying(frameEnd);
         var armed = playing && _ending == CallEnd.None;
-        heard = _bargeIn.Process(frame, _playback.FrameAt(timestamp), armed, timestamp, _speech.NoiseFloorDbfs, out var bargeIn);
+        // The speech detector has heard up to the previous frame: whether that was speech confirms a caller sooner.
+        heard = _bargeIn.Process(frame, _playback.FrameAt(timestamp), armed, timestamp, _speech.NoiseFloorDbfs, out var bargeIn, _speech.LastFrameVoiced);
         if (_bargeIn.Echo.Locks != _echoLocks)
         {
             _echoLocks = _bargeIn.Echo.Locks;

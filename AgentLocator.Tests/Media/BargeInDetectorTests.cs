@@ -101,4 +101,77 @@ public class BargeInDetectorTests
         Assert.Equal(TimeSpan.FromMilliseconds(1000), RunOverCancelledEcho(cancelled: true));
         Assert.Null(RunOverCancelledEcho(cancelled: false));
     }
+
+    /// <summary>
+    /// <paramref name="residual"/> as what the canceller left of a -18 dBFS echo (the bot at -12 dBFS), with the speech detector
+    /// hearing speech from <paramref name="speechFrom"/> on (never when null). Returns the onset and the end of the frame that fired.
+    /// </summary>
+    private static (TimeSpan Onset, TimeSpan FiredAt)? RunCancelled(byte[] residual, TimeSpan? speechFrom)
+    {
+        var bot = Signals.Tone(400, -12, residual.Length / 8);
+        var detector = new BargeInDetector();
+        for (var offset = 0; offset + 160 <= residual.Length; offset += 160)
+        {
+            var at = TimeSpan.FromMilliseconds(offset / 8);
+            detector.ObservePlayback(bot.AsSpan(offset, 160));
+            detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20));
+            // The speech detector runs after the barge-in detector: it has heard up to the previous frame.
+            var speechHeard = speechFrom is { } from && at > from;
+            if (detector.Process(residual.AsSpan(offset, 160), at, out var onset, noiseFloorDbfs: -60, speechHeard))
+            {
+                return (onset, at + TimeSpan.FromMilliseconds(20));
+            }
+        }
+
+        return null;
+    }
+
+    [Fact]
+    public void ACallerTheSpeechDetectorConfirmsInterruptsAfterTheShorterRunAndOneOnlyLevelsSpeakForAfterTheFullOne()
+    {
+        var residual = Signals.Concat(Signals.Silence(1000), Signals.Tone(220, -26, 1000));
+        var options = new BargeInOptions();
+
+        var confirmed = RunCancelled(residual, speechFrom: TimeSpan.FromMilliseconds(1000));
+        Assert.Equal((TimeSpan.FromMilliseconds(1000), TimeSpan.FromMilliseconds(1000) + options.ConfirmedMinDuration), confirmed);
+
+        var levelsOnly = RunCancelled(residual, speechFrom: null);
+        Assert.Equal((TimeSpan.FromMilliseconds(1000), TimeSpan.FromMilliseconds(1000) + options.MinDuration), levelsOnly);
+    }
+
+    [Fact]
+    public void SpeechHeardForLessThanItTakesToConfirmACallerDoesNotShortenTheRun()
+    {
+        // The speech detector hears a 40 ms burst, then nothing: the caller's run needs the full minimum duration.
+        var residual = Signals.Concat(Signals.Silence(1000), Signals.Tone(220, -26, 1000));
+        var bot = Signals.Tone(400, -12, 2000);
+        var detector = new BargeInDetector();
+        TimeSpan? firedAt = null;
+        for (var offset = 0; offset + 160 <= residual.Length && firedAt is null; offset += 160)
+        {
+            var at = TimeSpan.FromMilliseconds(offset / 8);
+            detector.ObservePlayback(bot.AsSpan(offset, 160));
+            detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20));
+            var speechHeard = at > TimeSpan.FromMilliseconds(1000) && at <= TimeSpan.FromMilliseconds(1040);
+            if (detector.Process(residual.AsSpan(offset, 160), at, out _, noiseFloorDbfs: -60, speechHeard))
+            {
+                firedAt = at + TimeSpan.FromMilliseconds(20);
+            }
+        }
+
+        Assert.Equal(TimeSpan.FromMilliseconds(1300), firedAt);
+    }
+
+    [Fact]
+    public void BlipsOfLeftoverEchoBeforeTheCallerBeganDoNotHoldTheirBargeInBack()
+    {
+        // 20 ms blips 180 ms apart (what a canceller leaves of a loud syllable now and then), then the caller from 1100 ms:
+        // counted from the first blip, the run is too thin until 1600 ms; counted from where the voice holds, it is enough by 1400.
+        var blip = Signals.Concat(Signals.Tone(220, -26, 20), Signals.Silence(160));
+        var residual = Signals.Concat(Signals.Silence(700), blip, blip, Signals.Silence(40), Signals.Tone(220, -26, 1000));
+
+        var run = RunCancelled(residual, speechFrom: null);
+        Assert.NotNull(run);
+        Assert.InRange(run.Value.FiredAt, TimeSpan.FromMilliseconds(1300), TimeSpan.FromMilliseconds(1400));
+    }
 }

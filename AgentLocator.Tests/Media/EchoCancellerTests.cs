@@ -123,13 +123,72 @@ public sealed class EchoCancellerTests
 
         var inbound = MuLaw.Encode(echo);
         var residual = new byte[160];
-        for (var o = 0; o + 160 <= inbound.Length; o += 160)
+        // The check runs 200 ms after the echo came back on its new path (the soonest a barge-in on it could fire).
+        for (var o = 0; o + 160 <= 8 * (250 + 200); o += 160)
         {
             var at = 8 * 300 + o;
-            run.Canceller.Process(inbound.AsSpan(o, 160), o < 8 * 800 ? Question.AsSpan(at, 160) : [], residual);
+            run.Canceller.Process(inbound.AsSpan(o, 160), Question.AsSpan(at, 160), residual);
         }
 
+        Assert.Equal(60 * 8, run.Canceller.DelaySamples);
         Assert.True(run.Canceller.ExplainsRecentAudioAsEcho(), $"locks {run.Canceller.Locks} delay {run.Canceller.DelaySamples} corr {run.Canceller.LockedCorrelation} last {run.Canceller.LastSearch}");
-        Assert.Equal(250 * 8, run.Canceller.DelaySamples);
+        Assert.InRange(run.Canceller.LastSearch.DelaySamples, 250 * 8 - EchoPathLock.Tolerance, 250 * 8 + EchoPathLock.Tolerance);
+    }
+
+    /// <summary>
+    /// The question plays; the line carries its echo (<paramref name="echoGainDb"/>, null: none) 180 ms late and the caller's answer
+    /// (<paramref name="callerDb"/> relative to the fixture) from 300 ms. Calls <paramref name="onFrame"/> after each frame with its start (ms).
+    /// </summary>
+    private static EchoCanceller RunWithCaller(double? echoGainDb, double callerDb, Action<EchoCanceller, int> onFrame)
+    {
+        var question = MuLaw.Decode(Question);
+        var caller = MuLaw.Decode(RealTimeScenarios.Quieter(RealTimeScenarios.Audio("caller_name_he.wav"), -callerDb));
+        var length = (question.Length + 8 * 1500) / 160 * 160;
+        var line = new double[length];
+        var echoGain = echoGainDb is { } db ? Math.Pow(10, db / 20) : 0;
+        for (var i = 0; i < question.Length && i + 8 * 180 < length; i++)
+        {
+            line[i + 8 * 180] += question[i] * echoGain;
+        }
+
+        for (var i = 0; i < caller.Length && 8 * 300 + i < length; i++)
+        {
+            line[8 * 300 + i] += caller[i];
+        }
+
+        var inbound = MuLaw.Encode(line.Select(v => (short)Math.Clamp(Math.Round(v), short.MinValue, short.MaxValue)).ToArray());
+        var canceller = new EchoCanceller();
+        var residual = new byte[160];
+        for (var o = 0; o + 160 <= length; o += 160)
+        {
+            var reference = o < Question.Length ? Question.AsSpan(o, Math.Min(160, Question.Length - o)) : [];
+            canceller.Process(inbound.AsSpan(o, 160), reference, residual);
+            onFrame(canceller, o / 8);
+        }
+
+        return canceller;
+    }
+
+    [Fact]
+    public void ACallerOverTheEchoOfTheLockedPathIsNotTakenForTheEcho()
+    {
+        // A caller well under the echo talks over it once the path is locked: the echo dominates the last 400 ms, which
+        // correlate with the bot's audio at the locked delay; the caller is what was left after it came out.
+        var explainedAsEcho = new List<int>();
+        var checks = 0;
+        RunWithCaller(echoGainDb: -6, callerDb: -20, (canceller, at) =>
+        {
+            if (at >= 700 && at <= 1400 && at % 100 == 0 && canceller.IsLocked && canceller.LastFrameCancelled)
+            {
+                checks++;
+                if (canceller.ExplainsRecentAudioAsEcho())
+                {
+                    explainedAsEcho.Add(at);
+                }
+            }
+        });
+
+        Assert.True(checks >= 5, $"only {checks} checks ran on a locked path");
+        Assert.Empty(explainedAsEcho);
     }
 }
