@@ -55,6 +55,9 @@ public sealed partial class WebhookAdmission : IDisposable
         _logger = logger;
     }
 
+    /// <summary>Slots free and webhooks waiting for one, now.</summary>
+    public RateLimiterStatistics? Statistics => _limiter.GetStatistics();
+
     /// <summary>Whether this request was shed: its handler answers without the database and defers its writes.</summary>
     public static bool WasShed(HttpContext http) => http.Features.Get<ShedWebhook>() is not null;
 
