@@ -51,6 +51,9 @@ public sealed class IncomingCallWriterTests : IAsyncLifetime
     private static IncomingCallWriter NewWriter(ServiceProvider services) =>
         new(services.GetRequiredService<IServiceScopeFactory>(), NullLogger<IncomingCallWriter>.Instance, services.GetRequiredService<IMeterFactory>());
 
+    private static CounterTotals Failures(IMeterFactory factory) =>
+        new("agentlocator.calls.write_failures", m => m.Scope == factory, "reason");
+
     private IncomingCall Call(int i, string? callSid = null, Guid? businessId = null) =>
         new(callSid ?? $"CAwriter{Guid.NewGuid():N}", businessId ?? _businessId, Guid.CreateVersion7(), "+97252" + (1_000_000 + i), "+97230000000",
             "inbound", CallStatuses.Ringing, DateTimeOffset.UtcNow, IsTest: false);
@@ -111,7 +114,7 @@ public sealed class IncomingCallWriterTests : IAsyncLifetime
     [Fact]
     public async Task ACallPostgresRefusesFailsAloneAndTheRestOfItsBatchIsWritten()
     {
-        using var metrics = new WriterMetrics(_services.GetRequiredService<IMeterFactory>());
+        using var failures = Failures(_services.GetRequiredService<IMeterFactory>());
         var writer = NewWriter(_services);
         var good = Enumerable.Range(0, 5).Select(i => Call(i)).ToArray();
         // A business deleted for good between the directory's lookup and the write: the foreign key refuses it.
@@ -126,7 +129,7 @@ public sealed class IncomingCallWriterTests : IAsyncLifetime
         Assert.All(recorded.Where((_, i) => i != 2), task => Assert.True(task.IsCompletedSuccessfully));
         await using var db = TestDbContexts.Create(_connectionString);
         Assert.Equal(good.Select(c => c.CallSid).Order(), (await db.Calls.Select(c => c.CallSid).ToListAsync()).Order());
-        Assert.Equal(1, metrics.Failures.GetValueOrDefault("refused"));
+        Assert.Equal(1, failures.Count("refused"));
     }
 
     [Fact]
@@ -134,7 +137,7 @@ public sealed class IncomingCallWriterTests : IAsyncLifetime
     {
         var closedPort = PortOwners.GetFreePort();
         await using var services = Services($"Host=127.0.0.1;Port={closedPort};Username=postgres;Password=x;Database=none;Timeout=1");
-        using var metrics = new WriterMetrics(services.GetRequiredService<IMeterFactory>());
+        using var failures = Failures(services.GetRequiredService<IMeterFactory>());
         var writer = NewWriter(services);
         await writer.StartAsync(CancellationToken.None);
 
@@ -145,7 +148,7 @@ public sealed class IncomingCallWriterTests : IAsyncLifetime
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => second.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.IsNotType<TimeoutException>(failure);
         await writer.StopAsync(CancellationToken.None);
-        Assert.Equal(2, metrics.Failures.GetValueOrDefault("unreachable"));
+        Assert.Equal(2, failures.Count("unreachable"));
     }
 
     [Fact]
@@ -191,7 +194,7 @@ public sealed class IncomingCallWriterTests : IAsyncLifetime
         Assert.Contains(spans, s => s.Source.Name == "Npgsql" && s.TraceId == webhook.TraceId && s.ParentSpanId == webhook.SpanId);
     }
 
-    /// <summary>The writer's batch sizes and failures, from this test's own meter factory only.</summary>
+    /// <summary>The writer's batch sizes, from this test's own meter factory only.</summary>
     private sealed class WriterMetrics : IDisposable
     {
         private readonly MeterListener _listener = new();
@@ -201,34 +204,19 @@ public sealed class IncomingCallWriterTests : IAsyncLifetime
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Scope == factory)
+                if (instrument.Meter.Scope == factory && instrument.Name == "agentlocator.calls.write_batch")
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
             };
             _listener.SetMeasurementEventCallback<int>((instrument, value, _, _) =>
             {
-                if (instrument.Name == "agentlocator.calls.write_batch")
-                {
-                    _sizes.Enqueue(value);
-                }
-            });
-            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-            {
-                foreach (var tag in tags)
-                {
-                    if (instrument.Name == "agentlocator.calls.write_failures" && tag.Key == "reason")
-                    {
-                        Failures.AddOrUpdate((string)tag.Value!, value, (_, count) => count + value);
-                    }
-                }
+                _sizes.Enqueue(value);
             });
             _listener.Start();
         }
 
         public IReadOnlyList<int> BatchSizes => [.. _sizes];
-
-        public ConcurrentDictionary<string, long> Failures { get; } = new();
 
         public void Dispose() => _listener.Dispose();
     }

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using System.Net.WebSockets;
 using AgentLocator.Media;
 using AgentLocator.MediaStreams;
@@ -28,7 +26,7 @@ public sealed class CallFailureTests(MediaPipelineFixture fixture) : IClassFixtu
     {
         var faults = new SocketFaults { StallSendsAfter = 12 };
         var worker = fixture.StartWorker(new Dictionary<string, string?> { ["MediaStream:SendTimeout"] = "00:00:00.500" }, faults.Register);
-        using var metrics = new FailureCounter(worker);
+        using var metrics = Failures(worker);
         var options = await fixture.StartCallAsync(speed: 1);
         await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
 
@@ -42,7 +40,7 @@ public sealed class CallFailureTests(MediaPipelineFixture fixture) : IClassFixtu
     {
         var worker = fixture.StartWorker(new Dictionary<string, string?>(),
             services => services.AddSingleton<ISpeechDetectorFactory>(new ThrowingSpeechDetectors(throwOnFrame: 40)));
-        using var metrics = new FailureCounter(worker);
+        using var metrics = Failures(worker);
         var options = await fixture.StartCallAsync(speed: 2);
         await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
 
@@ -57,7 +55,7 @@ public sealed class CallFailureTests(MediaPipelineFixture fixture) : IClassFixtu
     {
         var worker = fixture.StartWorker(new Dictionary<string, string?>(),
             services => services.AddSingleton<IConversationEngineFactory>(new FailingEngines(hang: false)));
-        using var metrics = new FailureCounter(worker);
+        using var metrics = Failures(worker);
         var options = await fixture.StartCallAsync(speed: 2);
         await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
         await PlayedAsync(sim, 1, PromptKeys.AskName);
@@ -72,7 +70,7 @@ public sealed class CallFailureTests(MediaPipelineFixture fixture) : IClassFixtu
     {
         var worker = fixture.StartWorker(new Dictionary<string, string?> { ["MediaStream:EngineTimeout"] = "00:00:01" },
             services => services.AddSingleton<IConversationEngineFactory>(new FailingEngines(hang: true)));
-        using var metrics = new FailureCounter(worker);
+        using var metrics = Failures(worker);
         var options = await fixture.StartCallAsync(speed: 1);
         await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
         await PlayedAsync(sim, 1, PromptKeys.AskName);
@@ -87,7 +85,7 @@ public sealed class CallFailureTests(MediaPipelineFixture fixture) : IClassFixtu
     {
         var faults = new SocketFaults { StallReceivesAfter = 30 };
         var worker = fixture.StartWorker(new Dictionary<string, string?> { ["MediaStream:ReceiveTimeout"] = "00:00:02" }, faults.Register);
-        using var metrics = new FailureCounter(worker);
+        using var metrics = Failures(worker);
         var options = await fixture.StartCallAsync(speed: 1);
         await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
 
@@ -99,7 +97,7 @@ public sealed class CallFailureTests(MediaPipelineFixture fixture) : IClassFixtu
     public async Task AMediaSocketDroppedWithoutACloseIsALostConnectionAndTheCallerGoesToVoicemail()
     {
         var worker = fixture.StartWorker(new Dictionary<string, string?>());
-        using var metrics = new FailureCounter(worker);
+        using var metrics = Failures(worker);
         var options = await fixture.StartCallAsync(speed: 1);
         using var socket = new ClientWebSocket();
         await socket.ConnectAsync(worker.MediaUri(), CancellationToken.None);
@@ -121,7 +119,14 @@ public sealed class CallFailureTests(MediaPipelineFixture fixture) : IClassFixtu
     }
 
     /// <summary>The failure was logged, counted and recorded, and (while the call was up) the caller was redirected to the voicemail TwiML.</summary>
-    private async Task AssertSentToVoicemailAsync(PipelineWorker worker, FailureCounter metrics, string callSid, string loop, string reason)
+    /// <summary><c>agentlocator.media.call_failures</c> of one worker, by loop and reason.</summary>
+    private static CounterTotals Failures(PipelineWorker worker)
+    {
+        var meter = worker.Factory.Services.GetRequiredService<MediaStreamMetrics>().Meter;
+        return new CounterTotals(MediaStreamMetrics.CallFailuresName, m => ReferenceEquals(m, meter), "loop", "reason");
+    }
+
+    private async Task AssertSentToVoicemailAsync(PipelineWorker worker, CounterTotals metrics, string callSid, string loop, string reason)
     {
         Assert.True(await Sql.EventuallyAsync(async () => await Sql.CountAsync(Db,
             "SELECT count(*) FROM calls WHERE call_sid = $1 AND fallback_used AND fallback_reason = $2 AND stream_stopped_at IS NOT NULL AND stream_error = $2",
@@ -137,40 +142,6 @@ public sealed class CallFailureTests(MediaPipelineFixture fixture) : IClassFixtu
         Assert.True(await Sql.EventuallyAsync(() => Task.FromResult(worker.Logs.Contains($"WS_STOP {callSid}")), Patience));
     }
 
-    /// <summary>Counts <c>agentlocator.media.call_failures</c> of one worker by loop and reason.</summary>
-    private sealed class FailureCounter : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private readonly ConcurrentDictionary<(string, string), long> _counts = new();
-
-        public FailureCounter(PipelineWorker worker)
-        {
-            var meter = worker.Factory.Services.GetRequiredService<MediaStreamMetrics>().Meter;
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == MediaStreamMetrics.CallFailuresName)
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-            {
-                string? loop = null, reason = null;
-                foreach (var tag in tags)
-                {
-                    if (tag.Key == "loop") loop = tag.Value as string;
-                    if (tag.Key == "reason") reason = tag.Value as string;
-                }
-
-                _counts.AddOrUpdate((loop ?? "", reason ?? ""), value, (_, sum) => sum + value);
-            });
-            _listener.Start();
-        }
-
-        public long Count(string loop, string reason) => _counts.GetValueOrDefault((loop, reason));
-
-        public void Dispose() => _listener.Dispose();
-    }
 
     /// <summary>A speech detector with a bug: it throws on a given frame of each call.</summary>
     private sealed class ThrowingSpeechDetectors(int throwOnFrame) : ISpeechDetectorFactory

@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
 using System.Threading.Channels;
 using AgentLocator.ServiceDefaults.Alerts;
 using AgentLocator.ServiceDefaults.Telemetry;
+using AgentLocator.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -81,7 +81,7 @@ public sealed class AlertTests
     public async Task AFailingOrHangingAlertEndpointNeverHoldsTheCallerAndIsCountedAsFailed()
     {
         await using var receiver = await AlertReceiver.StartAsync(hang: true);
-        using var measurements = new AlertMeasurements();
+        using var measurements = new CounterTotals("agentlocator.alerts", _ => true, "outcome");
         using var host = await StartHostAsync(receiver.Url, new() { ["Alerts:Timeout"] = "00:00:00.500", ["Alerts:MinInterval"] = "00:00:00" });
         var alerts = host.Services.GetRequiredService<IAlerts>();
 
@@ -99,7 +99,7 @@ public sealed class AlertTests
     [Fact]
     public async Task WithoutAUrlAlertsAreStillCounted()
     {
-        using var measurements = new AlertMeasurements();
+        using var measurements = new CounterTotals("agentlocator.alerts", _ => true, "outcome");
         using var host = await StartHostAsync(url: null);
 
         host.Services.GetRequiredService<IAlerts>().Raise("exception", "boom");
@@ -125,61 +125,6 @@ public sealed class AlertTests
         return host;
     }
 
-    /// <summary>Counts <c>agentlocator.alerts</c> measurements by outcome.</summary>
-    private sealed class AlertMeasurements : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private readonly Dictionary<string, long> _counts = [];
-
-        public AlertMeasurements()
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Name == "agentlocator.alerts")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-            {
-                foreach (var tag in tags)
-                {
-                    if (tag.Key == "outcome")
-                    {
-                        lock (_counts)
-                        {
-                            _counts[(string)tag.Value!] = _counts.GetValueOrDefault((string)tag.Value!) + value;
-                        }
-                    }
-                }
-            });
-            _listener.Start();
-        }
-
-        public long Count(string outcome)
-        {
-            lock (_counts)
-            {
-                return _counts.GetValueOrDefault(outcome);
-            }
-        }
-
-        public async Task<bool> EventuallyAsync(string outcome)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (DateTime.UtcNow < deadline)
-            {
-                if (Count(outcome) > 0)
-                {
-                    return true;
-                }
-                await Task.Delay(50);
-            }
-            return false;
-        }
-
-        public void Dispose() => _listener.Dispose();
-    }
 
     /// <summary>A Slack-compatible incoming webhook on a loopback port; can hang instead of answering.</summary>
     private sealed class AlertReceiver : IAsyncDisposable

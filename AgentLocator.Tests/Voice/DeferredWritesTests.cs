@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using AgentLocator.Api;
 using AgentLocator.Api.Voice;
 using AgentLocator.Tests.Infrastructure;
@@ -26,7 +25,7 @@ public sealed class DeferredWritesTests : IAsyncLifetime
     [Fact]
     public async Task AWritePushedOutOfTheFullQueueIsLoggedCountedAndAlertedAndTheOthersAreStillWritten()
     {
-        using var dropped = new DroppedWrites();
+        using var dropped = new CounterTotals("agentlocator.deferred_writes.dropped", _ => true, "reason");
         await using var api = Start(capacity: 2, maxAttempts: 3);
         var deferred = api.Services.GetRequiredService<DeferredWrites>();
         var written = new ConcurrentQueue<string>();
@@ -52,7 +51,7 @@ public sealed class DeferredWritesTests : IAsyncLifetime
     [Fact]
     public async Task AWriteThatKeepsFailingForAReasonOtherThanTheDatabaseIsGivenUpVisiblyAndTheWritesBehindItGoOn()
     {
-        using var dropped = new DroppedWrites();
+        using var dropped = new CounterTotals("agentlocator.deferred_writes.dropped", _ => true, "reason");
         await using var api = Start(capacity: 100, maxAttempts: 2);
         var deferred = api.Services.GetRequiredService<DeferredWrites>();
         var written = new ConcurrentQueue<string>();
@@ -146,38 +145,5 @@ public sealed class DeferredWritesTests : IAsyncLifetime
         }
 
         return condition();
-    }
-
-    /// <summary><c>agentlocator.deferred_writes.dropped</c> by reason, as this process records it.</summary>
-    private sealed class DroppedWrites : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private readonly ConcurrentDictionary<string, long> _counts = new();
-
-        public DroppedWrites()
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Name == "agentlocator.deferred_writes.dropped")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-            {
-                foreach (var tag in tags)
-                {
-                    if (tag.Key == "reason")
-                    {
-                        _counts.AddOrUpdate((string)tag.Value!, value, (_, count) => count + value);
-                    }
-                }
-            });
-            _listener.Start();
-        }
-
-        public long Count(string reason) => _counts.GetValueOrDefault(reason);
-
-        public void Dispose() => _listener.Dispose();
     }
 }
