@@ -12,9 +12,10 @@ public sealed class BusinessDirectory(IOptions<VoiceOptions> options, TimeProvid
 {
     private readonly ConcurrentDictionary<string, (BusinessRoute? Route, DateTimeOffset At)> _cache = new(StringComparer.Ordinal);
 
+    /// <param name="services">The request's services: its <see cref="CallStore"/> (a pooled database context) is taken only on a cache miss.</param>
     /// <param name="budget">Cancels when the database budget is spent (a database failure, answered from the cache).</param>
     /// <param name="requestAborted">Cancels when the caller went away (not a database failure).</param>
-    public async Task<DirectoryAnswer> FindAsync(string number, CallStore store, CancellationToken budget, CancellationToken requestAborted)
+    public async Task<DirectoryAnswer> FindAsync(string number, IServiceProvider services, CancellationToken budget, CancellationToken requestAborted)
     {
         var now = clock.GetUtcNow();
         if (_cache.TryGetValue(number, out var cached) && now - cached.At < options.Value.DirectoryCacheTtl)
@@ -23,7 +24,7 @@ public sealed class BusinessDirectory(IOptions<VoiceOptions> options, TimeProvid
         }
         try
         {
-            var route = await store.FindBusinessByNumberAsync(number, budget);
+            var route = await services.GetRequiredService<CallStore>().FindBusinessByNumberAsync(number, budget);
             _cache[number] = (route, now);
             return new DirectoryAnswer(route, FromDatabase: true, DatabaseFailed: false);
         }

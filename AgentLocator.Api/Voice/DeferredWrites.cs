@@ -48,7 +48,7 @@ public sealed partial class DeferredWrites : BackgroundService
     public void Add(string key, string description, Func<IServiceProvider, CancellationToken, Task> write)
     {
         _telemetry.WebhookError("postgres", "postgres unreachable");
-        QueueOf(key).Writer.TryWrite(new DeferredWrite(description, null, write));
+        QueueOf(key).Writer.TryWrite(new DeferredWrite(() => description, Shed: false, write));
     }
 
     /// <summary>
@@ -57,7 +57,7 @@ public sealed partial class DeferredWrites : BackgroundService
     /// Its description is made only if it is logged (dropped, or waiting on a database that is down): a burst holds thousands.
     /// </summary>
     public void AddShed(string key, Func<string> describe, Func<IServiceProvider, CancellationToken, Task> write) =>
-        QueueOf(key).Writer.TryWrite(new DeferredWrite(null, describe, write));
+        QueueOf(key).Writer.TryWrite(new DeferredWrite(describe, Shed: true, write));
 
     private Channel<DeferredWrite> QueueOf(string key) => _queues[(uint)StringComparer.Ordinal.GetHashCode(key) % (uint)_queues.Length];
 
@@ -103,7 +103,7 @@ public sealed partial class DeferredWrites : BackgroundService
             {
                 await using var scope = _scopes.CreateAsyncScope();
                 await item.Write(scope.ServiceProvider, stoppingToken);
-                if (!item.IsShed)
+                if (!item.Shed)
                 {
                     // A shed write done is the normal case, hundreds a second in a burst: no line each.
                     LogRecovered(_logger, item.Description);
@@ -147,12 +147,10 @@ public sealed partial class DeferredWrites : BackgroundService
         _telemetry.DeferredWriteDropped(reason, write.Description);
     }
 
-    /// <summary>A write and what it is: a description, or for a shed webhook's write the way to make one.</summary>
-    private sealed record DeferredWrite(string? Text, Func<string>? Describe, Func<IServiceProvider, CancellationToken, Task> Write)
+    /// <summary>A write and how to describe it (made only when logged), and whether a shed webhook left it.</summary>
+    private sealed record DeferredWrite(Func<string> Describe, bool Shed, Func<IServiceProvider, CancellationToken, Task> Write)
     {
-        public bool IsShed => Describe is not null;
-
-        public string Description => Text ?? Describe!();
+        public string Description => Describe();
     }
 
     [LoggerMessage(EventId = 3111, EventName = "DEFERRED_WRITE_DONE", Level = LogLevel.Information,

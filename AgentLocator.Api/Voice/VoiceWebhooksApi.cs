@@ -36,7 +36,7 @@ public static partial class VoiceWebhooksApi
     }
 
     public static async Task<Results<TwimlResult, ProblemHttpResult>> IncomingCallAsync(
-        HttpRequest request, CallStore store, IncomingCallWriter writer, BusinessDirectory directory, VoiceTwiml twiml, CallToken tokens,
+        HttpRequest request, IncomingCallWriter writer, BusinessDirectory directory, VoiceTwiml twiml, CallToken tokens,
         ICallSessions sessions, DeferredWrites deferred, IOptions<VoiceOptions> options, TimeProvider clock, ServiceTelemetry telemetry, ILogger<VoiceWebhookLog> logger,
         CancellationToken cancellationToken)
     {
@@ -53,7 +53,7 @@ public static partial class VoiceWebhooksApi
         // rather than voicemail: the business would get a message instead of a lead, and the recording needs the call row
         // written later just as much); the number's business comes from the cache, the call row is written behind.
         var shed = WebhookAdmission.WasShed(request.HttpContext);
-        var answer = shed ? directory.FromCache(to) : await directory.FindAsync(to, store, budget.Token, cancellationToken);
+        var answer = shed ? directory.FromCache(to) : await directory.FindAsync(to, request.HttpContext.RequestServices, budget.Token, cancellationToken);
         if ((answer.Route is null && !answer.DatabaseFailed) || answer.Route is { Active: false })
         {
             LogNotInService(logger, callSid, PhoneNumbers.Redact(to));
@@ -214,7 +214,7 @@ public static partial class VoiceWebhooksApi
             try
             {
                 call = await store.GetCallAsync(callSid, budget.Token);
-                if (call is not null && (await directory.FindAsync(call.To, store, budget.Token, cancellationToken)).Route is { } route)
+                if (call is not null && (await directory.FindAsync(call.To, request.HttpContext.RequestServices, budget.Token, cancellationToken)).Route is { } route)
                 {
                     maxLength = route.MaxRecordingSeconds;
                 }
