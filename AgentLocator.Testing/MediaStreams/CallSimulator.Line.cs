@@ -7,7 +7,11 @@ public sealed partial class CallSimulator
 
     private readonly LinkedList<PlaybackItem> _playback = new();
     private readonly List<string> _violations = [];
+    /// <summary>Marks due for echo (played, or pending at a <c>clear</c>), in the order they fell due; under the gate.</summary>
     private readonly List<string> _marksToEcho = [];
+
+    /// <summary>One loop at a time sends the due marks, so they go out in the order they fell due, as Twilio sends them.</summary>
+    private readonly SemaphoreSlim _echoing = new(1, 1);
     private long _tick;
     private long _itemSequence;
     private long _botBytesPlayed;
@@ -257,17 +261,7 @@ public sealed partial class CallSimulator
             inFlight?.Done.TrySetResult();
             inFlight = null;
 
-            string[] marks;
-            lock (_gate)
-            {
-                marks = [.. _marksToEcho];
-                _marksToEcho.Clear();
-            }
-
-            foreach (var mark in marks)
-            {
-                await EchoMarkAsync(mark, abort).ConfigureAwait(false);
-            }
+            await EchoDueMarksAsync(abort).ConfigureAwait(false);
 
             return true;
         }
@@ -432,6 +426,36 @@ public sealed partial class CallSimulator
                 _botSpans.Add(_openSpan);
                 _openSpan = null;
             }
+        }
+    }
+
+    /// <summary>
+    /// Echoes the marks due, oldest first, from whichever loop gets here (the line after playing a frame, the receiver
+    /// after a <c>clear</c>): each loop taking its own would let a cleared mark overtake one played just before it.
+    /// </summary>
+    private async Task EchoDueMarksAsync(CancellationToken cancellationToken)
+    {
+        await _echoing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (true)
+            {
+                string mark;
+                lock (_gate)
+                {
+                    if (_marksToEcho.Count == 0)
+                    {
+                        return;
+                    }
+                    mark = _marksToEcho[0];
+                    _marksToEcho.RemoveAt(0);
+                }
+                await EchoMarkAsync(mark, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _echoing.Release();
         }
     }
 

@@ -8,7 +8,6 @@ public sealed partial class CallSimulator
     private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(4096);
-        var toEcho = new List<string>();
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -47,13 +46,8 @@ public sealed partial class CallSimulator
                     continue;
                 }
 
-                Handle(buffer.AsSpan(0, length), toEcho);
-                foreach (var mark in toEcho)
-                {
-                    await EchoMarkAsync(mark, cancellationToken).ConfigureAwait(false);
-                }
-
-                toEcho.Clear();
+                Handle(buffer.AsSpan(0, length));
+                await EchoDueMarksAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
@@ -70,7 +64,7 @@ public sealed partial class CallSimulator
     }
 
     /// <summary>One message from the app, as Twilio handles it.</summary>
-    private void Handle(ReadOnlySpan<byte> json, List<string> toEcho)
+    private void Handle(ReadOnlySpan<byte> json)
     {
         var receivedAt = _clock.Elapsed;
         if (!TwilioWire.TryReadAppMessage(json, _options.StreamSid, out var message, out var violation))
@@ -106,7 +100,7 @@ public sealed partial class CallSimulator
                     if (_playback.Count == 0)
                     {
                         // Nothing queued before it: Twilio echoes at once.
-                        toEcho.Add(message.MarkName!);
+                        _marksToEcho.Add(message.MarkName!);
                     }
                     else
                     {
@@ -119,12 +113,13 @@ public sealed partial class CallSimulator
                     Record(new BotMessage(BotMessageKind.Clear, receivedAt) { LineTime = lineTime });
                     _clears++;
 
-                    // Buffered audio is dropped; marks that were waiting for it are echoed now, in order.
+                    // Buffered audio is dropped; marks that were waiting for it are echoed now, in order, after any
+                    // already played and not yet echoed.
                     foreach (var item in _playback)
                     {
                         if (item.MarkName is not null)
                         {
-                            toEcho.Add(item.MarkName);
+                            _marksToEcho.Add(item.MarkName);
                         }
                     }
 
