@@ -92,26 +92,28 @@ public static partial class VoiceWebhooksApi
             deferred.Add(callSid, $"call {callSid}", (services, ct) => RecordLaterAsync(services, incoming, ct));
         }
         var token = tokens.Create(callSid, callId, businessId);
+        // The webhook's span is the call's trace: the MediaWorker's session continues it from the <Stream>'s parameters.
+        var result = twiml.GreetingAndStream(callSid, callId, businessId, token, Activity.Current?.Context ?? default).ToResult();
         await ShareLiveCallAsync(sessions, new CallSession(callSid, callId, businessId, null, from, to, token, twiml.GreetingDuration, incoming.StartedAt),
-            options.Value, cancellationToken);
+            WebhookIdempotency.Of(request.HttpContext)?.Hand(result), options.Value, cancellationToken);
         LogIncomingCall(logger, callSid, businessId, PhoneNumbers.Redact(from));
         telemetry.CallStarted("answered");
-        // The webhook's span is the call's trace: the MediaWorker's session continues it from the <Stream>'s parameters.
-        return twiml.GreetingAndStream(callSid, callId, businessId, token, Activity.Current?.Context ?? default).ToResult();
+        return result;
     }
 
     /// <summary>
     /// Puts the session where any MediaWorker finds it, arms the stream-start watchdog (the greeting's
-    /// length plus the grace) and announces the call. Redis being down skips all three (counted as
-    /// degraded); the call itself is unaffected.
+    /// length plus the grace), announces the call and remembers the webhook's answer for Twilio's retries, in one
+    /// round trip. Redis being down skips all four (counted as degraded); the call itself is unaffected.
     /// </summary>
-    private static async Task ShareLiveCallAsync(ICallSessions sessions, CallSession session, VoiceOptions options, CancellationToken cancellationToken)
+    private static async Task ShareLiveCallAsync(ICallSessions sessions, CallSession session, RememberedAnswer? answer, VoiceOptions options,
+        CancellationToken cancellationToken)
     {
         var deadline = session.CreatedAt + session.GreetingDuration + options.StreamStartGrace;
         await sessions.StartCallAsync(session, options.SessionTtl, deadline,
             new CallEvent(CallEvent.CallStarted, session.CallSid, session.CreatedAt,
                 new Dictionary<string, string> { ["businessId"] = session.BusinessId.ToString("D"), ["callId"] = session.CallId.ToString("D") }),
-            cancellationToken);
+            answer, cancellationToken);
     }
 
     private static async Task RecordLaterAsync(IServiceProvider services, IncomingCall call, CancellationToken cancellationToken)

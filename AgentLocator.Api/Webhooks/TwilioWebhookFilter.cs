@@ -78,8 +78,10 @@ public sealed partial class TwilioWebhookFilter(
                 LogReplayed(logger, http.Request.Path);
                 return replay;
             }
+            var feature = new WebhookIdempotency(idempotency);
+            http.Features.Set(feature);
             var result = await next(context);
-            if (WebhookReplay.Capture(result) is { } captured)
+            if (!feature.Handed && WebhookReplay.Capture(result) is { } captured)
             {
                 await sessions.RememberResponseAsync(idempotency, captured, IdempotencyTtl, http.RequestAborted);
             }

@@ -25,6 +25,9 @@ public sealed record CallEvent(string Type, string CallSid, DateTimeOffset At, I
     public const string Ended = "ended";
 }
 
+/// <summary>A webhook's answer to remember under Twilio's idempotency token (<see cref="ICallSessions.RememberResponseAsync"/>).</summary>
+public sealed record RememberedAnswer(string Key, string Response, TimeSpan Ttl);
+
 /// <summary>
 /// The shared, ephemeral state of live calls (Redis). Every member degrades instead of
 /// throwing when Redis is unreachable: the caller is told (false / null) and carries on,
@@ -43,11 +46,20 @@ public interface ICallSessions
     /// stream-start watchdog for <paramref name="watchdogDeadline"/> and publishes <paramref name="started"/>, in one
     /// round trip where the store can; false when Redis is down.
     /// </summary>
+    Task<bool> StartCallAsync(CallSession session, TimeSpan ttl, DateTimeOffset watchdogDeadline, CallEvent started,
+        CancellationToken cancellationToken) =>
+        StartCallAsync(session, ttl, watchdogDeadline, started, answer: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="StartCallAsync(CallSession, TimeSpan, DateTimeOffset, CallEvent, CancellationToken)"/>, remembering the
+    /// webhook's <paramref name="answer"/> under its idempotency token in the same round trip (none when null).
+    /// </summary>
     async Task<bool> StartCallAsync(CallSession session, TimeSpan ttl, DateTimeOffset watchdogDeadline, CallEvent started,
-        CancellationToken cancellationToken)
+        RememberedAnswer? answer, CancellationToken cancellationToken)
     {
         var done = await Task.WhenAll(SaveAsync(session, ttl, cancellationToken), ArmWatchdogAsync(session.CallSid, watchdogDeadline, cancellationToken),
-            PublishAsync(started, cancellationToken));
+            PublishAsync(started, cancellationToken),
+            answer is null ? Task.FromResult(true) : RememberResponseAsync(answer.Key, answer.Response, answer.Ttl, cancellationToken));
         return done.All(ok => ok);
     }
 

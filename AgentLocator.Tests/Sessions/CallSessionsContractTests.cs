@@ -131,7 +131,7 @@ public abstract class CallSessionsContractTests(RedisServerFixture server)
     }
 
     [Fact]
-    public async Task AStartedCallHasItsSessionItsWatchdogAndItsEventFromOneCall()
+    public async Task AStartedCallHasItsSessionItsWatchdogItsEventAndItsWebhookAnswerFromOneCall()
     {
         using var api = await Replica.StartAsync(server.ConnectionString);
         using var worker = await Replica.StartAsync(server.ConnectionString);
@@ -141,9 +141,14 @@ public abstract class CallSessionsContractTests(RedisServerFixture server)
         var session = NewSession();
         var deadline = DateTimeOffset.UtcNow.AddMinutes(5);
 
-        Assert.True(await api.Sessions.StartCallAsync(session, TimeSpan.FromMinutes(1), deadline,
-            new CallEvent(CallEvent.CallStarted, session.CallSid, session.CreatedAt), CancellationToken.None));
+        var key = "/webhook/incoming_call:" + Guid.NewGuid();
+        const string answer = "xml:<Response><Connect><Stream url=\"wss://example.test/ws\" /></Connect></Response>";
 
+        Assert.True(await api.Sessions.StartCallAsync(session, TimeSpan.FromMinutes(1), deadline,
+            new CallEvent(CallEvent.CallStarted, session.CallSid, session.CreatedAt), new RememberedAnswer(key, answer, TimeSpan.FromMinutes(1)),
+            CancellationToken.None));
+
+        Assert.Equal(answer, await worker.Sessions.RecallResponseAsync(key, CancellationToken.None));
         Assert.Equal(session, await worker.Sessions.GetAsync(session.CallSid, CancellationToken.None));
         Assert.DoesNotContain(session.CallSid, await worker.Sessions.DueWatchdogsAsync(deadline.AddSeconds(-1), 1000, CancellationToken.None));
         Assert.Contains(session.CallSid, await worker.Sessions.DueWatchdogsAsync(deadline, 1000, CancellationToken.None));

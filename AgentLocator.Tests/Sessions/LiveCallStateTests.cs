@@ -92,15 +92,25 @@ public sealed class LiveCallStateTests : IAsyncLifetime
     [Fact]
     public async Task ARetryWithTheSameIdempotencyTokenGetsTheSameAnswer()
     {
+        var events = new ConcurrentQueue<string>();
+        await _client.GetSubscriber().SubscribeAsync(RedisChannel.Literal(RedisCallSessions.EventsChannel), (_, message) => events.Enqueue(message.ToString()));
         var callSid = VoiceWebhookFixture.NewCallSid();
         var token = Guid.NewGuid().ToString();
         var first = await (await IncomingCallAsync(callSid, token)).Content.ReadAsStringAsync();
+        // Remembered with the call's session, in the same round trip, for as long as Twilio may retry.
+        var remembered = await Redis.StringGetAsync(RedisCallSessions.IdempotencyKey("/webhook/incoming_call:" + token));
+        Assert.Equal("xml:" + first, (string?)remembered);
+        Assert.InRange((await Redis.KeyTimeToLiveAsync(RedisCallSessions.IdempotencyKey("/webhook/incoming_call:" + token)))!.Value,
+            TimeSpan.FromMinutes(59), TimeSpan.FromHours(1));
         var retry = await IncomingCallAsync(callSid, token);
         Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
         Assert.Equal("text/xml", retry.Content.Headers.ContentType?.MediaType);
         Assert.Equal(first, await retry.Content.ReadAsStringAsync());
         Assert.True(_api.Logs.Contains("WEBHOOK_REPLAYED /webhook/incoming_call"));
         Assert.Equal(1, await Sql.CountAsync(_database, "SELECT count(*) FROM calls WHERE call_sid = $1", callSid));
+        // Nothing ran twice: the call was announced once.
+        await Task.Delay(300);
+        Assert.Single(events, e => e.Contains(callSid, StringComparison.Ordinal) && e.Contains("call_started", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -159,6 +169,9 @@ public sealed class LiveCallStateTests : IAsyncLifetime
         Assert.NotNull(XDocument.Parse(await response.Content.ReadAsStringAsync()).Root!.Element("Connect")!.Element("Stream"));
         Assert.Equal(1, await Sql.CountAsync(_database, "SELECT count(*) FROM calls WHERE call_sid = $1", callSid));
         Assert.True(_api.Logs.Contains("REDIS_DEGRADED start_call"));
+        // The answer goes with the call's batch, so the webhook waited on Redis for the recall and that batch only.
+        Assert.True(_api.Logs.Contains("REDIS_DEGRADED recall_response"));
+        Assert.False(_api.Logs.Contains("REDIS_DEGRADED remember_response"));
 
         var ready = await http.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
