@@ -26,7 +26,7 @@ public static partial class VoiceWebhooksApi
             .AddEndpointFilter<TwilioWebhookFilter>()
             .AddEndpointFilter<WebhookAdmissionFilter>()
             .DisableAntiforgery();
-        group.MapPost("/incoming_call", IncomingCallAsync);
+        group.MapPost("/incoming_call", IncomingCallAsync).WithMetadata(new WebhookIdempotency.RecalledByHandler());
         group.MapPost("/stream_status", StreamStatusAsync);
         group.MapPost("/call_status", CallStatusAsync);
         group.MapPost("/stream_ended", StreamEndedAsync);
@@ -65,19 +65,13 @@ public static partial class VoiceWebhooksApi
         var incoming = new IncomingCall(callSid, businessId, Guid.CreateVersion7(), from, to, form.Field("Direction") ?? "inbound",
             form.Field("CallStatus") ?? CallStatuses.Ringing, clock.GetUtcNow(), TestTraffic.IsTestCall(callSid), Activity.Current?.Id);
         var callId = incoming.CallId;
-        if (shed)
-        {
-            // No line per call (the shed is logged once per interval); what rebuilds the call travels with the write.
-            deferred.AddShed(callSid, () => $"call {incoming.CallSid} (shed; CallId={incoming.CallId} BusinessId={incoming.BusinessId} " +
-                    $"From={PhoneNumbers.Redact(incoming.From)} To={PhoneNumbers.Redact(incoming.To)} StartedAt={incoming.StartedAt:O})",
-                (services, ct) => RecordLaterAsync(services, incoming, ct));
-        }
-        else if (!answer.DatabaseFailed)
+        RecordedCall? recorded = null;
+        if (!shed && !answer.DatabaseFailed)
         {
             try
             {
                 // Written with the other webhooks' calls of the moment, in one round trip.
-                var recorded = await writer.RecordAsync(incoming, budget.Token);
+                recorded = await writer.RecordAsync(incoming, budget.Token);
                 callId = recorded.CallId;
             }
             catch (Exception ex) when (DatabaseFailures.IsTransient(ex, cancellationToken))
@@ -85,7 +79,21 @@ public static partial class VoiceWebhooksApi
                 answer = answer with { DatabaseFailed = true };
             }
         }
-        if (answer.DatabaseFailed && !shed)
+        // Twilio's retry of a call already answered gets the first answer again and nothing runs twice. Only a call whose
+        // row was already there, or that has no row to tell by, can be one: a new call costs no Redis round trip for it.
+        var idempotency = WebhookIdempotency.Of(request.HttpContext);
+        if (recorded is not { Created: true } && idempotency is not null && await idempotency.RecallAsync(sessions, cancellationToken) is TwimlResult replay)
+        {
+            return replay;
+        }
+        if (shed)
+        {
+            // No line per call (the shed is logged once per interval); what rebuilds the call travels with the write.
+            deferred.AddShed(callSid, () => $"call {incoming.CallSid} (shed; CallId={incoming.CallId} BusinessId={incoming.BusinessId} " +
+                    $"From={PhoneNumbers.Redact(incoming.From)} To={PhoneNumbers.Redact(incoming.To)} StartedAt={incoming.StartedAt:O})",
+                (services, ct) => RecordLaterAsync(services, incoming, ct));
+        }
+        else if (answer.DatabaseFailed)
         {
             // Answer anyway; the call row is written when Postgres is back.
             LogCallNotRecorded(logger, "incoming_call", callSid, incoming.CallId, businessId, PhoneNumbers.Redact(from), PhoneNumbers.Redact(to), incoming.StartedAt);
@@ -95,7 +103,7 @@ public static partial class VoiceWebhooksApi
         // The webhook's span is the call's trace: the MediaWorker's session continues it from the <Stream>'s parameters.
         var result = twiml.GreetingAndStream(callSid, callId, businessId, token, Activity.Current?.Context ?? default).ToResult();
         await ShareLiveCallAsync(sessions, new CallSession(callSid, callId, businessId, null, from, to, token, twiml.GreetingDuration, incoming.StartedAt),
-            WebhookIdempotency.Of(request.HttpContext)?.Hand(result), options.Value, cancellationToken);
+            idempotency?.Hand(result), options.Value, cancellationToken);
         LogIncomingCall(logger, callSid, businessId, PhoneNumbers.Redact(from));
         telemetry.CallStarted("answered");
         return result;

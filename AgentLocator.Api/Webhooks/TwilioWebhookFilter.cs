@@ -72,15 +72,17 @@ public sealed partial class TwilioWebhookFilter(
                 return await next(context);
             }
             // A retry of a request already answered gets the same answer, and nothing runs twice.
-            if (await sessions.RecallResponseAsync(idempotency, http.RequestAborted) is { } remembered
-                && WebhookReplay.TryParse(remembered) is { } replay)
-            {
-                LogReplayed(logger, http.Request.Path);
-                return replay;
-            }
             var feature = new WebhookIdempotency(idempotency);
             http.Features.Set(feature);
-            var result = await next(context);
+            var result = http.GetEndpoint()?.Metadata.GetMetadata<WebhookIdempotency.RecalledByHandler>() is null
+                         && await feature.RecallAsync(sessions, http.RequestAborted) is { } replay
+                ? replay
+                : await next(context);
+            if (feature.Replayed)
+            {
+                LogReplayed(logger, http.Request.Path);
+                return result;
+            }
             if (!feature.Handed && WebhookReplay.Capture(result) is { } captured)
             {
                 await sessions.RememberResponseAsync(idempotency, captured, IdempotencyTtl, http.RequestAborted);
