@@ -9,11 +9,13 @@
 # in docs/benchmarks.md. Then, with the Postgres the Api uses as a libpq URL (port in the AppHost's table,
 # password in <data folder>/postgres/password) and the operator's CRM key:
 #   scripts/bench-incoming-call.sh postgresql://postgres:<password>@127.0.0.1:<port>/agentlocator http://localhost:6080 bench-token 15 \
-#     "$(cat <data folder>/operator-crm-api.key)"
+#     "$(cat <data folder>/operator-crm-api.key)" <redis port>
+# It reports the CPU each call costs at the ceiling by process (the Api, Postgres, Redis when its port is given, the Web
+# app and the MediaWorker, which follow the live call events, and the whole machine), and a bare endpoint's beside it.
 # Record numbers only on a quiet machine: the load average is printed before and after.
 set -euo pipefail
 
-pg_url=${1:?usage: bench-incoming-call.sh <postgres url> [api base url] [auth token] [seconds] [crm api key]}
+pg_url=${1:?usage: bench-incoming-call.sh <postgres url> [api base url] [auth token] [seconds] [crm api key] [redis port]}
 api=${2:-http://localhost:6080}
 token=${3:-bench-token}
 seconds=${4:-15}
@@ -21,7 +23,35 @@ seconds=${4:-15}
 # key is in its data folder (.agentlocator/operator-crm-api.key, or the ephemeral folder it prints).
 api_key=${5:-${AGENTLOCATOR_API_KEY:-}}
 root=$(cd "$(dirname "$0")/.." && pwd)
+redis_port=${6:-}
 work=$(mktemp -d)
+
+# CPU time by process, for the CPU each call costs: user + system ticks from /proc (a Postgres server with its
+# backends, which are its children), and the whole machine's busy ticks.
+listener() { ss -Htlnp "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
+ticks() { [[ -n "$1" && -r /proc/$1/stat ]] && awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat" || echo 0; }
+pg_port=$(sed -E 's#^[a-z]+://[^@]*@[^:/]+:([0-9]+).*#\1#' <<<"$pg_url")
+api_port=$(sed -E 's#^[a-z]+://[^:/]+:?([0-9]*).*#\1#' <<<"$api")
+procs="api=$(listener "${api_port:-80}") postgres=$(listener "$pg_port") redis=${redis_port:+$(listener "$redis_port")} web=$(pgrep -n -f 'AgentLocator.Web/bin' || true) mediaworker=$(pgrep -n -f 'AgentLocator.MediaWorker/bin' || true)"
+cpu_snapshot() {
+  local entry name pid total child
+  for entry in $procs; do
+    name=${entry%%=*}; pid=${entry#*=}; total=$(ticks "$pid")
+    if [[ $name == postgres && -n "$pid" ]]; then
+      for child in $(ps -o pid= --ppid "$pid"); do total=$(( total + $(ticks "$child") )); done
+    fi
+    printf '%s=%s ' "$name" "$total"
+  done
+  awk '/^cpu / { print "machine=" $2 + $3 + $4 + $7 + $8 }' /proc/stat
+}
+# "name=ticks ..." before and after, and the requests in between -> "name ms ..." per request (a tick is 10 ms).
+cpu_per_request() {
+  awk -v before="$1" -v after="$2" -v n="$3" 'BEGIN {
+    split(before, b, " "); split(after, a, " ")
+    for (i in b) { split(b[i], kv, "="); start[kv[1]] = kv[2] }
+    for (i = 1; i in a; i++) { split(a[i], kv, "="); if (kv[1] in start && kv[2] != "") printf "%s %.3f ", kv[1], (kv[2] - start[kv[1]]) * 10 / n }
+  }'
+}
 trap 'rm -rf "$work"; psql "$pg_url" -qc "DROP TABLE IF EXISTS bench_pgbench_calls" >/dev/null 2>&1 || true' EXIT
 
 echo "load before: $(uptime)"
@@ -50,11 +80,31 @@ dotnet run -c Release --no-build --project "$root/AgentLocator.Benchmarks" -- we
   --api-key "$api_key" --count "$count" --out "$work/incoming-call.tsv"
 # 20 s of warm-up first: at full load the Api's code takes that long to reach its optimised (tier-1) versions.
 wrk -t2 -c64 -d20s -s "$root/scripts/incoming-call.lua" "$api" -- "$work/incoming-call.tsv" 2 0 | tail -1
+cpu_before=$(cpu_snapshot)
 ceiling_out=$(wrk -t2 -c64 -d"${seconds}s" -s "$root/scripts/incoming-call.lua" "$api" -- "$work/incoming-call.tsv" 2 $(( 20 * 10000 )))
+cpu_after=$(cpu_snapshot)
 printf '%s\n' "$ceiling_out"
 # The ceiling is the rate served in full: a shed answer (X-AgentLocator-Shed) is valid TwiML, but its call row comes later.
 ceiling=$(printf '%s\n' "$ceiling_out" | sed -n 's/^incoming_call closed loop: .* in full \([0-9]*\)\/s.*/\1/p')
+requests=$(printf '%s\n' "$ceiling_out" | sed -n 's/^incoming_call closed loop: \([0-9]*\) requests.*/\1/p')
 echo "incoming_call ceiling ${ceiling}/s served in full vs pgbench ${pg_tps} tps: ratio $(awk -v a="$ceiling" -v b="$pg_tps" 'BEGIN { printf "%.2f", a / b }') (goal >= 0.5)"
+ceiling_cpu=$(cpu_per_request "$cpu_before" "$cpu_after" "$requests")
+echo "CPU ms per call at the ceiling, by process (machine: all of it, the load generator and the kernel included): $ceiling_cpu"
+pg_per_call=$(sed -n 's/.*postgres \([0-9.]*\).*/\1/p' <<<"$ceiling_cpu")
+redis_per_call=$(sed -n 's/.*redis \([0-9.]*\).*/\1/p' <<<"$ceiling_cpu")
+
+# What the goal leaves per call, and what the call's own Postgres and Redis work plus a bare HTTP exchange take of it.
+echo "## reference: a bare endpoint (GET /health on the same Api: no body, no signature, nothing stored), wrk 2 threads x 64 connections, 10 s"
+cpu_before=$(cpu_snapshot)
+bare_out=$(wrk -t2 -c64 -d10s "$api/health")
+cpu_after=$(cpu_snapshot)
+bare_requests=$(printf '%s\n' "$bare_out" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
+echo "bare endpoint: $(printf '%s\n' "$bare_out" | sed -n 's/^Requests\/sec: *\([0-9.]*\)/\1/p')/s; CPU ms per request: $(cpu_per_request "$cpu_before" "$cpu_after" "$bare_requests")"
+bare_machine=$(cpu_per_request "$cpu_before" "$cpu_after" "$bare_requests" | sed -n 's/.*machine \([0-9.]*\).*/\1/p')
+awk -v cores="$(nproc)" -v tps="$pg_tps" -v pg="$pg_per_call" -v redis="${redis_per_call:-0}" -v bare="$bare_machine" 'BEGIN {
+  budget = cores * 1000 / (0.5 * tps); floor = pg + redis + bare
+  printf "the goal (0.5x pgbench = %.0f calls/s on %d cores) leaves %.3f ms of CPU per call for everything; the call'"'"'s Postgres (%.3f) and Redis (%.3f) work and a bare HTTP exchange (%.3f) take %.3f ms of it before the Api does anything: at most %.0f calls/s (%.2fx pgbench) with an Api that cost nothing\n",
+    0.5 * tps, cores, budget, pg, redis, bare, floor, cores * 1000 / floor, cores * 1000 / floor / tps }'
 echo "## overload: 512 connections at once (8x the ceiling's), ${seconds} s: what is not served in full is shed, never timed out"
 wrk -t2 -c512 -d"${seconds}s" --timeout 15s -s "$root/scripts/incoming-call.lua" "$api" -- "$work/incoming-call.tsv" 2 $(( (20 + seconds) * 10000 )) | tail -1
 echo "load after: $(uptime)"
