@@ -101,10 +101,13 @@ cpu_after=$(cpu_snapshot)
 bare_requests=$(printf '%s\n' "$bare_out" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
 echo "bare endpoint: $(printf '%s\n' "$bare_out" | sed -n 's/^Requests\/sec: *\([0-9.]*\)/\1/p')/s; CPU ms per request: $(cpu_per_request "$cpu_before" "$cpu_after" "$bare_requests")"
 bare_machine=$(cpu_per_request "$cpu_before" "$cpu_after" "$bare_requests" | sed -n 's/.*machine \([0-9.]*\).*/\1/p')
-awk -v cores="$(nproc)" -v tps="$pg_tps" -v pg="$pg_per_call" -v redis="${redis_per_call:-0}" -v bare="$bare_machine" 'BEGIN {
-  budget = cores * 1000 / (0.5 * tps); floor = pg + redis + bare
-  printf "the goal (0.5x pgbench = %.0f calls/s on %d cores) leaves %.3f ms of CPU per call for everything; the call'"'"'s Postgres (%.3f) and Redis (%.3f) work and a bare HTTP exchange (%.3f) take %.3f ms of it before the Api does anything: at most %.0f calls/s (%.2fx pgbench) with an Api that cost nothing\n",
-    0.5 * tps, cores, budget, pg, redis, bare, floor, cores * 1000 / floor, cores * 1000 / floor / tps }'
+web_per_call=$(sed -n 's/.*web \([0-9.]*\).*/\1/p' <<<"$ceiling_cpu")
+mediaworker_per_call=$(sed -n 's/.*mediaworker \([0-9.]*\).*/\1/p' <<<"$ceiling_cpu")
+awk -v cores="$(nproc)" -v tps="$pg_tps" -v pg="$pg_per_call" -v redis="${redis_per_call:-0}" -v events="$(awk -v w="${web_per_call:-0}" -v m="${mediaworker_per_call:-0}" 'BEGIN { print w + m }')" \
+    -v bare="$bare_machine" 'BEGIN {
+  budget = cores * 1000 / (0.5 * tps); floor = pg + redis + events + bare
+  printf "the goal (0.5x pgbench = %.0f calls/s on %d cores) leaves %.3f ms of CPU per call for everything. The call'"'"'s Postgres (%.3f) and Redis (%.3f) work, the Web app and MediaWorker following its live events (%.3f) and a bare HTTP exchange (%.3f) take %.3f ms of it before the Api does any work of its own: at most %.0f calls/s (%.2fx pgbench) with an Api that cost no more than a bare endpoint\n",
+    0.5 * tps, cores, budget, pg, redis, events, bare, floor, cores * 1000 / floor, cores * 1000 / floor / tps }'
 echo "## overload: 512 connections at once (8x the ceiling's), ${seconds} s: what is not served in full is shed, never timed out"
 wrk -t2 -c512 -d"${seconds}s" --timeout 15s -s "$root/scripts/incoming-call.lua" "$api" -- "$work/incoming-call.tsv" 2 $(( (20 + seconds) * 10000 )) | tail -1
 echo "load after: $(uptime)"
