@@ -112,6 +112,46 @@ public sealed class IncomingCallWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CallsFromOneNumberInOneBatchAreOneCustomerAndEachAnonymousCallerIsALeadOfTheirOwn()
+    {
+        var writer = NewWriter(_services);
+        // Whole seconds: Postgres keeps microseconds.
+        var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 600);
+        var known = Call(7) with { StartedAt = start };
+        await using (var scope = _services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<CallStore>().RecordIncomingAsync(known, CancellationToken.None);
+        }
+        // One batch: a new number twice, the known number again, and two anonymous callers.
+        var calls = new[]
+        {
+            Call(8) with { StartedAt = start.AddMinutes(2) }, Call(8) with { StartedAt = start.AddMinutes(1) }, Call(7) with { StartedAt = start.AddMinutes(3) },
+            Call(9) with { From = "anonymous" }, Call(9) with { From = "client:web" },
+        };
+        var recorded = calls.Select(call => writer.RecordAsync(call, CancellationToken.None)).ToArray();
+        await writer.StartAsync(CancellationToken.None);
+        var results = await Task.WhenAll(recorded).WaitAsync(TimeSpan.FromSeconds(30));
+        await writer.StopAsync(CancellationToken.None);
+
+        Assert.All(results, r => Assert.True(r.Created));
+        Assert.Equal(calls.Select(c => c.CallId), results.Select(r => r.CallId));
+        await using var db = TestDbContexts.Create(_connectionString);
+        var customers = await db.Customers.AsNoTracking().Where(c => c.BusinessId == _businessId).ToListAsync();
+        var newNumber = Assert.Single(customers, c => c.Phone == calls[0].From);
+        Assert.Equal((newNumber.Id, newNumber.Id), (results[0].CustomerId, results[1].CustomerId));
+        Assert.Equal((start.AddMinutes(1), start.AddMinutes(2)), (newNumber.FirstContactAt, newNumber.LastContactAt));
+        var knownNumber = Assert.Single(customers, c => c.Phone == known.From);
+        Assert.Equal(knownNumber.Id, results[2].CustomerId);
+        Assert.Equal((known.StartedAt, start.AddMinutes(3)), (knownNumber.FirstContactAt, knownNumber.LastContactAt));
+        var anonymous = customers.Where(c => c.Phone is null).ToList();
+        Assert.Equal(2, anonymous.Count);
+        Assert.All(anonymous, c => Assert.Equal(CallStore.AnonymousCallerName, c.Name));
+        Assert.Equal(anonymous.Select(c => c.Id).Order(), new[] { results[3].CustomerId!.Value, results[4].CustomerId!.Value }.Order());
+        var rows = await db.Calls.AsNoTracking().Where(c => c.BusinessId == _businessId).ToDictionaryAsync(c => c.Id);
+        Assert.All(calls.Zip(results), pair => Assert.Equal(pair.Second.CustomerId, rows[pair.First.CallId].CustomerId));
+    }
+
+    [Fact]
     public async Task ACallPostgresRefusesFailsAloneAndTheRestOfItsBatchIsWritten()
     {
         using var failures = Failures(_services.GetRequiredService<IMeterFactory>());
