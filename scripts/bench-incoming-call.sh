@@ -12,6 +12,8 @@
 #     "$(cat <data folder>/operator-crm-api.key)" <redis port>
 # It reports the CPU each call costs at the ceiling by process (the Api, Postgres, Redis when its port is given, the Web
 # app and the MediaWorker, which follow the live call events, and the whole machine), and a bare endpoint's beside it.
+# The processes are found by the ports they listen on: run the graph with its local servers (the default here), not
+# in containers, whose ports belong to a proxy.
 # Record numbers only on a quiet machine: the load average is printed before and after.
 set -euo pipefail
 
@@ -46,7 +48,8 @@ cpu_snapshot() {
 }
 # "name=ticks ..." before and after, and the requests in between -> "name ms ..." per request (a tick is 10 ms).
 cpu_per_request() {
-  awk -v before="$1" -v after="$2" -v n="$3" 'BEGIN {
+  awk -v before="$1" -v after="$2" -v n="${3:-0}" 'BEGIN {
+    if (n <= 0) { printf "(no requests counted)"; exit }
     split(before, b, " "); split(after, a, " ")
     for (i in b) { split(b[i], kv, "="); start[kv[1]] = kv[2] }
     for (i = 1; i in a; i++) { split(a[i], kv, "="); if (kv[1] in start && kv[2] != "") printf "%s %.3f ", kv[1], (kv[2] - start[kv[1]]) * 10 / n }

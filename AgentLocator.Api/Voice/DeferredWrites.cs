@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using AgentLocator.ServiceDefaults.Telemetry;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,7 @@ public sealed partial class DeferredWrites : BackgroundService
     private readonly ILogger<DeferredWrites> _logger;
     private readonly int _maxAttempts;
     private readonly Channel<DeferredWrite>[] _queues;
+    private readonly ConcurrentDictionary<string, int> _pending = new(StringComparer.Ordinal);
 
     public DeferredWrites(IServiceScopeFactory scopes, ServiceTelemetry telemetry, IOptions<VoiceOptions> options, ILogger<DeferredWrites> logger)
     {
@@ -48,7 +50,7 @@ public sealed partial class DeferredWrites : BackgroundService
     public void Add(string key, string description, Func<IServiceProvider, CancellationToken, Task> write)
     {
         _telemetry.WebhookError("postgres", "postgres unreachable");
-        QueueOf(key).Writer.TryWrite(new DeferredWrite(() => description, Shed: false, write));
+        Enqueue(new DeferredWrite(key, () => description, Shed: false, write));
     }
 
     /// <summary>
@@ -57,7 +59,23 @@ public sealed partial class DeferredWrites : BackgroundService
     /// Its description is made only if it is logged (dropped, or waiting on a database that is down): a burst holds thousands.
     /// </summary>
     public void AddShed(string key, Func<string> describe, Func<IServiceProvider, CancellationToken, Task> write) =>
-        QueueOf(key).Writer.TryWrite(new DeferredWrite(describe, Shed: true, write));
+        Enqueue(new DeferredWrite(key, describe, Shed: true, write));
+
+    /// <summary>Whether a write of <paramref name="key"/> (a CallSid) waits here or is being tried: its row may not be in Postgres yet.</summary>
+    public bool HasPending(string key) => _pending.ContainsKey(key);
+
+    private void Enqueue(DeferredWrite write)
+    {
+        _pending.AddOrUpdate(write.Key, 1, static (_, count) => count + 1);
+        QueueOf(write.Key).Writer.TryWrite(write);
+    }
+
+    /// <summary>A write made or given up: its key is pending no more once its last write is.</summary>
+    private void Done(DeferredWrite write)
+    {
+        _pending.AddOrUpdate(write.Key, 0, static (_, count) => count - 1);
+        _pending.TryRemove(KeyValuePair.Create(write.Key, 0));
+    }
 
     private Channel<DeferredWrite> QueueOf(string key) => _queues[(uint)StringComparer.Ordinal.GetHashCode(key) % (uint)_queues.Length];
 
@@ -108,6 +126,7 @@ public sealed partial class DeferredWrites : BackgroundService
                     // A shed write done is the normal case, hundreds a second in a burst: no line each.
                     LogRecovered(_logger, item.Description);
                 }
+                Done(item);
                 return;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -143,12 +162,13 @@ public sealed partial class DeferredWrites : BackgroundService
 
     private void Drop(DeferredWrite write, string reason, string why)
     {
+        Done(write);
         LogDropped(_logger, write.Description, reason, why);
         _telemetry.DeferredWriteDropped(reason, write.Description);
     }
 
-    /// <summary>A write and how to describe it (made only when logged), and whether a shed webhook left it.</summary>
-    private sealed record DeferredWrite(Func<string> Describe, bool Shed, Func<IServiceProvider, CancellationToken, Task> Write)
+    /// <summary>A write, the call or message it belongs to, how to describe it (made only when logged), and whether a shed webhook left it.</summary>
+    private sealed record DeferredWrite(string Key, Func<string> Describe, bool Shed, Func<IServiceProvider, CancellationToken, Task> Write)
     {
         public string Description => Describe();
     }

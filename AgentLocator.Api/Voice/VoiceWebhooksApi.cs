@@ -54,8 +54,14 @@ public static partial class VoiceWebhooksApi
         // written later just as much); the number's business comes from the cache, the call row is written behind.
         var shed = WebhookAdmission.WasShed(request.HttpContext);
         var answer = shed ? directory.FromCache(to) : await directory.FindAsync(to, request.HttpContext.RequestServices, budget.Token, cancellationToken);
+        var idempotency = WebhookIdempotency.Of(request.HttpContext);
         if ((answer.Route is null && !answer.DatabaseFailed) || answer.Route is { Active: false })
         {
+            // No call row tells a retry here: a rare answer, so its first answer is looked up.
+            if (idempotency is not null && await idempotency.RecallAsync(sessions, cancellationToken) is TwimlResult notInService)
+            {
+                return notInService;
+            }
             LogNotInService(logger, callSid, PhoneNumbers.Redact(to));
             telemetry.CallStarted("not_in_service");
             return twiml.NotInService().ToResult();
@@ -65,6 +71,16 @@ public static partial class VoiceWebhooksApi
         var incoming = new IncomingCall(callSid, businessId, Guid.CreateVersion7(), from, to, form.Field("Direction") ?? "inbound",
             form.Field("CallStatus") ?? CallStatuses.Ringing, clock.GetUtcNow(), TestTraffic.IsTestCall(callSid), Activity.Current?.Id);
         var callId = incoming.CallId;
+        // Twilio's retry of a call already answered gets the first answer again and nothing runs twice. Only a request that
+        // may be a retry costs a Redis lookup: before the row is written, one whose first attempt may have answered without
+        // writing it (shed, Postgres down, or its row still waiting here to be written); after, one whose row was already
+        // there. (A first attempt answered without its row on another replica and retried here once Postgres is back, before
+        // that replica writes the row, runs again; Twilio, which retried, uses this answer.)
+        var lookedUp = shed || answer.DatabaseFailed || deferred.HasPending(callSid);
+        if (lookedUp && idempotency is not null && await idempotency.RecallAsync(sessions, cancellationToken) is TwimlResult earlier)
+        {
+            return earlier;
+        }
         RecordedCall? recorded = null;
         if (!shed && !answer.DatabaseFailed)
         {
@@ -79,10 +95,8 @@ public static partial class VoiceWebhooksApi
                 answer = answer with { DatabaseFailed = true };
             }
         }
-        // Twilio's retry of a call already answered gets the first answer again and nothing runs twice. Only a call whose
-        // row was already there, or that has no row to tell by, can be one: a new call costs no Redis round trip for it.
-        var idempotency = WebhookIdempotency.Of(request.HttpContext);
-        if (recorded is not { Created: true } && idempotency is not null && await idempotency.RecallAsync(sessions, cancellationToken) is TwimlResult replay)
+        if (!lookedUp && recorded is not { Created: true } && idempotency is not null
+            && await idempotency.RecallAsync(sessions, cancellationToken) is TwimlResult replay)
         {
             return replay;
         }

@@ -3,7 +3,8 @@ namespace AgentLocator.Api.Webhooks;
 /// <summary>
 /// Admits a voice webhook to its database work through <see cref="WebhookAdmission"/>, or marks it shed and lets its
 /// handler answer the degraded way. Runs inside <see cref="TwilioWebhookFilter"/>: only signed requests with a form reach
-/// it, a retry already answered is replayed without it, and a shed answer is remembered for Twilio's retries like any other.
+/// it, a retry already answered is replayed without it (except <c>incoming_call</c>'s, which its handler tells by the call's
+/// row and so are admitted), and a shed answer is remembered for Twilio's retries like any other.
 /// </summary>
 public sealed class WebhookAdmissionFilter(WebhookAdmission admission) : IEndpointFilter
 {

@@ -69,4 +69,44 @@ public sealed class DatabaseOutageTests
         var ready = await api.CreateClient().GetFromJsonAsync<JsonElement>("/readyz");
         Assert.True(ready.GetProperty("ok").GetBoolean());
     }
+    [Fact]
+    public async Task ARetryOnceTheDatabaseIsBackGetsTheFirstAnswerWhileItsRowStillWaitsToBeWritten()
+    {
+        var direct = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("outage_retry");
+        var target = new NpgsqlConnectionStringBuilder(direct);
+        await using var proxy = new TcpProxy(target.Host!, target.Port);
+        await using var redis = await RedisServer.StartAsync();
+        var viaProxy = new NpgsqlConnectionStringBuilder(direct) { Host = "127.0.0.1", Port = proxy.Port, Timeout = 2 }.ConnectionString;
+        await using var api = ApiTestHost.Create(viaProxy, extra: new Dictionary<string, string?>
+        {
+            ["Twilio:AuthToken"] = VoiceWebhookFixture.AuthToken,
+            ["PublicBaseUrl"] = VoiceWebhookFixture.PublicBaseUrl,
+            ["ConnectionStrings:redis"] = redis.ConnectionString,
+        });
+        var crm = api.CreateCrmClient();
+        var number = "+9724" + Random.Shared.Next(1_000_000, 9_999_999);
+        (await crm.PostAsJsonAsync("/api/businesses", new { name = "Retry Ltd", phoneNumbers = new[] { number } })).EnsureSuccessStatusCode();
+        var twilio = new TwilioWebhookClient(api.CreateClient(), VoiceWebhookFixture.PublicBaseUrl, VoiceWebhookFixture.AuthToken);
+        var callSid = VoiceWebhookFixture.NewCallSid();
+        var token = new Dictionary<string, string> { ["I-Twilio-Idempotency-Token"] = Guid.NewGuid().ToString() };
+        Task<HttpResponseMessage> IncomingCallAsync(string sid, IDictionary<string, string>? headers) => twilio.PostAsync("/webhook/incoming_call",
+            [new("CallSid", sid), new("From", "+972528887766"), new("To", number), new("CallStatus", "ringing")], headers: headers);
+        // An earlier call puts the number's business in the cache; then Postgres goes away and the call is answered without its row.
+        (await IncomingCallAsync(VoiceWebhookFixture.NewCallSid(), null)).EnsureSuccessStatusCode();
+        proxy.Cut();
+        var first = await (await IncomingCallAsync(callSid, token)).Content.ReadAsStringAsync();
+        Assert.True(api.Logs.Contains("WEBHOOK_ERROR incoming_call answered without the database; call to rebuild: CallSid=" + callSid));
+        // The deferred write backs off while Postgres is gone: long enough out that the retry comes before its next try.
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        proxy.Restore();
+
+        var retry = await (await IncomingCallAsync(callSid, token)).Content.ReadAsStringAsync();
+        Assert.Equal(first, retry);
+        Assert.True(api.Logs.Contains("WEBHOOK_REPLAYED /webhook/incoming_call"));
+        // The row, once written, is the call the first answer carries.
+        var callId = XDocument.Parse(first).Descendants("Parameter").Single(p => p.Attribute("name")!.Value == "callId").Attribute("value")!.Value;
+        Assert.True(await Sql.EventuallyAsync(async () => await Sql.CountAsync(direct, "SELECT count(*) FROM calls WHERE call_sid = $1", callSid) == 1,
+            TimeSpan.FromSeconds(30)), "the deferred write did not land");
+        Assert.Equal(callId, await Sql.ScalarAsync<string>(direct, "SELECT id::text FROM calls WHERE call_sid = $1", callSid));
+    }
 }
