@@ -12,13 +12,51 @@ namespace AgentLocator.Media;
 /// </summary>
 public sealed class BargeInListener
 {
+    /// <summary>
+    /// How long after the bot starts talking its echo may still be on its way: the longest delay the canceller searches.
+    /// Sound that begins on a quiet line before then, and is not the echo of the bot's first words, is the caller's.
+    /// </summary>
+    public const int PreEchoFrames = (EchoCanceller.MaxDelay + EchoCanceller.Taps) / EchoCanceller.FrameSamples + 1;
+
+    /// <summary>The sound heard this long (100 ms) is compared with the bot's audio: its echo, or the caller.</summary>
+    public const int FirstSoundTestFrames = 5;
+
+    /// <summary>
+    /// The waveform correlation at which the first sound is taken for the echo of the bot's first words. Echo alone on the
+    /// simulated lines correlates at 0.9 and more; a caller, alone or over the echo's first moments, at 0.1–0.5.
+    /// </summary>
+    public const double FirstSoundEchoCorrelation = 0.6;
+
     private readonly byte[] _heard = new byte[EchoCanceller.FrameSamples];
+    private FirstSound _firstSound;
+    private long _frame;
+    private long _botStartFrame;
+    private long _soundFrame;
+
+    /// <summary>Where the line is, before the canceller knows any echo path, since the bot began to talk after a silence.</summary>
+    private enum FirstSound
+    {
+        /// <summary>Nothing to go by: the canceller has an echo path it verified, the line was not quiet, or the bot's first words have had time to come back.</summary>
+        None,
+
+        /// <summary>The bot began to talk on a quiet line: neither its echo nor the caller is heard yet.</summary>
+        Awaited,
+
+        /// <summary>Sound began before the echo could have come back for certain: taken for the caller's until it is tested.</summary>
+        Heard,
+
+        /// <summary>The sound is not the echo of the bot's first words: the caller, heard before any echo.</summary>
+        Caller,
+    }
 
     public BargeInListener(BargeInOptions? options = null) => Detector = new BargeInDetector(options);
 
     public EchoCanceller Echo { get; } = new();
 
     public BargeInDetector Detector { get; }
+
+    /// <summary>Whether the line's sound is taken for the caller's because it began before the bot's echo could be on it (see <see cref="PreEchoFrames"/>).</summary>
+    public bool CallerBeforeEcho => _firstSound is FirstSound.Heard or FirstSound.Caller;
 
     /// <summary>Barge-ins the echo check turned down (the audio was the bot's echo).</summary>
     public int EchoRejections { get; private set; }
@@ -37,8 +75,10 @@ public sealed class BargeInListener
         var heard = inbound;
         if (inbound.Length == EchoCanceller.FrameSamples)
         {
+            var botWasAudible = Echo.BotAudible;
             Echo.Process(inbound, bot, _heard);
             heard = _heard;
+            FollowFirstSound(botWasAudible, Echo.InboundDbfs > Math.Max(Detector.Options.CancelledMinLevelDbfs, noiseFloorDbfs + Detector.Options.NoiseMarginDb));
         }
 
         var frameDuration = TimeSpan.FromTicks(inbound.Length * TimeSpan.TicksPerSecond / Detector.Options.SampleRate);
@@ -57,7 +97,15 @@ public sealed class BargeInListener
             Detector.ObservePlayback(bot);
         }
 
-        Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb);
+        if (!Echo.LastFrameCancelled && CallerBeforeEcho)
+        {
+            // No echo can be in the frame yet, or the sound that began before it is not the echo: the caller is what is heard.
+            Detector.ObserveEcho(cancelled: true, AudioLevel.SilenceDbfs, frameDuration, Echo.EchoLeftoverDb);
+        }
+        else
+        {
+            Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb);
+        }
         if (Detector.Process(heard, timestamp, out _, noiseFloorDbfs, speechHeard))
         {
             if (Echo.ExplainsRecentAudioAsEcho())
@@ -72,6 +120,55 @@ public sealed class BargeInListener
         }
 
         return heard;
+    }
+
+    /// <summary>
+    /// Before the canceller knows an echo path: when the bot begins to talk on a quiet line, its echo arrives at the earliest
+    /// at once and at the latest <see cref="PreEchoFrames"/> later, and begins as the echo of its first words. The first sound
+    /// heard in that time is taken for the caller's; after <see cref="FirstSoundTestFrames"/> it is compared with the bot's
+    /// audio at every delay: the echo (the detector starts over, the level rule holds until the path is known), or the caller,
+    /// who is then judged as on a line with the echo taken out until the bot's first words have had time to come back.
+    /// </summary>
+    private void FollowFirstSound(bool botWasAudible, bool loud)
+    {
+        _frame++;
+        if (Echo.IsLocked || Echo.LastFrameCancelled)
+        {
+            _firstSound = FirstSound.None;
+            return;
+        }
+
+        if (!botWasAudible && Echo.BotAudible)
+        {
+            _botStartFrame = _frame;
+            _firstSound = loud ? FirstSound.None : FirstSound.Awaited;
+            return;
+        }
+
+        if (_frame - _botStartFrame > PreEchoFrames)
+        {
+            _firstSound = FirstSound.None;
+            return;
+        }
+
+        if (_firstSound == FirstSound.Awaited && loud)
+        {
+            _firstSound = FirstSound.Heard;
+            _soundFrame = _frame;
+        }
+        else if (_firstSound == FirstSound.Heard && _frame - _soundFrame + 1 >= FirstSoundTestFrames)
+        {
+            var window = (int)(_frame - _soundFrame + 1) * EchoCanceller.FrameSamples;
+            if (Echo.SoundsLikeEcho(window, FirstSoundEchoCorrelation))
+            {
+                _firstSound = FirstSound.None;
+                Detector.Reset(); // the echo's first frames were counted as the caller's
+            }
+            else
+            {
+                _firstSound = FirstSound.Caller;
+            }
+        }
     }
 
     /// <summary>Arms barge-in for a new playback.</summary>

@@ -343,6 +343,22 @@ public sealed class EchoCanceller
         return recent.Correlation >= LockCorrelation && !(cancelled && CancelledAt(older.Delay, since) && CancelledAt(recent.Delay, since)) && EchoHeardAsCaller();
     }
 
+    /// <summary>Whether an echo path is in use: locked, or plausible delays the frames are fitted at.</summary>
+    public bool HasEchoPath => IsLocked || _candidateCount > 0;
+
+    /// <summary>
+    /// Whether the inbound audio of the last <paramref name="window"/> samples (the sound since it began) is the bot's echo:
+    /// a search finds a delay whose waveforms correlate at ≥ <paramref name="correlation"/>. Its estimates count as any
+    /// search's (plausible delays, votes for the lock).
+    /// </summary>
+    public bool SoundsLikeEcho(int window, double correlation)
+    {
+        window = Math.Clamp(window / Block * Block, FrameSamples * 5, SearchWindow);
+        var search = Search(window, 0);
+        Consider(search, _samples);
+        return search.Correlation >= correlation;
+    }
+
     /// <summary>Whether the bot's audio is silent in this frame at the locked delay and every plausible one (false when there are none): no echo is due.</summary>
     private bool BotSilentAtDelaysInUse()
     {
