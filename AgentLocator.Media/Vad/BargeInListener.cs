@@ -6,6 +6,8 @@ namespace AgentLocator.Media;
 /// caller with what is left of the echo once the canceller has the echo path, and with the bot's playback level
 /// until then. The speech detector's verdict on
 /// the previous frame confirms a caller, who then interrupts after a shorter run (<see cref="BargeInOptions.ConfirmedMinDuration"/>).
+/// Before the canceller knows any echo path, sound that begins on a quiet line after the bot starts talking, and did not
+/// begin as the echo of its first words, is the caller's (see <see cref="FollowFirstSound"/>).
 /// A barge-in is checked before it is reported: when the last 400 ms of inbound audio turn out to be the bot's echo,
 /// not taken out, after all (a path the canceller had not locked onto yet, or one that moved), the canceller locks
 /// onto it and the detector starts over. One per call; not thread-safe.
@@ -22,8 +24,9 @@ public sealed class BargeInListener
     public const int FirstSoundTestFrames = 5;
 
     /// <summary>
-    /// The waveform correlation at which the first sound is taken for the echo of the bot's first words. Echo alone on the
-    /// simulated lines correlates at 0.9 and more; a caller, alone or over the echo's first moments, at 0.1–0.5.
+    /// The waveform correlation at which the first sound can be the echo of the bot's first words (and must then account
+    /// for its beginning: <see cref="EchoCanceller.BeganAsEcho"/>). Echo alone on barge-in-eval's lines correlates at 0.9 and
+    /// more; a caller alone at 0.1–0.5, a caller with the echo arriving under them up to about 0.75.
     /// </summary>
     public const double FirstSoundEchoCorrelation = 0.6;
 
@@ -108,7 +111,9 @@ public sealed class BargeInListener
         }
         if (Detector.Process(heard, timestamp, out _, noiseFloorDbfs, speechHeard))
         {
-            if (Echo.ExplainsRecentAudioAsEcho())
+            // A caller heard before the echo, the echo found under them since and taken out: what is left is theirs. Otherwise
+            // the echo check (an echo the canceller has not taken out yet would explain the run).
+            if (!(_firstSound == FirstSound.Caller && Echo.LastFrameCancelled) && Echo.ExplainsRecentAudioAsEcho())
             {
                 EchoRejections++;
                 Detector.Reset(); // the bot's own echo: the canceller has its path now
@@ -127,14 +132,17 @@ public sealed class BargeInListener
     /// at once and at the latest <see cref="PreEchoFrames"/> later, and begins as the echo of its first words. The first sound
     /// heard in that time is taken for the caller's; after <see cref="FirstSoundTestFrames"/> it is compared with the bot's
     /// audio at every delay: the echo (the detector starts over, the level rule holds until the path is known), or the caller,
-    /// who is then judged as on a line with the echo taken out until the bot's first words have had time to come back.
+    /// who is then judged as on a line with the echo taken out until the bot's first words have had time to come back, and
+    /// whose barge-in, once the canceller has found the echo arriving under them and takes it out, is not turned down by the
+    /// echo check (the echo, louder than them for a moment, would explain the window it searches). After that time a line
+    /// with no echo heard keeps the level rule: a soft answer as a long question trails off is a turn, not an interruption.
     /// </summary>
     private void FollowFirstSound(bool botWasAudible, bool loud)
     {
         _frame++;
-        if (Echo.IsLocked || Echo.LastFrameCancelled)
+        if (_firstSound is FirstSound.None or FirstSound.Awaited && (Echo.IsLocked || Echo.LastFrameCancelled))
         {
-            _firstSound = FirstSound.None;
+            _firstSound = FirstSound.None; // the canceller knows the echo before any sound: nothing to go by
             return;
         }
 
@@ -159,7 +167,7 @@ public sealed class BargeInListener
         else if (_firstSound == FirstSound.Heard && _frame - _soundFrame + 1 >= FirstSoundTestFrames)
         {
             var window = (int)(_frame - _soundFrame + 1) * EchoCanceller.FrameSamples;
-            if (Echo.SoundsLikeEcho(window, FirstSoundEchoCorrelation))
+            if (Echo.BeganAsEcho(window, FirstSoundEchoCorrelation))
             {
                 _firstSound = FirstSound.None;
                 Detector.Reset(); // the echo's first frames were counted as the caller's
