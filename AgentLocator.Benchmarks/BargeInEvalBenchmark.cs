@@ -17,12 +17,15 @@ namespace AgentLocator.Benchmarks;
 /// <list type="bullet">
 /// <item>False barge-ins: pure echo, no caller, <c>--minutes</c> of bot speech per echo delay; the rate per 10
 /// minutes of bot speech (target: at most 1).</item>
+/// <item>False barge-ins on first replies: <c>--first-calls</c> calls per echo delay, each one reply of pure echo before any
+/// echo path is known (the long calls above have one first reply each); the rate per 10 minutes of first-reply speech.</item>
 /// <item>Detection latency: a caller at the echo's level (active level = the bot's − 6 dB) starts talking over
 /// a reply, each of 20 espeak-ng Hebrew utterances at every delay, once in the call's first reply (300–700 ms
 /// in, before the echo path can be known) and once in a later reply (0.5–2.5 s in); from the caller's voice
-/// onset (first 20 ms frame above -45 dBFS) to the end of the frame that fired (target: within 400 ms).</item>
+/// onset (first 20 ms frame above -45 dBFS) to the end of the frame that fired (target: within 400 ms). Callers not
+/// caught within 400 ms are listed with what their first 400 ms were judged by (<c>--trace-late</c>: frame by frame).</item>
 /// </list>
-/// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- barge-in-eval [--minutes 10] [--delays 60,120,180,250,320,450] [--jitter 40] [--echo-db -6] [--caller-db -6] [--seed 1]</code>
+/// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- barge-in-eval [--minutes 10] [--first-calls 50] [--delays 60,120,180,250,320,450] [--jitter 40] [--echo-db -6] [--caller-db -6] [--seed 1] [--trace-late]</code>
 /// (<c>--echo-db -60 --caller-db -6</c>: the same callers on a line without echo, the detector's own latency.)
 /// Exit code 1 when a target is missed. Needs espeak-ng and sox on the PATH.
 /// </summary>
