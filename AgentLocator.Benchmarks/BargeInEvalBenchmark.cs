@@ -268,10 +268,10 @@ public sealed class BargeInEvalBenchmark : IBenchmark
     }
 
     /// <summary>One frame of a latency trial as the listener saw it.</summary>
-    private sealed record TraceFrame(long At, double Inbound, double Heard, double Echo, double Threshold, bool Cancelled, bool Locked, bool PreEcho, bool Speech, bool Voiced, bool BargeIn)
+    private sealed record TraceFrame(long At, double Inbound, double Heard, double Echo, double Threshold, bool Cancelled, bool Locked, bool Speech, bool Voiced, bool BargeIn)
     {
         public string Describe(long onset) => string.Create(CultureInfo.InvariantCulture,
-            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} {(Cancelled ? (Locked ? "locked" : "fitted") : PreEcho ? "caller" : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}");
+            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} {(Cancelled ? (Locked ? "locked" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}");
     }
 
     /// <summary>Round trip through mu-law: what the phone line carries.</summary>
@@ -414,7 +414,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                     var threshold = listener.Detector.ThresholdDbfs(speech.NoiseFloorDbfs);
                     var heardDbfs = AudioLevel.MuLawDbfs(heard);
                     trace.Add(new TraceFrame(t, listener.Echo.InboundDbfs, heardDbfs, listener.Echo.EchoDbfs, threshold, listener.Echo.LastFrameCancelled,
-                        listener.Echo.IsLocked, listener.CallerBeforeEcho, speech.LastFrameVoiced, playing && heardDbfs > threshold, bargeIn));
+                        listener.Echo.IsLocked, speech.LastFrameVoiced, playing && heardDbfs > threshold, bargeIn));
                 }
 
                 speech.Process(heard, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate));

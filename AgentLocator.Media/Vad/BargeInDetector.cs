@@ -28,7 +28,6 @@ public sealed class BargeInDetector
     private int _historyCount;
     private TimeSpan _candidateGap;
     private TimeSpan _speechHeard;
-    private bool _runConfirmed;
     private double _candidateNoiseFloorDbfs;
 
     public BargeInDetector(BargeInOptions? options = null)
@@ -84,14 +83,8 @@ public sealed class BargeInDetector
         return Math.Max(floor, Math.Max(overBot, noiseFloorDbfs + _options.NoiseMarginDb));
     }
 
-    /// <summary>
-    /// Whether the speech detector has heard speech long enough to confirm a caller (<see cref="BargeInOptions.ConfirmingSpeech"/>),
-    /// now or earlier in the run of voice under way: a caller's first word followed by a pause is still the caller when the
-    /// next one starts (the model's verdict lags a word's end, so its run of speech breaks between words).
-    /// </summary>
-    private bool Confirmed => _runConfirmed || ConfirmedNow;
-
-    private bool ConfirmedNow => _options.ConfirmingSpeech > TimeSpan.Zero && _speechHeard >= _options.ConfirmingSpeech;
+    /// <summary>Whether the speech detector has heard speech long enough to confirm a caller (<see cref="BargeInOptions.ConfirmingSpeech"/>).</summary>
+    private bool Confirmed => _options.ConfirmingSpeech > TimeSpan.Zero && _speechHeard >= _options.ConfirmingSpeech;
 
     /// <summary>
     /// Processes one caller frame (stream time <paramref name="timestamp"/>); returns true once, on
@@ -127,7 +120,6 @@ public sealed class BargeInDetector
 
         var voiced = levelDbfs > ThresholdDbfs(noiseFloorDbfs);
         Remember(timestamp, frameDuration, voiced);
-        _runConfirmed |= _echoCancelled && ConfirmedNow && (voiced || _inCandidate);
         if (voiced)
         {
             if (!_inCandidate)
@@ -149,7 +141,6 @@ public sealed class BargeInDetector
             if (_candidateGap > GapToleranceNow)
             {
                 _inCandidate = false;
-                _runConfirmed = false;
             }
         }
 
@@ -226,7 +217,6 @@ public sealed class BargeInDetector
     public void Reset()
     {
         _inCandidate = false;
-        _runConfirmed = false;
         _fired = false;
         _historyCount = 0;
     }

@@ -343,34 +343,6 @@ public sealed class EchoCanceller
         return recent.Correlation >= LockCorrelation && !(cancelled && CancelledAt(older.Delay, since) && CancelledAt(recent.Delay, since)) && EchoHeardAsCaller();
     }
 
-    /// <summary>
-    /// Whether the sound of the last <paramref name="window"/> samples (the sound since it began) began as the bot's echo: a
-    /// search finds the echo in it at some delay (waveforms correlating at ≥ <paramref name="correlation"/>), and that echo,
-    /// at the gain the search fitted, accounts for the sound's first 40 ms (within <see cref="OnsetEchoMarginDb"/>). A caller
-    /// who began before the echo arrived under them did not: the echo had nothing to bring yet. The search's estimates
-    /// count as any search's (plausible delays, votes for the lock).
-    /// </summary>
-    public bool BeganAsEcho(int window, double correlation)
-    {
-        window = Math.Clamp(window / Block * Block, FrameSamples * 5, SearchWindow);
-        var search = Search(window, 0);
-        Consider(search, _samples);
-        if (search.Correlation < correlation)
-        {
-            return false;
-        }
-
-        var onset = 2 * FrameSamples;
-        var heard = Energy(_inbound.AsSpan(_inboundAt + InboundLength - window, onset));
-        var echo = Energy(ReferenceSpan(onset, search.Delay + window - onset)) * search.Gain * search.Gain;
-        return echo * OnsetEchoShare >= heard;
-    }
-
-    /// <summary>How far under the sound's first 40 ms the echo predicted there may be for the sound to have begun as the echo.</summary>
-    public const double OnsetEchoMarginDb = 10;
-
-    private static readonly float OnsetEchoShare = MathF.Pow(10, (float)OnsetEchoMarginDb / 10);
-
     /// <summary>Whether the bot's audio is silent in this frame at the locked delay and every plausible one (false when there are none): no echo is due.</summary>
     private bool BotSilentAtDelaysInUse()
     {

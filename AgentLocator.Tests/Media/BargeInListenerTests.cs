@@ -1,5 +1,4 @@
 using AgentLocator.Media;
-using AgentLocator.Testing.Audio;
 using AgentLocator.Tests.RealTime;
 
 namespace AgentLocator.Tests.Media;
@@ -25,10 +24,9 @@ public sealed class BargeInListenerTests
     /// <summary>
     /// The line: the reply's echo <see cref="EchoDelay"/> late; from <paramref name="stallAt"/> on (line sample), playback stalls
     /// for <see cref="Stall"/> and resumes that much later; plus <paramref name="caller"/> from <paramref name="callerAt"/>.
-    /// <paramref name="echoGain"/>: how much of the bot comes back (0: a line without echo).
     /// Returns where the barge-in fired (end of the frame; the run stops there) and each (re)locked delay.
     /// </summary>
-    private static Result Run(byte[] bot, int stallAt = int.MaxValue, byte[]? caller = null, int callerAt = 0, double echoGain = EchoGain)
+    private static Result Run(byte[] bot, int stallAt = int.MaxValue, byte[]? caller = null, int callerAt = 0)
     {
         var reference = MuLaw.Decode(bot);
         var length = (reference.Length + EchoDelay + Stall + 8 * 1000) / 160 * 160;
@@ -36,7 +34,7 @@ public sealed class BargeInListenerTests
         for (var n = 0; n < length; n++)
         {
             var source = n < stallAt ? n - EchoDelay : n < stallAt + Stall ? -1 : n - EchoDelay - Stall;
-            line[n] = source >= 0 && source < reference.Length ? reference[source] * echoGain : 0;
+            line[n] = source >= 0 && source < reference.Length ? reference[source] * EchoGain : 0;
         }
 
         if (caller is not null)
@@ -119,45 +117,5 @@ public sealed class BargeInListenerTests
         Assert.Empty(run.BargeIns);
         Assert.NotEmpty(run.LockedDelays);
         Assert.All(run.LockedDelays, d => Assert.InRange(d, EchoDelay - EchoPathLock.Tolerance, EchoDelay + EchoPathLock.Tolerance));
-    }
-
-    /// <summary><paramref name="utterance"/> at the echo's level (active level 6 dB under the bot's), from its voice onset.</summary>
-    private static byte[] AtEchoLevel(string utterance)
-    {
-        var question = MuLaw.Decode(Prompt(PromptKeys.AskName));
-        var raw = RealTimeScenarios.Audio(utterance);
-        var gainDb = NoiseSignals.ActiveLevelDbfs(question) - 6 - NoiseSignals.ActiveLevelDbfs(MuLaw.Decode(raw));
-        var answer = RealTimeScenarios.Quieter(raw, -gainDb);
-        return answer[RealTimeScenarios.VoiceStart(answer)..];
-    }
-
-    [Theory]
-    [InlineData("caller_name_he.wav", 200)]
-    [InlineData("caller_name_he.wav", 40)]
-    [InlineData("caller_problem_4s_he.wav", 120)]
-    public void ACallerAtTheEchosLevelWhoBeginsBeforeTheFirstEchoInterruptsAsOnALineWithTheEchoTakenOut(string utterance, int beforeEchoMs)
-    {
-        // Into the call's first reply, before its echo comes back: no echo path is known for the level rule to give way to,
-        // but the caller's first words cannot be the echo of anything. They are judged as on a line with the echo taken out
-        // from their first frame (the minimum duration, no speech detector here), also once the echo has arrived under them
-        // (40 ms later: the first 100 ms heard hold both) and the canceller has found it (no echo check turns them down then).
-        var answer = AtEchoLevel(utterance);
-        var onset = EchoDelay - 8 * beforeEchoMs;
-        var run = Run(Reply, caller: answer, callerAt: onset);
-
-        var fired = Assert.Single(run.BargeIns);
-        Assert.InRange((fired - onset) / 8, 1, new BargeInOptions().MinDuration.TotalMilliseconds + 20);
-    }
-
-    [Fact]
-    public void OnALineWithoutEchoAQuietCallerLateInAReplyIsStillHeldToTheLevelRule()
-    {
-        // 16 dB under the bot, 1.5 s into the reply: long after the bot's first words could have come back, so the sound is
-        // not taken for a caller before the echo; with nothing cancelled, a soft answer does not cut the bot off.
-        var quiet = RealTimeScenarios.Quieter(RealTimeLineScenarios.AnswerAtEchoLevel, 10);
-        var run = Run(Reply, caller: quiet, callerAt: 8 * 1500, echoGain: 0);
-
-        Assert.Empty(run.BargeIns);
-        Assert.False(run.Listener.CallerBeforeEcho);
     }
 }

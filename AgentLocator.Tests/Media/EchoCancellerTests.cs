@@ -191,38 +191,4 @@ public sealed class EchoCancellerTests
         Assert.True(checks >= 5, $"only {checks} checks ran on a locked path");
         Assert.Empty(explainedAsEcho);
     }
-
-    /// <summary>
-    /// The line as <see cref="Run"/> makes it, fed up to the end of the first 100 ms of sound (the first frame over −48 dBFS and
-    /// the four after it); then whether that sound began as the echo.
-    /// </summary>
-    private static bool FirstSoundBeganAsEcho(int delaySamples, byte[]? caller = null, int callerAt = 0)
-    {
-        var inbound = Run(-6, delaySamples, caller, callerAt).Inbound;
-        var canceller = new EchoCanceller();
-        var residual = new byte[160];
-        var bot = Question;
-        int? soundAt = null;
-        for (var o = 0; ; o += 160)
-        {
-            var reference = o < bot.Length ? bot.AsSpan(o, Math.Min(160, bot.Length - o)) : [];
-            canceller.Process(inbound.AsSpan(o, 160), reference, residual);
-            soundAt ??= canceller.InboundDbfs > -48 ? o : null;
-            if (soundAt is { } at && o - at == 4 * 160)
-            {
-                return canceller.BeganAsEcho(5 * 160, 0.6);
-            }
-        }
-    }
-
-    [Fact]
-    public void TheFirstSoundBeganAsTheEchoWhenTheEchoArrivedFirstAndNotWhenACallerBeganJustBeforeIt()
-    {
-        var answer = RealTimeLineScenarios.AnswerAtEchoLevel;
-        answer = answer[RealTimeScenarios.VoiceStart(answer)..];
-
-        Assert.True(FirstSoundBeganAsEcho(340 * 8));
-        // 40 ms before the echo: the first 100 ms hold the caller, then both; the echo found in them explains little of their beginning.
-        Assert.False(FirstSoundBeganAsEcho(340 * 8, answer, callerAt: 300 * 8));
-    }
 }
