@@ -99,7 +99,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         var line = new LineModel(Math.Pow(10, echoDb / 20), jitterMs * SampleRate / 1000, NoiseSignals.White(SampleRate * 10, -65, seed), echoPath);
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Barge-in on a speakerphone: echo {echoDb} dB, caller {callerDb} dB (active level, relative to the bot's), delays {string.Join('/', delays)} ms + 0-{jitterMs} ms per reply, line noise -65 dBFS, mu-law; bot active level {botLevel:F1} dBFS; speech detector {detectors.Factory.Name}; echo path {echoPath.Description}; {Environment.ProcessorCount} cores; load average {VadEvalBenchmark.LoadAverage()}"));
+            $"Barge-in on a speakerphone: echo {echoDb} dB, caller {callerDb} dB (active level, relative to the bot's), delays {string.Join('/', delays)} ms + 0-{jitterMs} ms per reply, line noise -65 dBFS, mu-law; bot active level {botLevel:F1} dBFS; speech detector {detectors.Factory.Name}; echo path {echoPath.Description}, its waveform correlation with the bot's audio (300 ms windows, best lag 0-10 ms) median {echoPath.MedianCorrelation:F2}, 10th percentile {echoPath.LowCorrelation:F2}; {Environment.ProcessorCount} cores; load average {VadEvalBenchmark.LoadAverage()}"));
 
         // False barge-ins on pure echo.
         Console.WriteLine();
@@ -221,7 +221,9 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                         if (traceLate)
                         {
                             late.Add("```");
-                            late.AddRange(trace.Where(x => x.At >= onset - 4 * Frame && x.At <= onset + 60 * Frame).Select(x => x.Describe(onset)));
+                            // Fired by the echo: the second before it fired; otherwise the caller's first 1.2 s.
+                            var (from, to) = fired is { } echoFired && echoFired <= onset ? (echoFired - 50 * Frame, echoFired) : (onset - 4 * Frame, onset + 60 * Frame);
+                            late.AddRange(trace.Where(x => x.At >= from && x.At <= to).Select(x => x.Describe(onset)));
                             late.Add("```");
                         }
                     }

@@ -45,7 +45,8 @@ public sealed class EchoPathModel
     public static EchoPathModel Room(int seed, double? rt60Ms, double clipDrive)
     {
         var random = new Random(seed + 2000); // its own draws, so the trials' draws stay as they were
-        var rt60 = rt60Ms ?? 200 + random.NextDouble() * 100;
+        var drawnRt60 = 200 + random.NextDouble() * 100; // drawn either way, so --rt60 leaves the other draws as they were
+        var rt60 = rt60Ms ?? drawnRt60;
         var resonance = 900 + random.NextDouble() * 900;
         var taps = new List<(int, double)> { (0, 1.0) };
         for (var i = 0; i < 6; i++)
@@ -79,6 +80,54 @@ public sealed class EchoPathModel
         }
 
         Normalization = Math.Pow(10, (NoiseSignals.ActiveLevelDbfs(bot) - NoiseSignals.ActiveLevelDbfs(echo)) / 20);
+
+        // How much the echo still looks like the bot's audio: per 300 ms window with the bot talking, the best waveform
+        // correlation at 0-10 ms of lag (what a canceller matching the audio against the echo could find at best).
+        const int window = 2400, maxLag = 80;
+        var best = new List<double>();
+        for (var start = maxLag; start + window <= bot.Length; start += window)
+        {
+            if (NoiseSignals.RmsDbfs(bot.AsSpan(start, window)) < -40)
+            {
+                continue;
+            }
+
+            var peak = 0.0;
+            for (var lag = 0; lag <= maxLag; lag++)
+            {
+                peak = Math.Max(peak, Pearson(bot.AsSpan(start - lag, window), echo.AsSpan(start, window)));
+            }
+
+            best.Add(peak);
+        }
+
+        best.Sort();
+        MedianCorrelation = best.Count == 0 ? double.NaN : best[best.Count / 2];
+        LowCorrelation = best.Count == 0 ? double.NaN : best[best.Count / 10];
+    }
+
+    /// <summary>The median, over 300 ms windows of the bot talking, of the echo's best waveform correlation with the bot's audio (set by <see cref="Calibrate"/>).</summary>
+    public double MedianCorrelation { get; private set; } = double.NaN;
+
+    /// <summary>As <see cref="MedianCorrelation"/>, the 10th percentile.</summary>
+    public double LowCorrelation { get; private set; } = double.NaN;
+
+    private static double Pearson(ReadOnlySpan<short> a, ReadOnlySpan<short> b)
+    {
+        double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            sa += a[i];
+            sb += b[i];
+            saa += (double)a[i] * a[i];
+            sbb += (double)b[i] * b[i];
+            sab += (double)a[i] * b[i];
+        }
+
+        var n = a.Length;
+        var cov = sab - sa * sb / n;
+        var den = Math.Sqrt((saa - sa * sa / n) * (sbb - sb * sb / n));
+        return den <= 0 ? 0 : cov / den;
     }
 
     /// <summary>What the loudspeaker plays of the audio: band-limited and soft-clipped.</summary>
