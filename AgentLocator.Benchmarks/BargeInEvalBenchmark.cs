@@ -52,7 +52,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
 
     public string Name => "barge-in-eval";
 
-    public string Description => "barge-in on a speakerphone: false barge-ins per 10 min of bot speech on -6 dB echo, detection latency of a caller at the echo's level";
+    public string Description => "barge-in on a speakerphone: false barge-ins per 10 min of bot speech on -6 dB echo, detection latency of a caller at the echo's level; --echo-path room: the echo band-passed (300-3400 Hz, a resonance), soft-clipped (--echo-clip) and reverberant (--rt60 ms), as a speakerphone in a room returns it";
 
     public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
