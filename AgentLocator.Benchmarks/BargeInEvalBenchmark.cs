@@ -25,7 +25,9 @@ namespace AgentLocator.Benchmarks;
 /// onset (first 20 ms frame above -45 dBFS) to the end of the frame that fired (target: within 400 ms). Callers not
 /// caught within 400 ms are listed with what their first 400 ms were judged by (<c>--trace-late</c>: frame by frame).</item>
 /// </list>
-/// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- barge-in-eval [--minutes 10] [--first-calls 50] [--delays 60,120,180,250,320,450] [--jitter 40] [--echo-db -6] [--caller-db -6] [--seed 1] [--trace-late]</code>
+/// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- barge-in-eval [--minutes 10] [--first-calls 50] [--delays 60,120,180,250,320,450] [--jitter 40] [--echo-db -6] [--caller-db -6] [--seed 1] [--trace-late] [--echo-path direct|room] [--rt60 250] [--echo-clip 2]</code>
+/// <c>--echo-path room</c>: the echo is not a plain copy of the bot's audio but what a speakerphone in a room
+/// feeds back: band-passed, soft-clipped and reverberant (<see cref="EchoPathModel"/>), at the same active level.
 /// (<c>--echo-db -60 --caller-db -6</c>: the same callers on a line without echo, the detector's own latency.)
 /// Exit code 1 when a target is missed. Needs espeak-ng and sox on the PATH.
 /// </summary>
@@ -50,7 +52,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
 
     public string Name => "barge-in-eval";
 
-    public string Description => "barge-in on a speakerphone: false barge-ins per 10 min of bot speech on -6 dB echo, detection latency of a caller at the echo's level";
+    public string Description => "barge-in on a speakerphone: false barge-ins per 10 min of bot speech on -6 dB echo, detection latency of a caller at the echo's level; --echo-path room: the echo band-passed (300-3400 Hz, a resonance), soft-clipped (--echo-clip) and reverberant (--rt60 ms), as a speakerphone in a room returns it";
 
     public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
@@ -61,6 +63,13 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         var jitterMs = int.Parse(options.Get("jitter", "40"), CultureInfo.InvariantCulture);
         var echoDb = double.Parse(options.Get("echo-db", "-6"), CultureInfo.InvariantCulture);
         var callerDb = double.Parse(options.Get("caller-db", options.Get("echo-db", "-6")), CultureInfo.InvariantCulture);
+        var echoPath = options.Get("echo-path", "direct") switch
+        {
+            "direct" => EchoPathModel.Direct(),
+            "room" => EchoPathModel.Room(seed, options.Get("rt60", "") is { Length: > 0 } rt60 ? double.Parse(rt60, CultureInfo.InvariantCulture) : null,
+                double.Parse(options.Get("echo-clip", "2"), CultureInfo.InvariantCulture)),
+            var other => throw new ArgumentException($"--echo-path {other}: expected direct or room"),
+        };
         var modelPath = options.Get("model", new SpeechDetectionOptions().ModelPath);
         using ISpeechDetectorFactoryOwner detectors = File.Exists(modelPath)
             ? new ISpeechDetectorFactoryOwner(new SileroSpeechDetectorFactory(SileroVadModel.Load(modelPath), new SpeechDetectionOptions()))
@@ -86,10 +95,11 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         }
 
         var botLevel = NoiseSignals.ActiveLevelDbfs(bot.SelectMany(b => b).ToArray());
-        var line = new LineModel(Math.Pow(10, echoDb / 20), jitterMs * SampleRate / 1000, NoiseSignals.White(SampleRate * 10, -65, seed));
+        echoPath.Calibrate(bot.SelectMany(b => b).ToArray());
+        var line = new LineModel(Math.Pow(10, echoDb / 20), jitterMs * SampleRate / 1000, NoiseSignals.White(SampleRate * 10, -65, seed), echoPath);
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Barge-in on a speakerphone: echo {echoDb} dB, caller {callerDb} dB (active level, relative to the bot's), delays {string.Join('/', delays)} ms + 0-{jitterMs} ms per reply, line noise -65 dBFS, mu-law; bot active level {botLevel:F1} dBFS; speech detector {detectors.Factory.Name}; {Environment.ProcessorCount} cores; load average {VadEvalBenchmark.LoadAverage()}"));
+            $"Barge-in on a speakerphone: echo {echoDb} dB, caller {callerDb} dB (active level, relative to the bot's), delays {string.Join('/', delays)} ms + 0-{jitterMs} ms per reply, line noise -65 dBFS, mu-law; bot active level {botLevel:F1} dBFS; speech detector {detectors.Factory.Name}; echo path {echoPath.Description}, its waveform correlation with the bot's audio (300 ms windows, best lag 0-10 ms) median {echoPath.MedianCorrelation:F2}, 10th percentile {echoPath.LowCorrelation:F2}; {Environment.ProcessorCount} cores; load average {VadEvalBenchmark.LoadAverage()}"));
 
         // False barge-ins on pure echo.
         Console.WriteLine();
@@ -211,7 +221,9 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                         if (traceLate)
                         {
                             late.Add("```");
-                            late.AddRange(trace.Where(x => x.At >= onset - 4 * Frame && x.At <= onset + 60 * Frame).Select(x => x.Describe(onset)));
+                            // Fired by the echo: the second before it fired; otherwise the caller's first 1.2 s.
+                            var (from, to) = fired is { } echoFired && echoFired <= onset ? (echoFired - 50 * Frame, echoFired) : (onset - 4 * Frame, onset + 60 * Frame);
+                            late.AddRange(trace.Where(x => x.At >= from && x.At <= to).Select(x => x.Describe(onset)));
                             late.Add("```");
                         }
                     }
@@ -263,6 +275,11 @@ public sealed class BargeInEvalBenchmark : IBenchmark
     private static string Why(List<TraceFrame> trace, long onset)
     {
         var window = trace.Where(x => x.At >= onset && x.At < onset + Bound.TotalSeconds * SampleRate).ToList();
+        if (window.Count == 0)
+        {
+            return "no frames: the echo fired a barge-in before the caller's onset";
+        }
+
         return string.Create(CultureInfo.InvariantCulture,
             $"{window.Count} frames: {window.Count(x => x.Cancelled)} cancelled ({window.Count(x => x.Locked)} locked), {window.Count(x => x.Voiced)} over the bar, {window.Count(x => x.Speech)} speech; mean margin over the bar {window.Average(x => Math.Max(-30, x.Heard - x.Threshold)):F1} dB");
     }
@@ -325,11 +342,14 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         public long CutAt { get; set; } = long.MaxValue / 2;
 
         public long EndAt => StartAt + Audio.Length;
+
+        /// <summary>What the loudspeaker played of <see cref="Audio"/> (set by the line on first use).</summary>
+        public double[]? Speaker { get; set; }
     }
 
     private sealed record RunResult(List<long> BargeIns, int EchoRejections, int Locks, double MicrosecondsPerBotFrame);
 
-    private sealed class LineModel(double echoGain, int jitterSamples, short[] noise)
+    private sealed class LineModel(double echoGain, int jitterSamples, short[] noise, EchoPathModel echoPath)
     {
         /// <summary>A clear reaches the line this long after the frame that fired (20 ms).</summary>
         private const int ClearDelay = Frame;
@@ -341,7 +361,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         {
             var listener = new BargeInListener();
             using var speech = detectors.Create(TimeSpan.FromMilliseconds(550));
-            var end = replies.Max(r => r.EndAt + r.EchoOffset) + SampleRate;
+            var end = replies.Max(r => r.EndAt + r.EchoOffset) + echoPath.Tail + SampleRate;
             if (caller is not null)
             {
                 end = Math.Max(end, callerAt + caller.Length);
@@ -364,11 +384,9 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                     {
                         // Twilio played the reply up to a clear (20 ms after the frame that fired); the echo follows it.
                         var reply = replies[k];
-                        var position = s - reply.EchoOffset - reply.StartAt;
-                        if (position >= 0 && position < reply.Audio.Length && reply.StartAt + position < reply.CutAt + ClearDelay)
-                        {
-                            sample += reply.Audio[position] * echoGain;
-                        }
+                        reply.Speaker ??= echoPath.Loudspeaker(reply.Audio);
+                        var played = Math.Min(reply.Audio.Length, reply.CutAt + ClearDelay - reply.StartAt);
+                        sample += echoPath.Echo(reply.Speaker, s - reply.EchoOffset - reply.StartAt, played) * echoGain;
                     }
 
                     if (caller is not null && s >= callerAt && s - callerAt < caller.Length)
