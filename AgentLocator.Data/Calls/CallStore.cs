@@ -121,18 +121,18 @@ public sealed class CallStore(AgentLocatorDbContext db)
             {
                 Parameters =
                 {
-                    new() { Value = customerIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid },
-                    new() { Value = businessIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid },
-                    new() { Value = phones, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
-                    new() { Value = at, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
-                    new() { Value = callSids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
-                    new() { Value = callIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid },
-                    new() { Value = from, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
-                    new() { Value = to, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
-                    new() { Value = directions, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
-                    new() { Value = statuses, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
-                    new() { Value = isTest, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean },
-                    new() { Value = traceParents, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                    Column(customerIds, NpgsqlDbType.Uuid),
+                    Column(businessIds, NpgsqlDbType.Uuid),
+                    Column(phones, NpgsqlDbType.Text),
+                    Column(at, NpgsqlDbType.TimestampTz),
+                    Column(callSids, NpgsqlDbType.Text),
+                    Column(callIds, NpgsqlDbType.Uuid),
+                    Column(from, NpgsqlDbType.Text),
+                    Column(to, NpgsqlDbType.Text),
+                    Column(directions, NpgsqlDbType.Text),
+                    Column(statuses, NpgsqlDbType.Text),
+                    Column(isTest, NpgsqlDbType.Boolean),
+                    Column(traceParents, NpgsqlDbType.Text),
                     new() { Value = CustomerSources.Call, NpgsqlDbType = NpgsqlDbType.Text },
                     new() { Value = AnonymousCallerName, NpgsqlDbType = NpgsqlDbType.Text },
                 },
@@ -166,6 +166,9 @@ public sealed class CallStore(AgentLocatorDbContext db)
             await db.Database.CloseConnectionAsync();
         }
     }
+
+    /// <summary>One column of a batch of calls, as an array parameter.</summary>
+    private static NpgsqlParameter Column<T>(T[] values, NpgsqlDbType type) => new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | type };
 
     public async Task<RecordedCall?> FindCallAsync(string callSid, CancellationToken cancellationToken) =>
         await db.Calls.AsNoTracking().Where(c => c.CallSid == callSid)
