@@ -28,6 +28,13 @@ public sealed partial class CallSimulator
     private bool _callerFrameHasAudio;
     private readonly List<BotSpan> _botSpans = [];
     private readonly List<TimeSpan> _utteranceStarts = [];
+    private readonly List<TimeSpan> _waitsEndedAt = [];
+
+    /// <summary>Where each wait step (<see cref="UntilBotPlayedAsync"/>, <see cref="UntilBotQuietAsync"/>) ended on the line: the line time of the frame the next step starts on.</summary>
+    public IReadOnlyList<TimeSpan> WaitsEndedAt
+    {
+        get { lock (_gate) { return [.. _waitsEndedAt]; } }
+    }
 
     /// <summary>Where each of the caller's utterances began on the line (line time of its first frame).</summary>
     public IReadOnlyList<TimeSpan> UtteranceStarts
@@ -303,6 +310,7 @@ public sealed partial class CallSimulator
                 case StepKind.UntilQuiet when _playback.Count == 0 && _quietTicks >= step.FramesLeft:
                 case StepKind.UntilPlayed when _botBytesPlayed >= step.Bytes:
                     _script.Dequeue();
+                    _waitsEndedAt.Add(_options.FrameDuration * (_tick - 1)); // the frame this tick sends
                     step.Done.TrySetResult();
                     continue;
                 case StepKind.UntilQuiet or StepKind.UntilPlayed:

@@ -14,8 +14,8 @@ namespace AgentLocator.Testing.MediaStreams;
 /// Its JSON is its own (<see cref="TwilioWire"/>), written from the documentation, not the app's code.
 /// It records what the bot sent, names what Twilio would reject, and times each turn on the line's
 /// clock. Script it with <see cref="SayAsync(string, CancellationToken)"/>, <see cref="SilenceAsync"/>,
-/// <see cref="UntilBotQuietAsync"/>, <see cref="UntilBotPlayedAsync"/>, <see cref="PressAsync"/> and
-/// <see cref="HangUpAsync"/>; each step completes when it has gone out on the line.
+/// <see cref="UntilBotQuietAsync"/>, <see cref="UntilBotPlayedAsync"/>, <see cref="SayWhenBotPlayedAsync"/>,
+/// <see cref="PressAsync"/> and <see cref="HangUpAsync"/>; each step completes when it has gone out on the line.
 /// </summary>
 public sealed partial class CallSimulator : IAsyncDisposable
 {
@@ -160,9 +160,20 @@ public sealed partial class CallSimulator : IAsyncDisposable
     /// Line silence until the bot's audio played on this line since the call began reaches
     /// <paramref name="totalBytes"/> (8,000 a second); the next step starts on the line at once. With
     /// the length of a question known, this starts an answer a chosen time before the question ends.
+    /// An answer queued once this task has completed starts whenever the script's continuation gets a thread
+    /// (the line plays on meanwhile: hundreds of ms later on a loaded machine); <see cref="SayWhenBotPlayedAsync"/>
+    /// starts it on the frame the wait ends.
     /// </summary>
     public Task UntilBotPlayedAsync(long totalBytes, CancellationToken cancellationToken = default) =>
         Enqueue(CallerStep.UntilPlayed(totalBytes), cancellationToken);
+
+    /// <summary>
+    /// <see cref="UntilBotPlayedAsync"/>, then the caller's <paramref name="muLaw"/> from the frame the wait ends on
+    /// (<see cref="WaitsEndedAt"/>), both queued at once: the line does not wait for the script between them. Completes
+    /// when the utterance's last frame is sent.
+    /// </summary>
+    public Task SayWhenBotPlayedAsync(long totalBytes, ReadOnlyMemory<byte> muLaw, CancellationToken cancellationToken = default) =>
+        Enqueue([CallerStep.UntilPlayed(totalBytes), CallerStep.Audio(muLaw.ToArray())], cancellationToken);
 
     /// <summary>Sends a <c>dtmf</c> event between two frames.</summary>
     public Task PressAsync(char digit, CancellationToken cancellationToken = default) =>
@@ -260,7 +271,10 @@ public sealed partial class CallSimulator : IAsyncDisposable
             : Task.Run(() => LineLoopAsync(_stopping.Token), CancellationToken.None);
     }
 
-    private Task Enqueue(CallerStep step, CancellationToken cancellationToken)
+    private Task Enqueue(CallerStep step, CancellationToken cancellationToken) => Enqueue([step], cancellationToken);
+
+    /// <summary>Queues <paramref name="steps"/> back to back (no frame goes out between them); the task completes when the last is done.</summary>
+    private Task Enqueue(CallerStep[] steps, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -269,10 +283,13 @@ public sealed partial class CallSimulator : IAsyncDisposable
                 throw new InvalidOperationException("The call has ended: the stream is closed.");
             }
 
-            _script.Enqueue(step);
+            foreach (var step in steps)
+            {
+                _script.Enqueue(step);
+            }
         }
 
-        return step.Done.Task.WaitAsync(cancellationToken);
+        return steps[^1].Done.Task.WaitAsync(cancellationToken);
     }
 
     /// <summary>
