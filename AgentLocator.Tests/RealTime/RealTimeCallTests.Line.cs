@@ -17,8 +17,7 @@ public sealed partial class RealTimeCallTests
         .Select(l => l[l.IndexOf(']', StringComparison.Ordinal)..]));
 
     [Theory]
-    [InlineData(60, Skip = "Known defect, issue 10 open: on about a third of runs the first question's echo path locks 10-14 ms past "
-        + "the line's 60 ms (ECHO_PATH delay_ms=70.375, then 60) and the caller at the echo's level is not heard as a barge-in.")]
+    [InlineData(60)]
     [InlineData(180)]
     [InlineData(320)]
     public async Task ACallerAtTheLevelOfTheBotsEchoInterruptsItWithin400Ms(int echoDelayMs)

@@ -217,8 +217,7 @@ public static class RealTimeScenarios
     private static async Task TalkOverTheFirstQuestionAsync(CallSimulator sim)
     {
         Assert.True(await sim.WaitForBotAudioAsync(Patience), "the first question never came");
-        await sim.UntilBotPlayedAsync(300 * 8);
-        await sim.SayAsync(Audio("caller_name_he.wav"));
+        await sim.SayWhenBotPlayedAsync(300 * 8, Audio("caller_name_he.wav"));
         await AnsweredAsync(sim, 1);
         await sim.SilenceAsync(TimeSpan.FromSeconds(2));
         await sim.HangUpAsync();
@@ -229,8 +228,7 @@ public static class RealTimeScenarios
     {
         var startAt = VoiceEnd(Prompts[PromptKeys.AskName].MuLaw.Span) - beforeEndMs * 8 - VoiceStart(answer);
         Assert.True(await sim.WaitForBotAudioAsync(Patience), "the first question never came");
-        await sim.UntilBotPlayedAsync(startAt);
-        await sim.SayAsync(answer);
+        await sim.SayWhenBotPlayedAsync(startAt, answer);
         await AnsweredAsync(sim, 1);
         await sim.HangUpAsync();
     }
@@ -243,8 +241,7 @@ public static class RealTimeScenarios
     {
         var yes = Quieter(Audio("caller_yes_he.wav"), 12);
         Assert.True(await sim.WaitForBotAudioAsync(Patience), "the first question never came");
-        await sim.UntilBotPlayedAsync(Prompts[PromptKeys.AskName].MuLaw.Length - 100 * 8 - VoiceStart(yes));
-        await sim.SayAsync(yes);
+        await sim.SayWhenBotPlayedAsync(Prompts[PromptKeys.AskName].MuLaw.Length - 100 * 8 - VoiceStart(yes), yes);
         await sim.SilenceAsync(TimeSpan.FromSeconds(3));
         await sim.SayAsync(Audio("caller_name_he.wav"));
         await AnsweredAsync(sim, 1);

@@ -49,12 +49,14 @@ public static class RealTimeLineScenarios
         }
     }
 
-    /// <summary>Half a second into the first question (1.2 s long) the caller talks over it at the level of the echo, then waits for the reply.</summary>
+    /// <summary>
+    /// Half a second into the first question (1.2 s long) the caller talks over it at the level of the echo, then waits
+    /// for the reply. Their voice begins 0.8 s in, leaving the question's last 0.4 s to interrupt it in.
+    /// </summary>
     private static async Task BargeInAtEchoLevelAsync(CallSimulator sim)
     {
         Assert.True(await sim.WaitForBotAudioAsync(RealTimeCallsFixture.Patience), "the first question never came");
-        await sim.UntilBotPlayedAsync(BargeInAtBytes);
-        await sim.SayAsync(AnswerAtEchoLevel);
+        await sim.SayWhenBotPlayedAsync(BargeInAtBytes, AnswerAtEchoLevel);
         Assert.True(await sim.WaitForTurnAsync(1, RealTimeCallsFixture.Patience), "turn 1 was never answered");
         await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(600));
         await sim.HangUpAsync();
