@@ -20,8 +20,8 @@ internal static partial class MediaStreamLog
     public static partial void PingPongTx(ILogger logger, string callSid, int replyId, string label, double latencyMs, double engineMs);
 
     [LoggerMessage(EventId = 4204, EventName = "BARGE_IN", Level = LogLevel.Information,
-        Message = "BARGE_IN {CallSid} reply={ReplyId} heard_ms={HeardMs} of {DurationMs} echo_delay_ms={EchoDelayMs}")]
-    public static partial void BargeIn(ILogger logger, string callSid, int replyId, int heardMs, int durationMs, double echoDelayMs);
+        Message = "BARGE_IN {CallSid} reply={ReplyId} heard_ms={HeardMs} of {DurationMs} echo_delay_ms={EchoDelayMs} at_ms={AtMs}")]
+    public static partial void BargeIn(ILogger logger, string callSid, int replyId, int heardMs, int durationMs, double echoDelayMs, long atMs);
 
     [LoggerMessage(EventId = 4217, EventName = "ECHO_PATH", Level = LogLevel.Information,
         Message = "ECHO_PATH {CallSid} delay_ms={DelayMs} correlation={Correlation}")]

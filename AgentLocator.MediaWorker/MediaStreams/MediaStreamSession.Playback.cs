@@ -130,7 +130,7 @@ internal sealed partial class MediaStreamSession
         var heard = _playback.Interrupt(now);
         _outbound!.Clear(current.Id);
         MediaStreamLog.BargeIn(_logger, _callSid, current.Id, (int)(heard?.Heard.TotalMilliseconds ?? 0), (int)current.Duration.TotalMilliseconds,
-            _bargeIn.Echo.IsLocked ? _bargeIn.Echo.DelaySamples / 8.0 : -1);
+            _bargeIn.Echo.IsLocked ? _bargeIn.Echo.DelaySamples / 8.0 : -1, (long)now.TotalMilliseconds);
         if (heard is not null && current.IsStreamed)
         {
             _streamingEngine?.OnReplyInterrupted(heard);

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using AgentLocator.Testing.MediaStreams;
 using static AgentLocator.Tests.RealTime.RealTimeLineScenarios;
 using static AgentLocator.Tests.RealTime.RealTimeScenarios;
@@ -16,6 +18,13 @@ public sealed partial class RealTimeCallTests
             || l.Contains("SPEECH_IGNORED", StringComparison.Ordinal) || l.Contains("CALL_ENDING", StringComparison.Ordinal)))
         .Select(l => l[l.IndexOf(']', StringComparison.Ordinal)..]));
 
+    /// <summary>The stream time of the frame that completed the call's first barge-in (<c>at_ms</c> of its <c>BARGE_IN</c>).</summary>
+    private TimeSpan BargeInDecidedAt(RealTimeCall call)
+    {
+        var line = fixture.Worker.Logs.Lines.First(l => l.Contains($"BARGE_IN {call.CallSid} ", StringComparison.Ordinal));
+        return TimeSpan.FromMilliseconds(long.Parse(Regex.Match(line, @"at_ms=(\d+)").Groups[1].Value, CultureInfo.InvariantCulture));
+    }
+
     [Theory]
     [InlineData(60)]
     [InlineData(180)]
@@ -31,8 +40,11 @@ public sealed partial class RealTimeCallTests
         var voiceOnset = call.Sim.UtteranceStarts[0] + TimeSpan.FromTicks(VoiceStart(AnswerAtEchoLevel) * TimeSpan.TicksPerSecond / 8000);
         var clear = Assert.Single(call.Sim.Received, m => m.Kind == BotMessageKind.Clear);
         var detectedAfter = clear.LineTime - voiceOnset;
+        var decidedAt = BargeInDecidedAt(call);
         Assert.True(detectedAfter > TimeSpan.Zero && detectedAfter <= BargeInBound,
-            $"barge-in at the echo's level detected {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began, bound {BargeInBound.TotalMilliseconds:0} ms; {TurnLog(call)}");
+            $"barge-in at the echo's level detected {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began, bound {BargeInBound.TotalMilliseconds:0} ms "
+            + $"(decided on the frame ending {(decidedAt - voiceOnset).TotalMilliseconds:0} ms after it; the clear reached the line {(clear.LineTime - decidedAt).TotalMilliseconds:0} ms "
+            + $"after that frame: how far the worker ran behind the line); {TurnLog(call)}");
         Assert.Single(fixture.Worker.Spy.TurnsOf(call.CallSid));
     }
 
