@@ -1,10 +1,9 @@
 using System.Globalization;
-using AgentLocator.Testing.Audio;
 
-namespace AgentLocator.Benchmarks;
+namespace AgentLocator.Testing.Audio;
 
 /// <summary>
-/// How the bot's audio comes back on the line in <see cref="BargeInEvalBenchmark"/>, before the line's delay,
+/// How the bot's audio comes back on the line in the barge-in benchmark (barge-in-eval) and the barge-in tests, before the line's delay,
 /// gain and noise. <c>direct</c>: a plain copy. <c>room</c>: a speakerphone in a room, built deterministically
 /// from the seed: the loudspeaker (telephone band-pass, two 2nd-order high-passes at 300 Hz and a 2nd-order
 /// low-pass at 3400 Hz, with a +6 dB resonance at 900–1800 Hz), a soft clip (<c>tanh(k·x)/k</c> on full scale,
