@@ -7,8 +7,9 @@ namespace AgentLocator.Media;
 /// until then. The speech detector's verdict on
 /// the previous frame confirms a caller, who then interrupts after a shorter run (<see cref="BargeInOptions.ConfirmedMinDuration"/>).
 /// A barge-in is checked before it is reported: when the last 400 ms of inbound audio turn out to be the bot's echo,
-/// not taken out, after all (a path the canceller had not locked onto yet, or one that moved), the canceller locks
-/// onto it and the detector starts over. One per call; not thread-safe.
+/// not taken out, after all (a path the canceller had not locked onto yet, or one that moved, or a reverberant echo its
+/// spectral model explains), the canceller locks onto it (or the model takes its fit) and the detector starts over. One per
+/// call; not thread-safe.
 /// </summary>
 public sealed class BargeInListener
 {

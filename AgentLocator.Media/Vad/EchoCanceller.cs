@@ -21,10 +21,18 @@ namespace AgentLocator.Media;
 /// (<see cref="EchoPathLock"/>); the filter of <see cref="Taps"/> taps around it, started at the
 /// least-squares gain, predicts the echo of each sample and adapts only while the residual is well under
 /// the predicted echo (no double talk). While it cancels well, no search runs.</item>
+/// <item>Spectral model: a speakerphone in a room (band-limited, clipped, reverberant) returns an echo whose waveform
+/// correlates 0.3–0.5 with the reference: nothing locks, no fit explains it. Each search's envelope peaks are offered to
+/// <see cref="SpectralEchoModel"/>, which predicts the echo's power per band and adopts a delay whose fit explains the
+/// audio (<see cref="SpectralAdoptShare"/>). Once the line is <see cref="Reverberant"/> (an adopted delay whose waveform
+/// did not match, or an echo only the model explained before a barge-in), a frame neither the filter nor a fit accounts
+/// for is judged against it: the caller is heard as the power above the echo predicted (<see cref="LastFrameSpectral"/>),
+/// not held to the level rule. A plain copy stays the filter's, as before.</item>
 /// </list>
 /// The search runs every <see cref="SearchEveryFrames"/> frames while the bot talks and the locked path does
 /// not cancel the echo well, and on demand (<see cref="ExplainsRecentAudioAsEcho"/>) before a barge-in fires;
-/// with no bot audio in the last <see cref="MaxDelay"/> the frame passes unchanged at no cost. Per call, not thread-safe.
+/// with no bot audio in the last <see cref="MaxDelay"/> the frame passes unchanged at no cost (two 256-point FFTs per
+/// frame otherwise, for the spectral model). Per call, not thread-safe.
 /// </summary>
 public sealed class EchoCanceller
 {
@@ -107,6 +115,11 @@ public sealed class EchoCanceller
     private readonly float[] _residual = new float[FrameSamples];
     private readonly (int Delay, long At, long Since)[] _candidates = new (int, long, long)[MaxCandidates];
     private readonly EchoPathLock _lock = new();
+    private readonly SpectralEchoModel _spectrum = new();
+    private (int First, int Second) _coarseDelays = (-1, -1);
+    private bool _spectral;
+    private double _filterLeftoverDb = AssumedLeftoverDb;
+    private double _spectralLeftoverDb = AssumedSpectralLeftoverDb;
     private int _candidateCount;
     private long _verifiedAt = long.MinValue / 2;
     private int _referenceAt; // next write position in the reference ring (samples written so far, mod length)
@@ -150,14 +163,45 @@ public sealed class EchoCanceller
     /// <summary>
     /// What cancelling leaves of the echo, in dB relative to the echo predicted: tracked on frames with a clear
     /// echo, following the low values (the echo alone) fast and the high ones (a caller over it) slowly. Starts at
-    /// <see cref="AssumedLeftoverDb"/>, until the line shows better or worse.
+    /// <see cref="AssumedLeftoverDb"/>, until the line shows better or worse. Tracked apart for the spectral model
+    /// (from <see cref="AssumedSpectralLeftoverDb"/>): this is the one of whichever judged the last frame.
     /// </summary>
-    public double EchoLeftoverDb { get; private set; } = AssumedLeftoverDb;
+    public double EchoLeftoverDb => _spectral ? _spectralLeftoverDb : _filterLeftoverDb;
+
+    /// <summary>
+    /// Whether the line has shown an echo that only the spectral model explains (an echo check turned a barge-in down on
+    /// it): from then on, frames the filter does not account for are judged against the model.
+    /// </summary>
+    public bool Reverberant { get; private set; }
+
+    /// <summary>Whether the last frame's echo was predicted by the spectral model (<see cref="Spectrum"/>), not by the filter or a fit.</summary>
+    public bool LastFrameSpectral => _spectral;
+
+    /// <summary>The power model of the echo that a filter cannot follow (a reverberant, band-limited, clipped echo path).</summary>
+    public SpectralEchoModel Spectrum => _spectrum;
+
+    /// <summary>What the spectral model is assumed to leave of the echo before it is measured (dB relative to the echo predicted).</summary>
+    public const double AssumedSpectralLeftoverDb = -15;
 
     /// <summary>The leftover assumed before one is measured (and never assumed better than <see cref="BestLeftoverDb"/>).</summary>
     public const double AssumedLeftoverDb = -35;
 
     public const double BestLeftoverDb = -40;
+
+    /// <summary>The least the spectral model is taken to leave of the echo (its prediction is of power, not of the waveform).</summary>
+    public const double BestSpectralLeftoverDb = -25;
+
+    /// <summary>A delay whose fit leaves at most this share of the search window's power unexplained is adopted by the spectral model.</summary>
+    public const float SpectralAdoptShare = 0.3f;
+
+    /// <summary>
+    /// A search whose waveforms correlate at least this well found a plain copy of the bot's audio (a speakerphone in a room
+    /// leaves 0.3–0.5): a delay the spectral model adopts then does not make the line <see cref="Reverberant"/>.
+    /// </summary>
+    public const double PlainEchoCorrelation = 0.65;
+
+    /// <summary>Before a barge-in fires: the last 400 ms are the echo when a spectral fit leaves at most this share unexplained.</summary>
+    public const float SpectralEchoShare = 0.15f;
 
     /// <summary>
     /// How fast the tracked leftover follows a frame that left more (dB per frame): a caller over the echo leaves
@@ -208,14 +252,19 @@ public sealed class EchoCanceller
         InboundDbfs = ToDbfs(inboundEnergy);
         if (!BotAudible)
         {
+            _spectrum.Skip();
             PassThrough(inbound, residual);
             return;
         }
+
+        _spectrum.Process(InboundSpan(SpectralEchoModel.FftSize), ReferenceSpan(SpectralEchoModel.FftSize, 0),
+            Energy(ReferenceSpan(SpectralEchoModel.FftSize, 0)) <= SilentMeanSquare * SpectralEchoModel.FftSize);
 
         // Search while the bot talks, unless the locked path is cancelling the echo well (the filter then tracks it).
         if (++_frame % SearchEveryFrames == 0 && _samples - _lastReferenceSample < FrameSamples * SearchEveryFrames && !(IsLocked && _cancellingWell))
         {
             Consider(Search(SearchWindow, 0), _samples);
+            OfferToSpectrum();
         }
 
         ExpireCandidates();
@@ -270,21 +319,24 @@ public sealed class EchoCanceller
         // path moved out of their reach, the frames go to the level rule, not to a bar set under an echo nobody predicts.
         if (!(IsLocked || _candidateCount > 0) || _samples - _verifiedAt > VerifiedFor)
         {
+            // The spectral model judges the frame once the line has shown an echo only it explains (the level rule fired on
+            // it); until then the level rule holds, as it always did for a plain copy the filter has not locked onto yet.
+            if (_spectrum.DelaySamples is not null && Reverberant)
+            {
+                SpectralResidual(inbound, residual, inboundEnergy);
+                return;
+            }
+
             PassThrough(inbound, residual);
             return;
         }
 
         // The echo is accounted for: by the filter, or by the best fit at a plausible delay (or none fits: the frame is not the echo).
         LastFrameCancelled = true;
+        _spectral = false;
         EchoDbfs = ToDbfs((float)echoEnergy);
         ResidualDbfs = ToDbfs((float)residualEnergy);
-        if (EchoDbfs > LeftoverEchoDbfs)
-        {
-            var leftover = ResidualDbfs - EchoDbfs;
-            EchoLeftoverDb = Math.Max(BestLeftoverDb, leftover < EchoLeftoverDb
-                ? EchoLeftoverDb + 0.3 * (leftover - EchoLeftoverDb)
-                : Math.Min(leftover, EchoLeftoverDb + LeftoverRisePerFrameDb));
-        }
+        _filterLeftoverDb = Track(_filterLeftoverDb, BestLeftoverDb);
         if (filtered)
         {
             Encode(_residual, residual);
@@ -312,6 +364,9 @@ public sealed class EchoCanceller
     /// over the whole window, or over each half of it (the path moved inside the window), and that delay is not
     /// one the frames were already cancelled at (<see cref="CancelledAt"/>: the caller is then what was left after
     /// the echo came out, however loud the echo was beside them). Each clear estimate is a vote for its delay.
+    /// Or, when neither the filter nor a waveform fit had taken the echo out and the waveform does not look like a
+    /// plain copy (<see cref="PlainEchoCorrelation"/>), the spectral model fitted over the window explains all but
+    /// <see cref="SpectralEchoShare"/> of it (a reverberant echo; the model takes that fit).
     /// </summary>
     public bool ExplainsRecentAudioAsEcho(int window = 3200)
     {
@@ -322,8 +377,10 @@ public sealed class EchoCanceller
 
         window = Math.Clamp(window / Block * Block, 2 * 800, SearchWindow);
         var cancelled = LastFrameCancelled;
+        var filtered = cancelled && !_spectral; // the filter or a fit took the echo out: the caller is what they left
         var since = _samples - window;
         var whole = Search(window, 0);
+        var coarse = _coarseDelays;
         Consider(whole, _samples);
         if (whole.Correlation >= LockCorrelation)
         {
@@ -333,14 +390,37 @@ public sealed class EchoCanceller
         var half = window / 2 / Block * Block;
         var older = Search(half, half);
         Consider(older, _samples - half);
-        if (older.Correlation < LockCorrelation)
+        if (older.Correlation >= LockCorrelation)
         {
-            return false;
+            var recent = Search(half, 0);
+            Consider(recent, _samples);
+            if (recent.Correlation >= LockCorrelation)
+            {
+                return !(cancelled && CancelledAt(older.Delay, since) && CancelledAt(recent.Delay, since)) && EchoHeardAsCaller();
+            }
         }
 
-        var recent = Search(half, 0);
-        Consider(recent, _samples);
-        return recent.Correlation >= LockCorrelation && !(cancelled && CancelledAt(older.Delay, since) && CancelledAt(recent.Delay, since)) && EchoHeardAsCaller();
+        // A waveform this close to the bot's is a plain copy of it with a caller over it (the echo alone would have passed
+        // above): the spectral check is for an echo path no waveform matches.
+        // A line that has shown a clear plain copy of the bot's audio (a vote for its delay) and nothing only the spectral model
+        // explains is the waveform rule's alone.
+        return !filtered && (Reverberant || _lock.Votes == 0) && ExplainsAsSpectralEcho(window / FrameSamples, coarse);
+    }
+
+    /// <summary>
+    /// Whether the spectral model, fitted over the last <paramref name="frames"/> frames at the envelope search's delays or at
+    /// the delay it uses, explains all but <see cref="SpectralEchoShare"/> of their power: a reverberant echo no filter predicts
+    /// (the model then takes that delay and fit). Fitted afresh, not judged by the gains learned: those are learned on the frames
+    /// the model explained, a little low, and a first reply has had no time to learn them.
+    /// </summary>
+    private bool ExplainsAsSpectralEcho(int frames, (int First, int Second) coarse)
+    {
+        var inUse = _spectrum.DelaySamples;
+        var explained = (coarse.First >= 0 && _spectrum.Explains(coarse.First, frames, SpectralEchoShare))
+            || (coarse.Second >= 0 && _spectrum.Explains(coarse.Second, frames, SpectralEchoShare))
+            || (inUse is { } delay && delay != coarse.First && delay != coarse.Second && _spectrum.Explains(delay, frames, SpectralEchoShare));
+        Reverberant |= explained;
+        return explained;
     }
 
     /// <summary>Whether the bot's audio is silent in this frame at the locked delay and every plausible one (false when there are none): no echo is due.</summary>
@@ -389,8 +469,67 @@ public sealed class EchoCanceller
     /// <summary>The echo passed for a caller: cancelling leaves more of it than the tracked leftover says.</summary>
     private bool EchoHeardAsCaller()
     {
-        EchoLeftoverDb = Math.Min(0, EchoLeftoverDb + LeftoverRiseOnEchoDb);
+        _filterLeftoverDb = Math.Min(0, _filterLeftoverDb + LeftoverRiseOnEchoDb);
         return true;
+    }
+
+    /// <summary>
+    /// The tracked leftover after a frame (<see cref="EchoDbfs"/>, <see cref="ResidualDbfs"/> set): following what the frame left
+    /// fast when it is less, slowly when more (a caller over the echo).
+    /// </summary>
+    private double Track(double tracked, double best)
+    {
+        if (EchoDbfs <= LeftoverEchoDbfs)
+        {
+            return tracked;
+        }
+
+        var leftover = ResidualDbfs - EchoDbfs;
+        return Math.Max(best, leftover < tracked
+            ? tracked + 0.3 * (leftover - tracked)
+            : Math.Min(leftover, tracked + LeftoverRisePerFrameDb));
+    }
+
+    /// <summary>The canceller's search found the echo's envelope: its delays go to the spectral model, which adopts one that explains the audio.</summary>
+    private void OfferToSpectrum()
+    {
+        // A delay within a block of the one in use is that one (the model tracks its gains itself).
+        var current = _spectrum.DelaySamples ?? int.MinValue / 2;
+        var adopted = _coarseDelays.First >= 0 && Math.Abs(_coarseDelays.First - current) > Block && _spectrum.Offer(_coarseDelays.First, SpectralAdoptShare);
+        current = _spectrum.DelaySamples ?? int.MinValue / 2;
+        adopted |= _coarseDelays.Second >= 0 && Math.Abs(_coarseDelays.Second - current) > Block && _spectrum.Offer(_coarseDelays.Second, SpectralAdoptShare);
+
+        // Its power explained, its waveform not: an echo path no filter follows.
+        Reverberant |= adopted && LastSearch.Waveform < PlainEchoCorrelation;
+    }
+
+    /// <summary>
+    /// The frame as the spectral model sees it: its echo predicted per band, and what is beyond it heard (the frame scaled
+    /// down to the power the echo does not explain; the speech detector then hears the caller's share of the frame).
+    /// </summary>
+    private void SpectralResidual(ReadOnlySpan<byte> inbound, Span<byte> residual, float inboundEnergy)
+    {
+        LastFrameCancelled = true;
+        _spectral = true;
+        var echo = _spectrum.EchoEnergy;
+        var left = Math.Min(_spectrum.UnexplainedEnergy, inboundEnergy);
+        EchoDbfs = ToDbfs(echo);
+        ResidualDbfs = ToDbfs(left);
+        _spectralLeftoverDb = Track(_spectralLeftoverDb, BestSpectralLeftoverDb);
+        if (left >= inboundEnergy)
+        {
+            inbound[..FrameSamples].CopyTo(residual);
+            return;
+        }
+
+        var gain = inboundEnergy <= 0 ? 0 : MathF.Sqrt(left / inboundEnergy);
+        var y = InboundSpan(FrameSamples);
+        for (var n = 0; n < FrameSamples; n++)
+        {
+            _residual[n] = gain * y[n];
+        }
+
+        Encode(_residual, residual);
     }
 
     /// <summary>Forgets the echo path (a new line).</summary>
@@ -401,7 +540,11 @@ public sealed class EchoCanceller
         LockedCorrelation = 0;
         _candidateCount = 0;
         _cancellingWell = false;
-        EchoLeftoverDb = AssumedLeftoverDb;
+        _filterLeftoverDb = AssumedLeftoverDb;
+        _spectralLeftoverDb = AssumedSpectralLeftoverDb;
+        _spectral = false;
+        Reverberant = false;
+        _spectrum.Reset();
         _lock.Reset();
         Array.Clear(_weights);
     }
@@ -412,6 +555,7 @@ public sealed class EchoCanceller
         EchoDbfs = AudioLevel.SilenceDbfs;
         ResidualDbfs = InboundDbfs;
         LastFrameCancelled = false;
+        _spectral = false;
     }
 
     /// <summary>The NLMS filter over the frame (residual in <see cref="_residual"/>); returns the predicted echo's energy and the residual's.</summary>
@@ -559,6 +703,7 @@ public sealed class EchoCanceller
         // The two highest local maxima at least 40 ms apart (the envelopes' peak is broad: a syllable lasts 100-200 ms).
         var first = HighestPeak(-1);
         var second = first < 0 ? -1 : HighestPeak(first);
+        _coarseDelays = (first * Block, second * Block);
         if (first < 0)
         {
             LastSearch = (-1, 0, 0);

@@ -1,0 +1,438 @@
+using NWaves.Transforms;
+
+namespace AgentLocator.Media;
+
+/// <summary>
+/// Predicts how much power the bot's echo puts in each frequency band of a caller frame, for a speakerphone echo that a
+/// sample-by-sample filter cannot follow (a telephone-band loudspeaker, a soft clip, a room's reverberation: the echo's
+/// waveform correlates 0.3–0.5 with the bot's audio, its power spectrum over time still follows the bot's closely).
+/// As WebRTC AEC3's residual echo estimator does, per band b and 20 ms frame t:
+/// <c>echo_b(t) = direct_b · X_b(t − D) + tail_b · Σ_{j≥1} ρ^(j−1) · X_b(t − D − j)</c>, where X is the bot's audio's
+/// power spectrum (256-point FFT, Hann window, 300–3400 Hz in <see cref="Bands"/> bands), D the echo delay the
+/// canceller's envelope search estimates (<see cref="Offer"/>), and the reverberation's decay ρ fixed
+/// (<see cref="TailDecay"/>: an RT60 of about 300 ms). The two gains per band are least-squares fits: over the last
+/// <see cref="FitFrames"/> frames when a delay is offered, then tracked on frames the model explains (no caller over
+/// the echo). Phase, clipping and reverberation do not matter to a power model, and a fit needs only a second of the
+/// bot talking, so it works on a call's first reply.
+/// <para>
+/// What it says of a frame: the echo's power, and what the inbound audio has beyond it — the sum over bands of the power
+/// above <see cref="Overestimate"/> × the predicted echo (<see cref="UnexplainedEnergy"/>): little for the echo alone,
+/// most of a caller's voice when someone talks over it. Allocation-free per frame; per call, not thread-safe.
+/// </para>
+/// </summary>
+public sealed class SpectralEchoModel
+{
+    public const int FrameSamples = 160;
+
+    public const int FftSize = 256;
+
+    /// <summary>The first bin modelled (312.5 Hz) and how many (to 3,406 Hz): the telephone band.</summary>
+    public const int LowBin = 10;
+
+    public const int BinCount = 100;
+
+    public const int BinsPerBand = 5;
+
+    public const int Bands = BinCount / BinsPerBand;
+
+    /// <summary>Frames a delay's gains are fitted over: 800 ms, the canceller's search window.</summary>
+    public const int FitFrames = 40;
+
+    /// <summary>Frames of reverberation modelled (320 ms) and how its power decays per frame (ρ: 60 dB in about 300 ms).</summary>
+    public const int TailFrames = 16;
+
+    public const float TailDecay = 0.4f;
+
+    /// <summary>The echo is taken to reach this much over its prediction (+3 dB) before what is above counts as unexplained.</summary>
+    public const float Overestimate = 2f;
+
+    /// <summary>A frame whose unexplained power is at most this share of its power teaches the gains (the echo alone).</summary>
+    public const float LearnShare = 0.15f;
+
+    /// <summary>Forgetting of the tracked fit per frame (≈ 2 s of frames).</summary>
+    private const double Forgetting = 0.99;
+
+    private const int MaxDelayFrames = EchoCanceller.MaxDelay / FrameSamples + 2;
+
+    /// <summary>Reference spectra kept: the longest delay, a fit window and its reverberation's run-in.</summary>
+    private const int ReferenceFrames = MaxDelayFrames + FitFrames + TailFrames + 1;
+
+    /// <summary>Frame energy (sum of squares over 160 samples) per unit of summed one-sided FFT power (Hann window, Parseval).</summary>
+    private static readonly float PowerToFrameEnergy = 2f * FrameSamples / (0.375f * FftSize * FftSize);
+
+    private static readonly float[] Hann = BuildHann();
+
+    private readonly RealFft _fft = new(FftSize);
+    private readonly float[] _windowed = new float[FftSize];
+    private readonly float[] _re = new float[FftSize / 2 + 1];
+    private readonly float[] _im = new float[FftSize / 2 + 1];
+    private readonly float[] _reference = new float[ReferenceFrames * Bands];
+    private readonly float[] _inbound = new float[FitFrames * Bands];
+    private readonly float[] _aligned = new float[Bands];
+    private readonly float[] _tail = new float[Bands];
+    private readonly float[] _direct = new float[Bands];
+    private readonly float[] _tailGain = new float[Bands];
+    private readonly double[] _sums = new double[Bands * 5];
+
+    // Scratch of a window fit: per frame and band, the inbound, the aligned reference and its tail.
+    private readonly float[] _fitAligned = new float[FitFrames * Bands];
+    private readonly float[] _fitTail = new float[FitFrames * Bands];
+    private readonly float[] _fitDirect = new float[Bands];
+    private readonly float[] _fitTailGain = new float[Bands];
+    private readonly double[] _fitSums = new double[Bands * 5];
+    private readonly double[] _otherSums = new double[Bands * 5];
+
+    private long _frames;
+
+    /// <summary>The delay the model predicts at, in samples (null until one is adopted).</summary>
+    public int? DelaySamples { get; private set; }
+
+    /// <summary>How many times a delay and its gains were adopted.</summary>
+    public int Adoptions { get; private set; }
+
+    /// <summary>The last frame's predicted echo, the inbound power beyond it, and the inbound power (frame energies: sums of squares over its 160 samples, full scale 1).</summary>
+    public float EchoEnergy { get; private set; }
+
+    public float UnexplainedEnergy { get; private set; }
+
+    public float InboundEnergy { get; private set; }
+
+    /// <summary>The unexplained share of the window the last <see cref="Offer"/> or <see cref="Explains"/> fitted (1 when it fitted nothing).</summary>
+    public float LastFitShare { get; private set; } = 1;
+
+    /// <summary>
+    /// One 20 ms frame: the last <see cref="FftSize"/> inbound samples and reference samples (the bot's audio as scheduled),
+    /// newest last. <paramref name="referenceSilent"/> skips the reference's transform (the bot is silent: zero power).
+    /// Predicts the frame's echo when a delay is adopted, and learns from the frame when the prediction explains it.
+    /// </summary>
+    public void Process(ReadOnlySpan<float> inbound, ReadOnlySpan<float> reference, bool referenceSilent)
+    {
+        Span<float> bins = stackalloc float[BinCount];
+        var referenceRow = _reference.AsSpan((int)(_frames % ReferenceFrames) * Bands, Bands);
+        if (referenceSilent)
+        {
+            referenceRow.Clear();
+        }
+        else
+        {
+            Spectrum(reference, bins);
+            ToBands(bins, referenceRow);
+        }
+
+        Spectrum(inbound, bins);
+        var inboundRow = _inbound.AsSpan((int)(_frames % FitFrames) * Bands, Bands);
+        ToBands(bins, inboundRow);
+        _frames++;
+
+        var total = 0f;
+        for (var b = 0; b < Bands; b++)
+        {
+            total += inboundRow[b];
+        }
+
+        InboundEnergy = total * PowerToFrameEnergy;
+        if (DelaySamples is not { } delay)
+        {
+            EchoEnergy = UnexplainedEnergy = 0;
+            return;
+        }
+
+        // The reverberation of the frames before this one, then this frame's reference at the delay.
+        for (var b = 0; b < Bands; b++)
+        {
+            _tail[b] = _aligned[b] + TailDecay * _tail[b];
+        }
+
+        Aligned(_frames - 1, delay, _aligned);
+        float echo = 0, unexplained = 0;
+        for (var b = 0; b < Bands; b++)
+        {
+            var predicted = _direct[b] * _aligned[b] + _tailGain[b] * _tail[b];
+            echo += predicted;
+            unexplained += Math.Max(0, inboundRow[b] - Overestimate * predicted);
+        }
+
+        EchoEnergy = echo * PowerToFrameEnergy;
+        UnexplainedEnergy = unexplained * PowerToFrameEnergy;
+        if (echo > 0 && unexplained <= LearnShare * total)
+        {
+            Learn(inboundRow);
+        }
+    }
+
+    /// <summary>A frame with the bot out of reach of any echo: nothing to transform, the rings move on with silence.</summary>
+    public void Skip()
+    {
+        _reference.AsSpan((int)(_frames % ReferenceFrames) * Bands, Bands).Clear();
+        _inbound.AsSpan((int)(_frames % FitFrames) * Bands, Bands).Clear();
+        _frames++;
+        EchoEnergy = UnexplainedEnergy = InboundEnergy = 0;
+        if (DelaySamples is not null)
+        {
+            Array.Clear(_tail);
+            Array.Clear(_aligned);
+        }
+    }
+
+    /// <summary>
+    /// A delay the canceller's search found (samples): fitted over the last <see cref="FitFrames"/> frames and adopted
+    /// when it explains all but <paramref name="maxShare"/> of their power and more than the delay in use does.
+    /// Returns whether it was adopted.
+    /// </summary>
+    public bool Offer(int delay, float maxShare)
+    {
+        var share = Fit(delay, FitFrames, _fitDirect, _fitTailGain, _fitSums);
+        LastFitShare = share;
+        if (share > maxShare)
+        {
+            return false;
+        }
+
+        if (DelaySamples is { } current && current != delay)
+        {
+            // The delay in use, fitted over the same frames: the offer must explain clearly more.
+            Span<float> direct = stackalloc float[Bands];
+            Span<float> tail = stackalloc float[Bands];
+            var currentShare = Fit(current, FitFrames, direct, tail, _otherSums);
+            if (share >= currentShare - 0.02f)
+            {
+                return false;
+            }
+
+            Fit(delay, FitFrames, _fitDirect, _fitTailGain, _fitSums); // the scratch again holds the offer's fit
+        }
+
+        Adopt(delay);
+        return true;
+    }
+
+    /// <summary>
+    /// Whether the last <paramref name="frames"/> frames are the bot's echo at <paramref name="delay"/>: a fit there leaves at
+    /// most <paramref name="maxShare"/> of their power unexplained. When it does, the model adopts the delay and the fit.
+    /// </summary>
+    public bool Explains(int delay, int frames, float maxShare)
+    {
+        frames = Math.Clamp(frames, 4, FitFrames);
+        var share = Fit(delay, frames, _fitDirect, _fitTailGain, _fitSums);
+        LastFitShare = share;
+        if (share > maxShare)
+        {
+            return false;
+        }
+
+        Adopt(delay);
+        return true;
+    }
+
+    /// <summary>Forgets the delay and the gains (a new line).</summary>
+    public void Reset()
+    {
+        DelaySamples = null;
+        Array.Clear(_sums);
+        Array.Clear(_tail);
+        Array.Clear(_aligned);
+        EchoEnergy = UnexplainedEnergy = 0;
+    }
+
+    private void Adopt(int delay)
+    {
+        _fitDirect.CopyTo(_direct, 0);
+        _fitTailGain.CopyTo(_tailGain, 0);
+        _fitSums.CopyTo(_sums, 0); // the tracked fit starts from the window's
+        DelaySamples = delay;
+        Adoptions++;
+
+
+        // The state the next frame expects had the model run at this delay all along: this frame's reference at the delay,
+        // and the reverberation before it, Σ_{j≥1} ρ^(j−1) · X(t − j).
+        Array.Clear(_tail);
+        for (var f = _frames - 1 - TailFrames; f < _frames - 1; f++)
+        {
+            Aligned(f, delay, _aligned);
+            for (var b = 0; b < Bands; b++)
+            {
+                _tail[b] = _aligned[b] + TailDecay * _tail[b];
+            }
+        }
+
+        Aligned(_frames - 1, delay, _aligned);
+    }
+
+    /// <summary>Adds the frame to the tracked fit (forgetting the old) and solves it.</summary>
+    private void Learn(ReadOnlySpan<float> inbound)
+    {
+        for (var b = 0; b < Bands; b++)
+        {
+            var s = _sums.AsSpan(b * 5, 5);
+            double a = _aligned[b], t = _tail[b], y = inbound[b];
+            s[0] = Forgetting * s[0] + a * a;
+            s[1] = Forgetting * s[1] + a * t;
+            s[2] = Forgetting * s[2] + t * t;
+            s[3] = Forgetting * s[3] + y * a;
+            s[4] = Forgetting * s[4] + y * t;
+            (_direct[b], _tailGain[b]) = Solve(s);
+        }
+    }
+
+    /// <summary>
+    /// Fits the gains at <paramref name="delay"/> over the last <paramref name="frames"/> frames (into the given spans) and
+    /// returns the share of the inbound power they leave unexplained (1 when the bot was silent at that delay).
+    /// </summary>
+    private float Fit(int delay, int frames, Span<float> direct, Span<float> tailGain, Span<double> sums)
+    {
+        if (delay < 0 || delay > EchoCanceller.MaxDelay || _frames < frames)
+        {
+            return 1;
+        }
+
+        sums.Clear();
+        Span<float> tail = stackalloc float[Bands];
+        Span<float> previous = stackalloc float[Bands];
+        Span<float> aligned = stackalloc float[Bands];
+        var first = _frames - frames;
+        for (var f = first - TailFrames; f < _frames; f++)
+        {
+            for (var b = 0; b < Bands; b++)
+            {
+                tail[b] = previous[b] + TailDecay * tail[b];
+            }
+
+            Aligned(f, delay, aligned);
+            aligned.CopyTo(previous);
+            if (f < first)
+            {
+                continue;
+            }
+
+            var i = (int)(f - first) * Bands;
+            var y = _inbound.AsSpan((int)(f % FitFrames) * Bands, Bands);
+            for (var b = 0; b < Bands; b++)
+            {
+                _fitAligned[i + b] = aligned[b];
+                _fitTail[i + b] = tail[b];
+                var s = sums.Slice(b * 5, 5);
+                s[0] += aligned[b] * aligned[b];
+                s[1] += aligned[b] * tail[b];
+                s[2] += tail[b] * tail[b];
+                s[3] += y[b] * aligned[b];
+                s[4] += y[b] * tail[b];
+            }
+        }
+
+        var echoSeen = false;
+        for (var b = 0; b < Bands; b++)
+        {
+            (direct[b], tailGain[b]) = Solve(sums.Slice(b * 5, 5));
+            echoSeen |= sums[b * 5] > 0;
+        }
+
+        return echoSeen ? Share(frames, direct, tailGain) : 1;
+    }
+
+    /// <summary>The share of the last <paramref name="frames"/> frames' power that the gains leave unexplained (the window as the last fit aligned it).</summary>
+    private float Share(int frames, ReadOnlySpan<float> direct, ReadOnlySpan<float> tailGain)
+    {
+        var first = _frames - frames;
+        double total = 0, unexplained = 0;
+        for (var f = first; f < _frames; f++)
+        {
+            var i = (int)(f - first) * Bands;
+            var y = _inbound.AsSpan((int)(f % FitFrames) * Bands, Bands);
+            for (var b = 0; b < Bands; b++)
+            {
+                var echo = direct[b] * _fitAligned[i + b] + tailGain[b] * _fitTail[i + b];
+                total += y[b];
+                unexplained += Math.Max(0, y[b] - Overestimate * echo);
+            }
+        }
+
+        return total <= 0 ? 1 : (float)(unexplained / total);
+    }
+
+    /// <summary>Least squares of inbound ≈ direct · aligned + tail · reverberation from the sums (aa, at, tt, ya, yt); neither gain negative.</summary>
+    private static (float Direct, float Tail) Solve(ReadOnlySpan<double> s)
+    {
+        var det = s[0] * s[2] - s[1] * s[1];
+        if (det > 1e-12 * (s[0] * s[2] + 1e-30))
+        {
+            var direct = (s[3] * s[2] - s[4] * s[1]) / det;
+            var tail = (s[4] * s[0] - s[3] * s[1]) / det;
+            if (direct >= 0 && tail >= 0)
+            {
+                return ((float)direct, (float)tail);
+            }
+        }
+
+        // One gain alone, whichever fits better.
+        var directOnly = s[0] > 0 ? Math.Max(0, s[3] / s[0]) : 0;
+        var tailOnly = s[2] > 0 ? Math.Max(0, s[4] / s[2]) : 0;
+        return directOnly * s[3] >= tailOnly * s[4] ? ((float)directOnly, 0f) : (0f, (float)tailOnly);
+    }
+
+    /// <summary>The reference's band powers at inbound frame <paramref name="frame"/> and the delay: the two frames around it, interpolated.</summary>
+    private void Aligned(long frame, int delay, Span<float> into)
+    {
+        var back = delay / FrameSamples;
+        var weight = (delay % FrameSamples) / (float)FrameSamples;
+        var newer = frame - back;
+        var older = newer - 1;
+        var a = ReferenceRow(newer);
+        var b = ReferenceRow(older);
+        for (var k = 0; k < Bands; k++)
+        {
+            into[k] = (a.IsEmpty ? 0 : (1 - weight) * a[k]) + (b.IsEmpty ? 0 : weight * b[k]);
+        }
+    }
+
+    private ReadOnlySpan<float> ReferenceRow(long frame) =>
+        frame < 0 || _frames - frame > ReferenceFrames ? default : _reference.AsSpan((int)(frame % ReferenceFrames) * Bands, Bands);
+
+    private static void ToBands(ReadOnlySpan<float> bins, Span<float> bands)
+    {
+        if (bins.IsEmpty)
+        {
+            bands.Clear();
+            return;
+        }
+
+        for (var b = 0; b < Bands; b++)
+        {
+            var sum = 0f;
+            for (var k = b * BinsPerBand; k < (b + 1) * BinsPerBand; k++)
+            {
+                sum += bins[k];
+            }
+
+            bands[b] = sum;
+        }
+    }
+
+    /// <summary>The Hann-windowed power spectrum of <paramref name="samples"/> (the last <see cref="FftSize"/>), bins <see cref="LowBin"/> on.</summary>
+    private void Spectrum(ReadOnlySpan<float> samples, Span<float> bins)
+    {
+        samples = samples[^FftSize..];
+        for (var n = 0; n < FftSize; n++)
+        {
+            _windowed[n] = samples[n] * Hann[n];
+        }
+
+        _fft.Direct(_windowed, _re, _im);
+        for (var k = 0; k < BinCount; k++)
+        {
+            var re = _re[LowBin + k];
+            var im = _im[LowBin + k];
+            bins[k] = re * re + im * im;
+        }
+    }
+
+    private static float[] BuildHann()
+    {
+        var window = new float[FftSize];
+        for (var n = 0; n < FftSize; n++)
+        {
+            window[n] = 0.5f - 0.5f * MathF.Cos(2 * MathF.PI * n / FftSize);
+        }
+
+        return window;
+    }
+}
