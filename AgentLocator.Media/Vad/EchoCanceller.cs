@@ -25,7 +25,7 @@ namespace AgentLocator.Media;
 /// correlates 0.3–0.5 with the reference: nothing locks, no fit explains it. Each search's envelope peaks are offered to
 /// <see cref="SpectralEchoModel"/>, which predicts the echo's power per band and adopts a delay whose fit explains the
 /// audio (<see cref="SpectralAdoptShare"/>). Once the line is <see cref="Reverberant"/> (an adopted delay whose waveform
-/// did not match, or an echo only the model explained before a barge-in), a frame neither the filter nor a fit accounts
+/// did not match, and no clear plain copy ever), a frame neither the filter nor a fit accounts
 /// for is judged against it: the caller is heard as the power above the echo predicted (<see cref="LastFrameSpectral"/>),
 /// not held to the level rule. A plain copy stays the filter's, as before.</item>
 /// </list>
@@ -116,6 +116,8 @@ public sealed class EchoCanceller
     private readonly (int Delay, long At, long Since)[] _candidates = new (int, long, long)[MaxCandidates];
     private readonly EchoPathLock _lock = new();
     private readonly SpectralEchoModel _spectrum = new();
+    private long _talkingSince; // the sample since which the bot has been within reach of an echo
+    private bool _reverberant;
     private (int First, int Second) _coarseDelays = (-1, -1);
     private bool _spectral;
     private double _filterLeftoverDb = AssumedLeftoverDb;
@@ -169,10 +171,11 @@ public sealed class EchoCanceller
     public double EchoLeftoverDb => _spectral ? _spectralLeftoverDb : _filterLeftoverDb;
 
     /// <summary>
-    /// Whether the line has shown an echo that only the spectral model explains (an echo check turned a barge-in down on
-    /// it): from then on, frames the filter does not account for are judged against the model.
+    /// Whether the line has shown an echo that only the spectral model explains (a delay it adopted, after a second of the bot
+    /// talking, whose waveform did not match) and never a clear plain copy of the bot's audio (a vote for a delay): frames the
+    /// filter does not account for are then judged against the model.
     /// </summary>
-    public bool Reverberant { get; private set; }
+    public bool Reverberant => _reverberant && _lock.Votes == 0;
 
     /// <summary>Whether the last frame's echo was predicted by the spectral model (<see cref="Spectrum"/>), not by the filter or a fit.</summary>
     public bool LastFrameSpectral => _spectral;
@@ -199,6 +202,9 @@ public sealed class EchoCanceller
     /// leaves 0.3–0.5): a delay the spectral model adopts then does not make the line <see cref="Reverberant"/>.
     /// </summary>
     public const double PlainEchoCorrelation = 0.65;
+
+    /// <summary>How long the bot must have talked (samples: 1 s) before a delay the spectral model adopts makes the line <see cref="Reverberant"/>.</summary>
+    private const int ReverberantAfter = 8000;
 
     /// <summary>Before a barge-in fires: the last 400 ms are the echo when a spectral fit leaves at most this share unexplained.</summary>
     public const float SpectralEchoShare = 0.15f;
@@ -252,6 +258,7 @@ public sealed class EchoCanceller
         InboundDbfs = ToDbfs(inboundEnergy);
         if (!BotAudible)
         {
+            _talkingSince = _samples;
             _spectrum.Skip();
             PassThrough(inbound, residual);
             return;
@@ -376,8 +383,9 @@ public sealed class EchoCanceller
         }
 
         window = Math.Clamp(window / Block * Block, 2 * 800, SearchWindow);
-        var cancelled = LastFrameCancelled;
-        var filtered = cancelled && !_spectral; // the filter or a fit took the echo out: the caller is what they left
+        // The filter or a fit took the echo out: the caller is what they left. (Frames the spectral model judged had nothing
+        // taken out of their waveform: a plain copy found in them now is echo, whatever delay the fits were at.)
+        var cancelled = LastFrameCancelled && !_spectral;
         var since = _samples - window;
         var whole = Search(window, 0);
         var coarse = _coarseDelays;
@@ -404,7 +412,7 @@ public sealed class EchoCanceller
         // above): the spectral check is for an echo path no waveform matches.
         // A line that has shown a clear plain copy of the bot's audio (a vote for its delay) and nothing only the spectral model
         // explains is the waveform rule's alone.
-        return !filtered && (Reverberant || _lock.Votes == 0) && ExplainsAsSpectralEcho(window / FrameSamples, coarse);
+        return !cancelled && (Reverberant || _lock.Votes == 0) && ExplainsAsSpectralEcho(window / FrameSamples, coarse);
     }
 
     /// <summary>
@@ -419,7 +427,6 @@ public sealed class EchoCanceller
         var explained = (coarse.First >= 0 && _spectrum.Explains(coarse.First, frames, SpectralEchoShare))
             || (coarse.Second >= 0 && _spectrum.Explains(coarse.Second, frames, SpectralEchoShare))
             || (inUse is { } delay && delay != coarse.First && delay != coarse.Second && _spectrum.Explains(delay, frames, SpectralEchoShare));
-        Reverberant |= explained;
         return explained;
     }
 
@@ -499,8 +506,9 @@ public sealed class EchoCanceller
         current = _spectrum.DelaySamples ?? int.MinValue / 2;
         adopted |= _coarseDelays.Second >= 0 && Math.Abs(_coarseDelays.Second - current) > Block && _spectrum.Offer(_coarseDelays.Second, SpectralAdoptShare);
 
-        // Its power explained, its waveform not: an echo path no filter follows.
-        Reverberant |= adopted && LastSearch.Waveform < PlainEchoCorrelation;
+        // Its power explained, its waveform not, after a second of the bot talking with no clear estimate of a plain copy:
+        // an echo path no filter follows.
+        _reverberant |= adopted && LastSearch.Waveform < PlainEchoCorrelation && _lock.Votes == 0 && _samples - _talkingSince >= ReverberantAfter;
     }
 
     /// <summary>
@@ -543,7 +551,7 @@ public sealed class EchoCanceller
         _filterLeftoverDb = AssumedLeftoverDb;
         _spectralLeftoverDb = AssumedSpectralLeftoverDb;
         _spectral = false;
-        Reverberant = false;
+        _reverberant = false;
         _spectrum.Reset();
         _lock.Reset();
         Array.Clear(_weights);
