@@ -184,7 +184,8 @@ public sealed class VadEvalBenchmark : IBenchmark
         var raw = Path.Combine(directory, Guid.NewGuid().ToString("N") + ".wav");
         var phone = Path.Combine(directory, Guid.NewGuid().ToString("N") + "-8k.wav");
         await RunToolAsync("espeak-ng", ["-v", "he", .. voice, "-w", raw, text], cancellationToken);
-        await RunToolAsync("sox", [raw, "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", phone], cancellationToken);
+        // -R: sox dithers the 16-bit output from a time-seeded generator; repeatable mode seeds it the same every run, so the evals repeat exactly.
+        await RunToolAsync("sox", ["-R", raw, "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", phone], cancellationToken);
         return MuLaw.Decode(WavFile.Read(phone).ToMuLaw());
     }
 
