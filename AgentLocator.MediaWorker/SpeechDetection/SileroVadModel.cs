@@ -66,8 +66,27 @@ public sealed class SileroVadModel : IDisposable
     /// <summary>A new call's state over this model.</summary>
     public SileroVadStream CreateStream() => new(this);
 
-    internal void Run(IReadOnlyCollection<OrtValue> inputs, IReadOnlyCollection<OrtValue> outputs) =>
-        _session.Run(_runOptions, InputNames, inputs, OutputNames, outputs);
+    /// <summary>
+    /// A call's inputs and outputs bound to the model once (in <see cref="InputNames"/> and <see cref="OutputNames"/> order), so a run
+    /// marshals no names and allocates nothing (<see cref="Run(OrtIoBinding)"/>).
+    /// </summary>
+    internal OrtIoBinding Bind(IReadOnlyList<OrtValue> inputs, IReadOnlyList<OrtValue> outputs)
+    {
+        var binding = _session.CreateIoBinding();
+        for (var i = 0; i < InputNames.Length; i++)
+        {
+            binding.BindInput(InputNames[i], inputs[i]);
+        }
+
+        for (var i = 0; i < OutputNames.Length; i++)
+        {
+            binding.BindOutput(OutputNames[i], outputs[i]);
+        }
+
+        return binding;
+    }
+
+    internal void Run(OrtIoBinding binding) => _session.RunWithBinding(_runOptions, binding);
 
     public void Dispose()
     {

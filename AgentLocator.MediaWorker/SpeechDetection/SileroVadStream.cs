@@ -7,7 +7,8 @@ namespace AgentLocator.MediaWorker.SpeechDetection;
 /// windows, each run with the previous window's last 32 samples as context and the call's own state. A
 /// window quieter than the energy gate is not run (its probability is 0): the line's silences cost nothing,
 /// and after <see cref="StateResetWindows"/> of them the state starts afresh, as for a new utterance. The
-/// tensors wrap arrays of this object, created once; not thread-safe (one per call).
+/// tensors wrap arrays of this object, created once and bound to the model once (a run allocates nothing); not
+/// thread-safe (one per call).
 /// </summary>
 public sealed class SileroVadStream : IDisposable
 {
@@ -23,6 +24,7 @@ public sealed class SileroVadStream : IDisposable
     private readonly float[] _output = new float[1];
     private readonly OrtValue[] _inputs;
     private readonly OrtValue[] _outputs;
+    private readonly OrtIoBinding _binding;
     private int _filled;
     private double _sumOfSquares;
     private int _gatedWindows;
@@ -41,6 +43,7 @@ public sealed class SileroVadStream : IDisposable
             OrtValue.CreateTensorValueFromMemory(_output, [1, 1]),
             OrtValue.CreateTensorValueFromMemory(_nextState, [2, 1, 128]),
         ];
+        _binding = model.Bind(_inputs, _outputs);
     }
 
     /// <summary>The speech probability of the last complete window (0 for a gated one).</summary>
@@ -95,7 +98,7 @@ public sealed class SileroVadStream : IDisposable
         }
         else
         {
-            _model.Run(_inputs, _outputs);
+            _model.Run(_binding);
             _nextState.CopyTo(_state, 0);
             Probability = _output[0];
             WindowsRun++;
@@ -110,6 +113,7 @@ public sealed class SileroVadStream : IDisposable
 
     public void Dispose()
     {
+        _binding.Dispose();
         foreach (var value in _inputs)
         {
             value.Dispose();
