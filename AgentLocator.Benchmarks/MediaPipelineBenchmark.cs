@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using AgentLocator.Data.Calls;
 using AgentLocator.Data.Infrastructure;
@@ -104,12 +106,59 @@ public sealed class MediaPipelineBenchmark : IBenchmark
                 $"| {r.Calls} | {r.Said} / {r.Answered} | {r.LatencyP50:F0} / {r.LatencyP95:F0} / {r.LatencyP99:F0} / {r.LatencyMax:F0} | {r.LatencyP99 - silenceWindow.TotalMilliseconds:F0} | {r.LateFrames} of {r.BotFrames} | {r.TickLagP99:F1} | {r.FrameP50:F0} / {r.FrameP99:F0} / {r.FrameMax:F0} | {r.CpuPerCallPercent:F2} | {r.MemoryPerCallKiB:F0} | {r.LoadAverage} |"));
         }
 
+        Console.WriteLine();
+        Console.WriteLine("Where a reply's time went (ms, p50 / p99 over the turns; the slowest turns one by one): line = the caller's last voiced frame → the first audible bot frame played, on the line clock; "
+            + "worker = the worker's end of speech (stream time) → the reply scheduled, the wall time since it received the frame that ended the turn included (how late it processed that frame, the silence window and the engine); "
+            + "wall = the caller's last frame due → the reply's first audible audio received by the line (the worker's share plus the frames' way in and the reply's way out); "
+            + "buffered = line − wall, how long that audio waited in the line's buffer before it played (playback lead, the reply's leading silence, the line clock's lag).");
+        Console.WriteLine();
+        Console.WriteLine("| calls | line | worker | wall | buffered | slowest turns: line = wall + buffered |");
+        Console.WriteLine("|---:|---|---|---|---|---|");
+        foreach (var r in results)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.Calls} | {r.LatencyP50:F0} / {r.LatencyP99:F0} | {r.Breakdown.WorkerP50:F0} / {r.Breakdown.WorkerP99:F0} | {r.Breakdown.WallP50:F0} / {r.Breakdown.WallP99:F0} | {r.Breakdown.BufferedP50:F0} / {r.Breakdown.BufferedP99:F0} | {r.Breakdown.Slowest} |"));
+        }
+
         return results.All(r => r.Failed == 0 && r.Said == r.Answered) ? 0 : 1;
+    }
+
+    /// <summary>The reply latency split (see the benchmark's output).</summary>
+    private sealed record LatencyBreakdown(double WorkerP50, double WorkerP99, double WallP50, double WallP99, double BufferedP50, double BufferedP99, string Slowest);
+
+    private static LatencyBreakdown Breakdown(IEnumerable<TurnLatency> turns, IEnumerable<double> worker)
+    {
+        var all = turns.ToList();
+        var workerMs = worker.Order().ToArray();
+        var wall = all.Select(t => t.WallLatency.TotalMilliseconds).Order().ToArray();
+        var buffered = all.Select(t => (t.Latency - t.WallLatency).TotalMilliseconds).Order().ToArray();
+        var slowest = string.Join("; ", all.OrderByDescending(t => t.Latency).Take(5).Select(t => string.Create(CultureInfo.InvariantCulture,
+            $"{t.Latency.TotalMilliseconds:F0} = {t.WallLatency.TotalMilliseconds:F0} + {(t.Latency - t.WallLatency).TotalMilliseconds:F0}")));
+        return new LatencyBreakdown(Quantile(workerMs, 0.5), Quantile(workerMs, 0.99), Quantile(wall, 0.5), Quantile(wall, 0.99),
+            Quantile(buffered, 0.5), Quantile(buffered, 0.99), slowest);
+    }
+
+    /// <summary>The worker's own reply latencies (<c>agentlocator.reply.latency</c>: end of speech → reply scheduled), as it records them.</summary>
+    private static MeterListener ListenToReplyLatency(ConcurrentQueue<double> into)
+    {
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "agentlocator.reply.latency")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) => into.Enqueue(value));
+        listener.Start();
+        return listener;
     }
 
     private sealed record RunResult(int Calls, int Said, int Answered, double LatencyP50, double LatencyP95, double LatencyP99, double LatencyMax,
         long LateFrames, long BotFrames, double TickLagP99, double FrameP50, double FrameP99, double FrameMax,
-        double CpuPerCallPercent, double MemoryPerCallKiB, string LoadAverage, int Failed);
+        double CpuPerCallPercent, double MemoryPerCallKiB, string LoadAverage, int Failed, LatencyBreakdown Breakdown);
 
     private static async Task<RunResult> RunLoadAsync(InProcessServer server, int count, TimeSpan duration, byte[][] utterances, Random random,
         CancellationToken cancellationToken)
@@ -118,6 +167,8 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         GC.WaitForPendingFinalizers();
         var memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
         await using var clock = new LineClock();
+        var workerLatencies = new ConcurrentQueue<double>();
+        using var replyLatency = ListenToReplyLatency(workerLatencies);
         var callers = new List<Caller>(count);
         foreach (var wave in Enumerable.Range(0, count).Chunk(25))
         {
@@ -159,7 +210,8 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         await Task.WhenAll(callers.Select(c => c.HangUpAsync()));
         return new RunResult(count, said, answered, Quantile(latencies, 0.5), Quantile(latencies, 0.95), Quantile(latencies, 0.99),
             latencies.Length == 0 ? 0 : latencies[^1], late, botFrames, Quantile(lags, 0.99),
-            frameP50, frameP99, frameMax, cpu / elapsed * 100 / count, (memoryDuring - memoryBefore) / 1024.0 / count, load, failed);
+            frameP50, frameP99, frameMax, cpu / elapsed * 100 / count, (memoryDuring - memoryBefore) / 1024.0 / count, load, failed,
+            Breakdown(callers.SelectMany(c => c.Sim.Turns), workerLatencies));
     }
 
     private sealed record SoakSample(double Minute, double HeapKiB, int Said, int Answered);
