@@ -113,6 +113,7 @@ public sealed class EchoCanceller
     private readonly float[] _weights = new float[Taps];
     private readonly float[] _correlations = new float[MaxDelayBlocks + 1];
     private readonly float[] _residual = new float[FrameSamples];
+    private readonly float[] _lagDots = new float[2 * FineBlocks * Block + 1];
     private readonly (int Delay, long At, long Since)[] _candidates = new (int, long, long)[MaxCandidates];
     private readonly EchoPathLock _lock = new();
     private readonly SpectralEchoModel _spectrum = new();
@@ -611,7 +612,7 @@ public sealed class EchoCanceller
                     continue;
                 }
 
-                var yr = TensorPrimitives.Dot(y, r);
+                var yr = FixedOrderMath.Dot(y, r);
                 var explained = yr > 0 ? yr * yr / rr : 0; // the echo is the bot's audio scaled down, never inverted
                 if (explained > best.Explained)
                 {
@@ -703,9 +704,11 @@ public sealed class EchoCanceller
         var blocks = window / Block;
         var endBlocks = endBack / Block;
         var inboundEnvelope = InboundEnvelopeSpan(blocks, endBlocks);
+        var (sx, sxx) = (FixedOrderMath.Sum(inboundEnvelope), Energy(inboundEnvelope));
+        var flat = sxx - sx * sx / blocks <= 1e-12f; // a flat inbound envelope (the line's silence) correlates with nothing
         for (var lag = 0; lag <= MaxDelayBlocks; lag++)
         {
-            _correlations[lag] = Pearson(inboundEnvelope, ReferenceEnvelopeSpan(blocks, lag + endBlocks));
+            _correlations[lag] = flat ? 0 : Pearson(inboundEnvelope, sx, sxx, ReferenceEnvelopeSpan(blocks, lag + endBlocks));
         }
 
         // The two highest local maxima at least 40 ms apart (the envelopes' peak is broad: a syllable lasts 100-200 ms).
@@ -772,6 +775,9 @@ public sealed class EchoCanceller
         var to = Math.Min(MaxDelay, (peakBlock + FineBlocks) * Block);
         var best = (Lag: -1, Correlation: 0f, Gain: 0f);
         var rEnergy = Energy(ReferenceSpan(fineWindow, from + endBack));
+        // The window against the reference at every lag in one pass: lag L's reference starts L − from samples before lag from's.
+        var lagDots = _lagDots.AsSpan(0, to - from + 1);
+        FixedOrderMath.DotAtLags(y, ReferenceSpan(fineWindow + to - from, from + endBack), lagDots);
         for (var lag = from; lag <= to; lag++)
         {
             var r = ReferenceSpan(fineWindow, lag + endBack);
@@ -787,7 +793,7 @@ public sealed class EchoCanceller
                 continue;
             }
 
-            var yr = TensorPrimitives.Dot(y, r);
+            var yr = lagDots[to - lag];
             var c = yr / MathF.Sqrt(yEnergy * rEnergy);
             if (c > best.Correlation)
             {
@@ -798,15 +804,13 @@ public sealed class EchoCanceller
         return best;
     }
 
-    /// <summary>Pearson correlation of two envelopes (mean removed): 1 when one is a scaled copy of the other.</summary>
-    private static float Pearson(ReadOnlySpan<float> x, ReadOnlySpan<float> r)
+    /// <summary>Pearson correlation of two envelopes (mean removed): 1 when one is a scaled copy of the other. <paramref name="sx"/>, <paramref name="sxx"/>: x's sum and sum of squares.</summary>
+    private static float Pearson(ReadOnlySpan<float> x, float sx, float sxx, ReadOnlySpan<float> r)
     {
         var n = x.Length;
-        var sx = TensorPrimitives.Sum(x);
-        var sr = TensorPrimitives.Sum(r);
-        var sxx = TensorPrimitives.Dot(x, x);
-        var srr = TensorPrimitives.Dot(r, r);
-        var sxr = TensorPrimitives.Dot(x, r);
+        var sr = FixedOrderMath.Sum(r);
+        var srr = Energy(r);
+        var sxr = FixedOrderMath.Dot(x, r);
         var cov = sxr - sx * sr / n;
         var vx = sxx - sx * sx / n;
         var vr = srr - sr * sr / n;
@@ -878,7 +882,7 @@ public sealed class EchoCanceller
         at = at + 1 == length ? 0 : at + 1;
     }
 
-    private static float Energy(ReadOnlySpan<float> x) => TensorPrimitives.Dot(x, x);
+    private static float Energy(ReadOnlySpan<float> x) => FixedOrderMath.Dot(x, x);
 
     private static double EchoDbfsOf(double energy) => ToDbfs((float)energy);
 
