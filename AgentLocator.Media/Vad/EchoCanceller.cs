@@ -114,6 +114,7 @@ public sealed class EchoCanceller
     private readonly float[] _correlations = new float[MaxDelayBlocks + 1];
     private readonly float[] _residual = new float[FrameSamples];
     private readonly float[] _lagDots = new float[2 * FineBlocks * Block + 1];
+    private readonly (long End, int Blocks, float Sum, float Energy)[] _referenceEnvelopeStats = new (long, int, float, float)[ReferenceLength / Block];
     private readonly (int Delay, long At, long Since)[] _candidates = new (int, long, long)[MaxCandidates];
     private readonly EchoPathLock _lock = new();
     private readonly SpectralEchoModel _spectrum = new();
@@ -708,7 +709,15 @@ public sealed class EchoCanceller
         var flat = sxx - sx * sx / blocks <= 1e-12f; // a flat inbound envelope (the line's silence) correlates with nothing
         for (var lag = 0; lag <= MaxDelayBlocks; lag++)
         {
-            _correlations[lag] = flat ? 0 : Pearson(inboundEnvelope, sx, sxx, ReferenceEnvelopeSpan(blocks, lag + endBlocks));
+            if (flat)
+            {
+                _correlations[lag] = 0;
+                continue;
+            }
+
+            var reference = ReferenceEnvelopeSpan(blocks, lag + endBlocks);
+            var (sr, srr) = ReferenceEnvelopeStats(reference, _samples / Block - endBlocks - lag);
+            _correlations[lag] = Pearson(inboundEnvelope, sx, sxx, reference, sr, srr);
         }
 
         // The two highest local maxima at least 40 ms apart (the envelopes' peak is broad: a syllable lasts 100-200 ms).
@@ -804,12 +813,26 @@ public sealed class EchoCanceller
         return best;
     }
 
-    /// <summary>Pearson correlation of two envelopes (mean removed): 1 when one is a scaled copy of the other. <paramref name="sx"/>, <paramref name="sxx"/>: x's sum and sum of squares.</summary>
-    private static float Pearson(ReadOnlySpan<float> x, float sx, float sxx, ReadOnlySpan<float> r)
+    /// <summary>
+    /// The sum and sum of squares of a window of the reference's envelope that ends before block <paramref name="end"/> (counted
+    /// from the call's start): kept per window, as the search every 100 ms looks at 137 of its 162 windows again (a block's
+    /// envelope never changes once written, and these sums depend only on the values, so a kept one is what adding up anew gives).
+    /// </summary>
+    private (float Sum, float Energy) ReferenceEnvelopeStats(ReadOnlySpan<float> window, long end)
+    {
+        ref var kept = ref _referenceEnvelopeStats[(int)(((end % _referenceEnvelopeStats.Length) + _referenceEnvelopeStats.Length) % _referenceEnvelopeStats.Length)];
+        if (kept.End != end || kept.Blocks != window.Length)
+        {
+            kept = (end, window.Length, FixedOrderMath.Sum(window), Energy(window));
+        }
+
+        return (kept.Sum, kept.Energy);
+    }
+
+    /// <summary>Pearson correlation of two envelopes (mean removed): 1 when one is a scaled copy of the other. <paramref name="sx"/>, <paramref name="sxx"/>: x's sum and sum of squares; <paramref name="sr"/>, <paramref name="srr"/>: r's.</summary>
+    private static float Pearson(ReadOnlySpan<float> x, float sx, float sxx, ReadOnlySpan<float> r, float sr, float srr)
     {
         var n = x.Length;
-        var sr = FixedOrderMath.Sum(r);
-        var srr = Energy(r);
         var sxr = FixedOrderMath.Dot(x, r);
         var cov = sxr - sx * sr / n;
         var vx = sxx - sx * sx / n;
