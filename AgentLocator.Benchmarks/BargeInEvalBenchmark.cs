@@ -106,6 +106,8 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         Console.WriteLine("| echo delay (ms) | bot speech (min) | false barge-ins | per 10 min | echo checks that stopped one | echo path locks | listener µs per frame while the bot talks |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
         var random = new Random(seed);
+        var traceLate = options.Get("trace-late", "false") == "true";
+        var falseTraces = new List<string>();
         long falseTotal = 0;
         var speechTotal = TimeSpan.Zero;
         foreach (var delay in delays)
@@ -121,7 +123,16 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                 at += audio.Length + random.Next(SampleRate, 3 * SampleRate);
             }
 
-            var result = line.Run(replies, caller: null, callerAt: 0, detectors.Factory, stopAtFirstBargeIn: false);
+            var longTrace = traceLate ? new List<TraceFrame>() : null;
+            var result = line.Run(replies, caller: null, callerAt: 0, detectors.Factory, stopAtFirstBargeIn: false, longTrace);
+            foreach (var fired in longTrace is null ? [] : result.BargeIns)
+            {
+                falseTraces.Add(string.Create(CultureInfo.InvariantCulture, $"{delay} ms, at {fired * 1000 / SampleRate} ms:"));
+                falseTraces.Add("```");
+                falseTraces.AddRange(longTrace!.Where(x => x.At >= fired - 50 * Frame && x.At < fired).Select(x => x.Describe(fired)));
+                falseTraces.Add("```");
+            }
+
             var botMinutes = speech / (double)SampleRate / 60;
             falseTotal += result.BargeIns.Count;
             speechTotal += TimeSpan.FromSeconds(speech / (double)SampleRate);
@@ -133,6 +144,12 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"all delays: {falseTotal} false barge-ins in {speechTotal.TotalMinutes:F1} min of bot speech = {falseRate:F2} per 10 min (target ≤ 1)"));
+        if (falseTraces.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("The second before each false barge-in (ms before it fired):");
+            falseTraces.ForEach(Console.WriteLine);
+        }
 
         // False barge-ins on the first reply of a call (before any echo path is known), which the long calls above have once each.
         var firstCalls = int.Parse(options.Get("first-calls", "50"), CultureInfo.InvariantCulture);
@@ -171,7 +188,6 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         var echoChecks = latencies.Keys.ToDictionary(k => k, _ => 0);
         var perDelay = delays.ToDictionary(d => d, _ => new List<double>());
         var late = new List<string>();
-        var traceLate = options.Get("trace-late", "false") == "true";
         foreach (var delay in delays)
         {
             foreach (var utterance in callers)
@@ -285,10 +301,11 @@ public sealed class BargeInEvalBenchmark : IBenchmark
     }
 
     /// <summary>One frame of a latency trial as the listener saw it.</summary>
-    private sealed record TraceFrame(long At, double Inbound, double Heard, double Echo, double Threshold, bool Cancelled, bool Locked, bool Speech, bool Voiced, bool BargeIn)
+    private sealed record TraceFrame(long At, double Inbound, double Heard, double Echo, double Threshold, bool Cancelled, bool Locked, bool Speech, bool Voiced, bool BargeIn,
+        bool Adaptive = false, double ErleDb = 0)
     {
         public string Describe(long onset) => string.Create(CultureInfo.InvariantCulture,
-            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} {(Cancelled ? (Locked ? "locked" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}");
+            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB)" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}");
     }
 
     /// <summary>Round trip through mu-law: what the phone line carries.</summary>
@@ -432,7 +449,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                     var threshold = listener.Detector.ThresholdDbfs(speech.NoiseFloorDbfs);
                     var heardDbfs = AudioLevel.MuLawDbfs(heard);
                     trace.Add(new TraceFrame(t, listener.Echo.InboundDbfs, heardDbfs, listener.Echo.EchoDbfs, threshold, listener.Echo.LastFrameCancelled,
-                        listener.Echo.IsLocked, speech.LastFrameVoiced, playing && heardDbfs > threshold, bargeIn));
+                        listener.Echo.IsLocked, speech.LastFrameVoiced, playing && heardDbfs > threshold, bargeIn, listener.Echo.LastFrameAdaptive, listener.Echo.Adaptive.ErleDb));
                 }
 
                 speech.Process(heard, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate));

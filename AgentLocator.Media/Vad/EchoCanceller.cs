@@ -118,6 +118,11 @@ public sealed class EchoCanceller
     private readonly (int Delay, long At, long Since)[] _candidates = new (int, long, long)[MaxCandidates];
     private readonly EchoPathLock _lock = new();
     private readonly SpectralEchoModel _spectrum = new();
+    private readonly PartitionedEchoFilter _adaptive = new();
+    private readonly float[] _adaptiveResidual = new float[FrameSamples];
+    private int _adaptiveJudgedFrames;
+    private double _adaptiveLeftoverDb = AssumedAdaptiveLeftoverDb;
+    private bool _adaptiveJudged;
     private long _talkingSince; // the sample since which the bot has been within reach of an echo
     private bool _reverberant;
     private (int First, int Second) _coarseDelays = (-1, -1);
@@ -170,7 +175,36 @@ public sealed class EchoCanceller
     /// <see cref="AssumedLeftoverDb"/>, until the line shows better or worse. Tracked apart for the spectral model
     /// (from <see cref="AssumedSpectralLeftoverDb"/>): this is the one of whichever judged the last frame.
     /// </summary>
-    public double EchoLeftoverDb => _spectral ? _spectralLeftoverDb : _filterLeftoverDb;
+    public double EchoLeftoverDb => _adaptiveJudged ? _adaptiveLeftoverDb : _spectral ? _spectralLeftoverDb : _filterLeftoverDb;
+
+    /// <summary>
+    /// The frequency-domain adaptive filter that takes a reverberant echo out of the waveform, on a line no time-domain path
+    /// locks onto (run from the spectral model's delay on, stopped once a plain copy is voted for).
+    /// </summary>
+    public PartitionedEchoFilter Adaptive => _adaptive;
+
+    /// <summary>Whether the last frame was judged on the adaptive filter's residual (<see cref="Adaptive"/>).</summary>
+    public bool LastFrameAdaptive => _adaptiveJudged;
+
+    /// <summary>What the adaptive filter is assumed to leave of the echo when it starts judging (its convergence bar).</summary>
+    public const double AssumedAdaptiveLeftoverDb = -PartitionedEchoFilter.ConvergedErleDb;
+
+    /// <summary>Frames the adaptive filter must have judged in a row (400 ms) before a barge-in on them skips the spectral check.</summary>
+    private const int AdaptiveTrustedFrames = 20;
+
+    /// <summary>
+    /// What a linear filter may leave of a loudspeaker's soft-clipped echo in a loud frame, relative to the echo it predicts (−6 dB):
+    /// the residual is scaled down by the share of it this explains (a frame's Wiener gain, as a residual echo suppressor), so the
+    /// clip's leftover under the bot's loud syllables is not heard as a caller, while a caller above it keeps most of their level.
+    /// </summary>
+    public const float AdaptiveResidualEchoShare = 0.25f;
+
+    /// <summary>The most a frame is scaled down by that suppression (−20 dB).</summary>
+    private const float AdaptiveGainFloor = 0.1f;
+
+    /// <summary>The least the adaptive filter is taken to leave of a clipped, reverberant echo.</summary>
+    public const double BestAdaptiveLeftoverDb = -25;
+
 
     /// <summary>
     /// Whether the line has shown an echo that only the spectral model explains (a delay it adopted, after a second of the bot
@@ -262,6 +296,12 @@ public sealed class EchoCanceller
         {
             _talkingSince = _samples;
             _spectrum.Skip();
+            _adaptiveJudged = false;
+            if (_adaptive.Active)
+            {
+                _adaptive.Process(InboundSpan(FrameSamples), ReferenceSpan(FrameSamples, 0), _adaptiveResidual); // its rings stay continuous
+            }
+
             PassThrough(inbound, residual);
             return;
         }
@@ -275,6 +315,8 @@ public sealed class EchoCanceller
             Consider(Search(SearchWindow, 0), _samples);
             OfferToSpectrum();
         }
+
+        var adaptiveJudges = RunAdaptive();
 
         ExpireCandidates();
         var filtered = false;
@@ -322,6 +364,12 @@ public sealed class EchoCanceller
         else if (BotSilentAtDelaysInUse())
         {
             _verifiedAt += FrameSamples; // a pause in the bot's speech: nothing to verify the path on, so it does not age
+        }
+
+        if (adaptiveJudges)
+        {
+            AdaptiveResidual(residual, inboundEnergy);
+            return;
         }
 
         // The locked path and the plausible delays count only while they have recently explained the echo: after the
@@ -387,7 +435,8 @@ public sealed class EchoCanceller
         window = Math.Clamp(window / Block * Block, 2 * 800, SearchWindow);
         // The filter or a fit took the echo out: the caller is what they left. (Frames the spectral model judged had nothing
         // taken out of their waveform: a plain copy found in them now is echo, whatever delay the fits were at.)
-        var cancelled = LastFrameCancelled && !_spectral;
+        // The adaptive filter took the echo out of frames it judged; a barge-in it judged only the last of is checked as before.
+        var cancelled = LastFrameCancelled && !_spectral && !(_adaptiveJudged && _adaptiveJudgedFrames < AdaptiveTrustedFrames);
         var since = _samples - window;
         var whole = Search(window, 0);
         var coarse = _coarseDelays;
@@ -499,6 +548,53 @@ public sealed class EchoCanceller
             : Math.Min(leftover, tracked + LeftoverRisePerFrameDb));
     }
 
+    /// <summary>
+    /// Runs the adaptive filter on a line no time-domain path locks onto, from the delay the spectral model adopted (a plain copy
+    /// voted for stops it: the short filter has that one); returns whether its residual judges this frame.
+    /// </summary>
+    private bool RunAdaptive()
+    {
+        if (IsLocked || _lock.Votes > 0 || _spectrum.DelaySamples is not { } delay)
+        {
+            if (_adaptive.Active)
+            {
+                _adaptive.Stop();
+            }
+
+            _adaptiveJudged = false;
+            _adaptiveJudgedFrames = 0;
+            return false;
+        }
+
+        if (_adaptive.Active)
+        {
+            _adaptive.Offer(delay);
+        }
+        else
+        {
+            _adaptive.Start(delay);
+        }
+
+        _adaptive.Process(InboundSpan(FrameSamples), ReferenceSpan(FrameSamples, 0), _adaptiveResidual);
+        _adaptiveJudged = _adaptive.Judges;
+        _adaptiveJudgedFrames = _adaptiveJudged ? _adaptiveJudgedFrames + 1 : 0;
+        return _adaptiveJudged;
+    }
+
+    /// <summary>The frame as the adaptive filter left it: its predicted echo taken out of the waveform, the caller heard in what is left.</summary>
+    private void AdaptiveResidual(Span<byte> residual, float inboundEnergy)
+    {
+        LastFrameCancelled = true;
+        _spectral = false;
+        var left = Math.Min(_adaptive.ResidualEnergy, inboundEnergy);
+        var gain = left <= 0 ? 1f : MathF.Sqrt(Math.Max(AdaptiveGainFloor * AdaptiveGainFloor, 1 - AdaptiveResidualEchoShare * _adaptive.EchoEnergy / left));
+        TensorPrimitives.Multiply(_adaptiveResidual, gain, _adaptiveResidual);
+        EchoDbfs = ToDbfs(_adaptive.EchoEnergy);
+        ResidualDbfs = ToDbfs(gain * gain * left);
+        _adaptiveLeftoverDb = Track(_adaptiveLeftoverDb, BestAdaptiveLeftoverDb);
+        Encode(_adaptiveResidual, residual);
+    }
+
     /// <summary>The canceller's search found the echo's envelope: its delays go to the spectral model, which adopts one that explains the audio.</summary>
     private void OfferToSpectrum()
     {
@@ -555,6 +651,9 @@ public sealed class EchoCanceller
         _spectral = false;
         _reverberant = false;
         _spectrum.Reset();
+        _adaptive.Stop();
+        _adaptiveJudged = false;
+        _adaptiveLeftoverDb = AssumedAdaptiveLeftoverDb;
         _lock.Reset();
         Array.Clear(_weights);
     }
