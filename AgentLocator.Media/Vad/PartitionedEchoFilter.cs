@@ -76,6 +76,9 @@ public sealed class PartitionedEchoFilter
     /// <summary>Reference audio quieter than this (−80 dBFS over a block pair) is silence: no transform, no prediction.</summary>
     private const float SilentEnergy = FftSize * 1e-8f;
 
+    /// <summary>Frames with echo the filter must have followed since it converged before it judges (500 ms): a first fit can be lucky.</summary>
+    public const int TrustAfterFrames = 25;
+
     /// <summary>Blocks of silence in every partition after which the next echo is checked for a shift before it is judged (640 ms, on top of the filter's 192 ms).</summary>
     private const int GapBlocks = 5;
 
@@ -126,6 +129,7 @@ public sealed class PartitionedEchoFilter
     private bool _frozen;
     private bool _recheck; // after a pause in the bot's audio: the next reply's echo may come back at another delay
     private int _silentBlocks;
+    private int _convergedFrames; // frames with echo since it converged
 
     /// <summary>Whether the filter runs (a bulk delay was given by <see cref="Start"/>).</summary>
     public bool Active { get; private set; }
@@ -253,7 +257,7 @@ public sealed class PartitionedEchoFilter
         EchoEnergy = pp;
         ResidualEnergy = ee;
         Observe(yy, pp, ee, yp);
-        Judges = Converged && !_recheck && Aligned && _typicalErleDb >= ConvergedErleDb && (ee <= yy || pp < EchoFrameEnergy);
+        Judges = Converged && _convergedFrames >= TrustAfterFrames && !_recheck && Aligned && _typicalErleDb >= ConvergedErleDb && (ee <= yy || pp < EchoFrameEnergy);
     }
 
     /// <summary>What the frame says of the filter: its ERLE on echo, whether its prediction still lines up, a shift to find.</summary>
@@ -293,8 +297,10 @@ public sealed class PartitionedEchoFilter
             _erleInbound = 0.9 * _erleInbound + yy;
             _erleResidual = 0.9 * _erleResidual + ee;
             _typicalErleDb = 0.98 * _typicalErleDb + 0.02 * Math.Clamp(10 * Math.Log10(yy / Math.Max(ee, 1e-12f)), -5, 30);
+            _convergedFrames += Converged ? 1 : 0;
             if (!Converged && _echoFrames >= 10 && ErleDb >= ConvergedErleDb)
             {
+                _convergedFrames = 0;
                 Converged = true;
                 _typicalErleDb = Math.Max(_typicalErleDb, ErleDb);
             }

@@ -174,6 +174,51 @@ public sealed class EchoPathModel
         return sum * Normalization;
     }
 
+    /// <summary>
+    /// The echo of audio played sample by sample, as a phone line carries it (<see cref="LineConditions.EchoPath"/>): each sample
+    /// through the loudspeaker and the room, with the room's tail of what played before. One per call; not thread-safe.
+    /// </summary>
+    public Stream Start() => new(this);
+
+    /// <summary>A running echo: <see cref="Next"/> takes the next sample played (PCM16 scale) and returns the echo heard with it.</summary>
+    public sealed class Stream
+    {
+        private readonly EchoPathModel _model;
+        private readonly Biquad[] _speaker;
+        private readonly double[] _played;
+        private long _position;
+
+        internal Stream(EchoPathModel model)
+        {
+            _model = model;
+            _speaker = model.loudspeaker.Select(b => b.Fresh()).ToArray();
+            _played = new double[model.Tail + 1];
+        }
+
+        public double Next(double sample)
+        {
+            foreach (var filter in _speaker)
+            {
+                sample = filter.Next(sample);
+            }
+
+            _played[_position % _played.Length] = _model.clip > 0 ? Math.Tanh(_model.clip * sample / 32768) / _model.clip * 32768 : sample;
+            var sum = 0.0;
+            foreach (var (delay, gain) in _model.taps)
+            {
+                if (delay > _position)
+                {
+                    break;
+                }
+
+                sum += gain * _played[(_position - delay) % _played.Length];
+            }
+
+            _position++;
+            return sum * _model.Normalization;
+        }
+    }
+
     /// <summary>A 2nd-order IIR section (RBJ audio EQ cookbook).</summary>
     private sealed class Biquad(double b0, double b1, double b2, double a1, double a2)
     {

@@ -15,6 +15,12 @@ public sealed class LineConditions
     /// <summary>How long after it plays the bot's audio comes back (a multiple of 20 ms).</summary>
     public TimeSpan EchoDelay { get; init; } = TimeSpan.FromMilliseconds(40);
 
+    /// <summary>
+    /// How the echo comes back: null, a plain copy of what played; else through this speakerphone in a room
+    /// (<see cref="EchoPathModel.Room"/>, calibrated so its active level is the copy's), then <see cref="EchoGainDb"/>.
+    /// </summary>
+    public EchoPathModel? EchoPath { get; init; }
+
     /// <summary>Noise added to every caller frame (looped), PCM16 at the level it is heard; null: none.</summary>
     public short[]? Noise { get; init; }
 
@@ -29,6 +35,7 @@ internal sealed class PhoneLine
     private readonly int _delayFrames;
     private readonly double _echoGain;
     private readonly short[] _mixed;
+    private readonly EchoPathModel.Stream? _room;
     private int _noisePosition;
 
     public PhoneLine(LineConditions conditions, int frameBytes)
@@ -38,6 +45,7 @@ internal sealed class PhoneLine
         var frameDuration = TimeSpan.FromTicks(frameBytes * TimeSpan.TicksPerSecond / 8000);
         _delayFrames = (int)Math.Round(conditions.EchoDelay / frameDuration);
         _echoGain = conditions.EchoGainDb is { } db ? Math.Pow(10, db / 20) : 0;
+        _room = conditions.EchoPath?.Start();
     }
 
     /// <summary>Adds the line's echo (of <paramref name="played"/>, the bot audio heard during this frame) and noise to <paramref name="callerFrame"/>.</summary>
@@ -55,9 +63,20 @@ internal sealed class PhoneLine
             if (_echo.Count > _delayFrames)
             {
                 var echo = _echo.Dequeue();
-                for (var i = 0; i < Math.Min(echo.Length, _mixed.Length); i++)
+                if (_room is not null)
                 {
-                    _mixed[i] = Clip(_mixed[i] + MuLaw.Decode(echo[i]) * _echoGain);
+                    // Through the room every frame, silence included: its reverberation outlasts what played.
+                    for (var i = 0; i < _mixed.Length; i++)
+                    {
+                        _mixed[i] = Clip(_mixed[i] + _room.Next(i < echo.Length ? MuLaw.Decode(echo[i]) : 0) * _echoGain);
+                    }
+                }
+                else
+                {
+                    for (var i = 0; i < Math.Min(echo.Length, _mixed.Length); i++)
+                    {
+                        _mixed[i] = Clip(_mixed[i] + MuLaw.Decode(echo[i]) * _echoGain);
+                    }
                 }
             }
         }

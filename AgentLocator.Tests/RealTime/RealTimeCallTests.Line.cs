@@ -48,6 +48,39 @@ public sealed partial class RealTimeCallTests
         Assert.Single(fixture.Worker.Spy.TurnsOf(call.CallSid));
     }
 
+    [Fact]
+    public async Task ACallerAtTheLevelOfASpeakerphonesRoomEchoInterruptsTheThirdReplyWithin400Ms()
+    {
+        var call = await fixture.CallAsync(RoomBargeIn);
+        AssertEveryTurnAnswered(call, turns: 3);
+        AssertMarksAccountForEveryChunk(call.Sim);
+        var bargeIns = fixture.Worker.Logs.Lines.Where(l => l.Contains($"BARGE_IN {call.CallSid} ", StringComparison.Ordinal)).ToList();
+        Assert.True(bargeIns.Count == 1 && bargeIns[0].Contains(" reply=3 ", StringComparison.Ordinal),
+            "not one barge-in, on the third reply: " + TurnLog(call));
+
+        var voiceOnset = call.Sim.UtteranceStarts[2] + TimeSpan.FromTicks(VoiceStart(AnswerAtEchoLevel) * TimeSpan.TicksPerSecond / 8000);
+        var clear = Assert.Single(call.Sim.Received, m => m.Kind == BotMessageKind.Clear);
+        var detectedAfter = clear.LineTime - voiceOnset;
+        var decidedAt = BargeInDecidedAt(call);
+        Assert.True(detectedAfter > TimeSpan.Zero && detectedAfter <= BargeInBound,
+            $"barge-in over the room echo detected {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began, bound {BargeInBound.TotalMilliseconds:0} ms "
+            + $"(decided on the frame ending {(decidedAt - voiceOnset).TotalMilliseconds:0} ms after it; the clear reached the line {(clear.LineTime - decidedAt).TotalMilliseconds:0} ms "
+            + $"after that frame); {TurnLog(call)}");
+    }
+
+    [Fact]
+    public async Task ASpeakerphonesRoomEchoNeverInterruptsTheBot()
+    {
+        var call = await fixture.CallAsync(RoomEchoOnly);
+        AssertEveryTurnAnswered(call, turns: 3);
+        AssertMarksAccountForEveryChunk(call.Sim);
+        Assert.DoesNotContain(call.Sim.Received, m => m.Kind == BotMessageKind.Clear);
+        Assert.False(fixture.Worker.Logs.Contains($"BARGE_IN {call.CallSid}"), "the bot's room echo interrupted it: " + TurnLog(call));
+        Assert.Equal(3, fixture.Worker.Spy.TurnsOf(call.CallSid).Count);
+        var botSpeech = call.Sim.BotSpans.Aggregate(TimeSpan.Zero, (sum, s) => sum + (s.EndedAt - s.StartedAt));
+        Assert.True(botSpeech > TimeSpan.FromSeconds(10), $"only {botSpeech.TotalSeconds:0.0} s of the bot's echo was on the line");
+    }
+
     [Theory]
     [InlineData(60)]
     [InlineData(180)]

@@ -22,6 +22,27 @@ public static class RealTimeLineScenarios
 
     public static string EchoOnly(int delayMs) => $"line:echo-only:{delayMs}";
 
+    /// <summary>The room echo's delay in the real-time calls on a speakerphone in a room.</summary>
+    public const int RoomEchoDelayMs = 180;
+
+    public const string RoomBargeIn = "line:room-barge-in";
+
+    public const string RoomEchoOnly = "line:room-echo-only";
+
+    /// <summary>
+    /// A speakerphone in a room (<see cref="EchoPathModel.Room"/>, seed 1: RT60 210 ms, soft clip k = 2), its echo 6 dB down,
+    /// <see cref="RoomEchoDelayMs"/> late: an echo whose waveform correlates only 0.3–0.5 with the bot's audio.
+    /// </summary>
+    public static LineConditions SpeakerphoneInARoom()
+    {
+        var room = EchoPathModel.Room(1, rt60Ms: null, clipDrive: 2);
+        room.Calibrate(MuLaw.Decode([.. Prompts[PromptKeys.AskName].MuLaw.Span, .. Prompts[PromptKeys.AskReason].MuLaw.Span]));
+        return new() { EchoGainDb = -6, EchoDelay = TimeSpan.FromMilliseconds(RoomEchoDelayMs), EchoPath = room };
+    }
+
+    /// <summary>How far into the third reply the room-echo caller starts talking over it (bytes of it played).</summary>
+    public const int RoomBargeInAtBytes = 600 * 8;
+
     /// <summary>The bot's voice fed back 6 dB down, <paramref name="delayMs"/> after it played, as a speakerphone does.</summary>
     public static LineConditions Speakerphone(int delayMs) => new() { EchoGainDb = -6, EchoDelay = TimeSpan.FromMilliseconds(delayMs) };
 
@@ -46,6 +67,9 @@ public static class RealTimeLineScenarios
                 yield return (EchoBargeIn(delay), Speakerphone(delay), BargeInAtEchoLevelAsync);
                 yield return (EchoOnly(delay), Speakerphone(delay), FullIntakeOnSpeakerphoneAsync);
             }
+
+            yield return (RoomBargeIn, SpeakerphoneInARoom(), BargeInOverTheThirdReplyAsync);
+            yield return (RoomEchoOnly, SpeakerphoneInARoom(), FullIntakeOnSpeakerphoneAsync);
         }
     }
 
@@ -60,6 +84,27 @@ public static class RealTimeLineScenarios
         Assert.True(await sim.WaitForTurnAsync(1, RealTimeCallsFixture.Patience), "turn 1 was never answered");
         await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(600));
         await sim.HangUpAsync();
+    }
+
+    /// <summary>
+    /// The caller answers the first two questions after each ends; <see cref="RoomBargeInAtBytes"/> into the third reply they talk
+    /// over it at the echo's level (the echo path learned on the first two replies' echo, about 2.7 s of it: a first question
+    /// alone, 1.2 s, is too little for the adaptive filter to converge on), then wait for the next reply.
+    /// </summary>
+    private static async Task BargeInOverTheThirdReplyAsync(CallSimulator sim)
+    {
+        Assert.True(await sim.WaitForBotAudioAsync(RealTimeCallsFixture.Patience), "the first question never came");
+        await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(600));
+        await sim.SilenceAsync(TimeSpan.FromMilliseconds(700));
+        await sim.SayAsync(Audio("caller_name_he.wav"));
+        Assert.True(await sim.WaitForTurnAsync(1, RealTimeCallsFixture.Patience), "turn 1 was never answered");
+        await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(600));
+        var twoRepliesBytes = sim.BotBytesPlayed; // nothing more plays until the third reply
+        await sim.SilenceAsync(TimeSpan.FromMilliseconds(700));
+        await sim.SayAsync(Audio("caller_reason_he.wav"));
+        await sim.SayWhenBotPlayedAsync(twoRepliesBytes + RoomBargeInAtBytes, AnswerAtEchoLevel);
+        Assert.True(await sim.WaitForTurnAsync(3, RealTimeCallsFixture.Patience), "turn 3 was never answered");
+        await sim.Closed.WaitAsync(RealTimeCallsFixture.Patience); // the confirmation and goodbye play, then the bot hangs up
     }
 
     /// <summary>The whole intake on a speakerphone: the caller waits for each question to end; only the bot's echo is on the line while it speaks.</summary>
