@@ -32,6 +32,23 @@ public sealed partial class RealTimeCallTests
         return TimeSpan.FromMilliseconds(long.Parse(Regex.Match(line, @"at_ms=(\d+)").Groups[1].Value, CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// The call's one <c>clear</c> reached the line within <paramref name="bound"/> of the voice onset of the caller's
+    /// <paramref name="utterance"/> (an <see cref="AnswerAtEchoLevel"/>); a failure says when the worker decided and how
+    /// far it ran behind the line.
+    /// </summary>
+    private void AssertBargeInDetectedWithin(RealTimeCall call, int utterance, TimeSpan bound, string what)
+    {
+        var voiceOnset = call.Sim.UtteranceStarts[utterance] + TimeSpan.FromTicks(VoiceStart(AnswerAtEchoLevel) * TimeSpan.TicksPerSecond / 8000);
+        var clear = Assert.Single(call.Sim.Received, m => m.Kind == BotMessageKind.Clear);
+        var detectedAfter = clear.LineTime - voiceOnset;
+        var decidedAt = BargeInDecidedAt(call);
+        Assert.True(detectedAfter > TimeSpan.Zero && detectedAfter <= bound,
+            $"barge-in {what} detected {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began, bound {bound.TotalMilliseconds:0} ms "
+            + $"(decided on the frame ending {(decidedAt - voiceOnset).TotalMilliseconds:0} ms after it; the clear reached the line {(clear.LineTime - decidedAt).TotalMilliseconds:0} ms "
+            + $"after that frame: how far the worker ran behind the line); {TurnLog(call)}");
+    }
+
     [Theory]
     [InlineData(60)]
     [InlineData(180)]
@@ -43,15 +60,7 @@ public sealed partial class RealTimeCallTests
         AssertMarksAccountForEveryChunk(call.Sim);
         Assert.True(fixture.Worker.Logs.Contains($"BARGE_IN {call.CallSid} reply=1"), "no barge-in on the first question: " + TurnLog(call));
 
-        // The caller's voice began on the line here; the clear came back at this line time.
-        var voiceOnset = call.Sim.UtteranceStarts[0] + TimeSpan.FromTicks(VoiceStart(AnswerAtEchoLevel) * TimeSpan.TicksPerSecond / 8000);
-        var clear = Assert.Single(call.Sim.Received, m => m.Kind == BotMessageKind.Clear);
-        var detectedAfter = clear.LineTime - voiceOnset;
-        var decidedAt = BargeInDecidedAt(call);
-        Assert.True(detectedAfter > TimeSpan.Zero && detectedAfter <= BargeInBound,
-            $"barge-in at the echo's level detected {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began, bound {BargeInBound.TotalMilliseconds:0} ms "
-            + $"(decided on the frame ending {(decidedAt - voiceOnset).TotalMilliseconds:0} ms after it; the clear reached the line {(clear.LineTime - decidedAt).TotalMilliseconds:0} ms "
-            + $"after that frame: how far the worker ran behind the line); {TurnLog(call)}");
+        AssertBargeInDetectedWithin(call, utterance: 0, BargeInBound, "at the echo's level");
         Assert.Single(fixture.Worker.Spy.TurnsOf(call.CallSid));
     }
 
@@ -65,14 +74,7 @@ public sealed partial class RealTimeCallTests
         Assert.True(bargeIns.Count == 1 && bargeIns[0].Contains(" reply=3 ", StringComparison.Ordinal),
             "not one barge-in, on the third reply: " + TurnLog(call));
 
-        var voiceOnset = call.Sim.UtteranceStarts[2] + TimeSpan.FromTicks(VoiceStart(AnswerAtEchoLevel) * TimeSpan.TicksPerSecond / 8000);
-        var clear = Assert.Single(call.Sim.Received, m => m.Kind == BotMessageKind.Clear);
-        var detectedAfter = clear.LineTime - voiceOnset;
-        var decidedAt = BargeInDecidedAt(call);
-        Assert.True(detectedAfter > TimeSpan.Zero && detectedAfter <= RoomBargeInBound,
-            $"barge-in over the room echo detected {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began, bound {RoomBargeInBound.TotalMilliseconds:0} ms "
-            + $"(decided on the frame ending {(decidedAt - voiceOnset).TotalMilliseconds:0} ms after it; the clear reached the line {(clear.LineTime - decidedAt).TotalMilliseconds:0} ms "
-            + $"after that frame); {TurnLog(call)}");
+        AssertBargeInDetectedWithin(call, utterance: 2, RoomBargeInBound, "over the room echo");
     }
 
     [Fact]
