@@ -49,6 +49,18 @@ public sealed partial class RealTimeCallTests
             + $"after that frame: how far the worker ran behind the line); {TurnLog(call)}");
     }
 
+    /// <summary>An echo-only call of three turns: each answered, no <c>clear</c>, no barge-in, over 10 s of the bot's echo on the line.</summary>
+    private void AssertTheEchoNeverInterrupted(RealTimeCall call, string echo)
+    {
+        AssertEveryTurnAnswered(call, turns: 3);
+        AssertMarksAccountForEveryChunk(call.Sim);
+        Assert.DoesNotContain(call.Sim.Received, m => m.Kind == BotMessageKind.Clear);
+        Assert.False(fixture.Worker.Logs.Contains($"BARGE_IN {call.CallSid}"), $"{echo} interrupted it: " + TurnLog(call));
+        Assert.Equal(3, fixture.Worker.Spy.TurnsOf(call.CallSid).Count);
+        var botSpeech = call.Sim.BotSpans.Aggregate(TimeSpan.Zero, (sum, s) => sum + (s.EndedAt - s.StartedAt));
+        Assert.True(botSpeech > TimeSpan.FromSeconds(10), $"only {botSpeech.TotalSeconds:0.0} s of the bot's echo was on the line");
+    }
+
     [Theory]
     [InlineData(60)]
     [InlineData(180)]
@@ -81,13 +93,7 @@ public sealed partial class RealTimeCallTests
     public async Task ASpeakerphonesRoomEchoNeverInterruptsTheBot()
     {
         var call = await fixture.CallAsync(RoomEchoOnly);
-        AssertEveryTurnAnswered(call, turns: 3);
-        AssertMarksAccountForEveryChunk(call.Sim);
-        Assert.DoesNotContain(call.Sim.Received, m => m.Kind == BotMessageKind.Clear);
-        Assert.False(fixture.Worker.Logs.Contains($"BARGE_IN {call.CallSid}"), "the bot's room echo interrupted it: " + TurnLog(call));
-        Assert.Equal(3, fixture.Worker.Spy.TurnsOf(call.CallSid).Count);
-        var botSpeech = call.Sim.BotSpans.Aggregate(TimeSpan.Zero, (sum, s) => sum + (s.EndedAt - s.StartedAt));
-        Assert.True(botSpeech > TimeSpan.FromSeconds(10), $"only {botSpeech.TotalSeconds:0.0} s of the bot's echo was on the line");
+        AssertTheEchoNeverInterrupted(call, "the bot's room echo");
     }
 
     [Theory]
@@ -97,13 +103,7 @@ public sealed partial class RealTimeCallTests
     public async Task TheBotsOwnEchoOnASpeakerphoneNeverInterruptsIt(int echoDelayMs)
     {
         var call = await fixture.CallAsync(EchoOnly(echoDelayMs));
-        AssertEveryTurnAnswered(call, turns: 3);
-        AssertMarksAccountForEveryChunk(call.Sim);
-        Assert.DoesNotContain(call.Sim.Received, m => m.Kind == BotMessageKind.Clear);
-        Assert.False(fixture.Worker.Logs.Contains($"BARGE_IN {call.CallSid}"), "the bot's echo interrupted it: " + TurnLog(call));
+        AssertTheEchoNeverInterrupted(call, "the bot's echo");
         Assert.True(fixture.Worker.Logs.Contains($"ECHO_PATH {call.CallSid}"), "the echo path was never found: " + TurnLog(call));
-        Assert.Equal(3, fixture.Worker.Spy.TurnsOf(call.CallSid).Count);
-        var botSpeech = call.Sim.BotSpans.Aggregate(TimeSpan.Zero, (sum, s) => sum + (s.EndedAt - s.StartedAt));
-        Assert.True(botSpeech > TimeSpan.FromSeconds(10), $"only {botSpeech.TotalSeconds:0.0} s of the bot's echo was on the line");
     }
 }
