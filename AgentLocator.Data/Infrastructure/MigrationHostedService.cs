@@ -58,7 +58,8 @@ internal sealed partial class MigrationHostedService(
 
     /// <summary>
     /// Builds the EF model and runs the hot-path queries once, so the first webhook after a deploy
-    /// does not pay a second of model building inside Twilio's timeout.
+    /// does not pay a second of model building inside Twilio's timeout, nor the first calls' reads of
+    /// their business's settings (bounded at a second, or the call falls back to the intake).
     /// </summary>
     private async Task WarmUpAsync(CancellationToken cancellationToken)
     {
@@ -66,6 +67,7 @@ internal sealed partial class MigrationHostedService(
         var store = scope.ServiceProvider.GetRequiredService<AgentLocator.Data.Calls.CallStore>();
         await store.FindBusinessByNumberAsync("+10000000000", cancellationToken);
         await store.FindCallAsync("CAwarmup", cancellationToken);
+        await scope.ServiceProvider.GetRequiredService<AgentLocator.Data.Calls.ConversationStore>().FindProfileAsync(Guid.Empty, cancellationToken);
     }
 
     [LoggerMessage(EventId = 2002, EventName = "MIGRATION_FAILED", Level = LogLevel.Error, Message = "MIGRATION_FAILED will retry")]

@@ -3,14 +3,17 @@ using AgentLocator.MediaWorker.Conversation.Realtime;
 using AgentLocator.Testing.MediaStreams;
 using AgentLocator.Testing.OpenAI;
 using AgentLocator.Tests.Infrastructure;
+using Npgsql;
 using static AgentLocator.Tests.OpenAI.RealtimeCallsFixture;
 
 namespace AgentLocator.Tests.OpenAI;
 
-/// <summary>A MediaWorker with the product's bound on opening a provider session (1.5 s), for the tests that time the start.</summary>
+/// <summary>A MediaWorker with the product's bounds on reading the settings (1 s) and opening a provider session (1.5 s), for the tests that time the start.</summary>
 public class ProductConnectTimeoutFixture : RealtimeCallsFixture
 {
     protected override string ConnectTimeout => "00:00:01.5";
+
+    protected override string ProfileTimeout => "00:00:01";
 }
 
 /// <summary>Whole calls at real speed whose provider cannot be reached at the start.</summary>
@@ -31,6 +34,19 @@ public sealed class RealtimeCallStartTests(ProductConnectTimeoutFixture fixture)
         {
             fixture.Realtime.ConnectBehavior = FakeConnectBehavior.Accept;
         }
+    }
+
+    [Fact]
+    public async Task SettingsThatCannotBeReadHaveTheIntakeAskTheFirstQuestionWithinTwoSeconds()
+    {
+        // A migration (or a stuck transaction) holds the businesses table: the settings read waits on the lock.
+        await using var blocker = new NpgsqlConnection(fixture.ConnectionString);
+        await blocker.OpenAsync();
+        await using var transaction = await blocker.BeginTransactionAsync();
+        await using var call = await fixture.StartCallAsync(FakeRealtimeScript.Empty,
+            beforeStream: async () => await new NpgsqlCommand("LOCK TABLE businesses IN ACCESS EXCLUSIVE MODE", blocker, transaction).ExecuteNonQueryAsync());
+        await StartsWithTheIntakeAsync(call, fixture, EngineFailures.ProfileUnavailable);
+        Assert.True(fixture.Worker.Logs.Contains($"ENGINE_WRITE_FAILED {call.CallSid} read the business's settings"), "the failed read was not logged");
     }
 
     /// <summary>The intake's first question is on the line within two seconds of the stream's start, and the fallback is recorded.</summary>
