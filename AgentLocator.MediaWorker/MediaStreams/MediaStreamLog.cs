@@ -66,4 +66,8 @@ internal static partial class MediaStreamLog
     [LoggerMessage(EventId = 4216, EventName = "VOICEMAIL_REDIRECT_FAILED", Level = LogLevel.Error,
         Message = "VOICEMAIL_REDIRECT_FAILED {CallSid}: {Error}; closing the stream sends Twilio to the <Connect> action instead")]
     public static partial void VoicemailRedirectFailed(ILogger logger, string callSid, string error);
+
+    [LoggerMessage(EventId = 4218, EventName = "CALL_ID_FROM_ROW", Level = LogLevel.Warning,
+        Message = "CALL_ID_FROM_ROW {CallSid}: the stream carried call {StreamCallId}, the call's row is {RowCallId}; the call's records go to the row")]
+    public static partial void CallIdFromRow(ILogger logger, string callSid, Guid streamCallId, Guid rowCallId);
 }

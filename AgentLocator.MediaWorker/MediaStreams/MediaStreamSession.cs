@@ -371,6 +371,14 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         }, null, cancellationToken);
         await disarm;
 
+        // The row is the call: a webhook that answered before its write (Postgres over budget) carries an id of its own, and
+        // when Twilio's retry of it wrote the row first, that id never became a row. Transcript, lead and engine go to the row.
+        if (call is not null && call.Id != callId)
+        {
+            MediaStreamLog.CallIdFromRow(_logger, _callSid, callId, call.Id);
+            callId = call.Id;
+        }
+
         _call = new ConversationContext(_callSid, _streamSid, callId, businessId, session?.CustomerId ?? call?.CustomerId,
             call?.IsTest ?? TestTraffic.IsTestCall(_callSid));
         MediaStreamLog.WsStart(_logger, _callSid, _streamSid, session is null ? "parameters" : "redis");

@@ -49,6 +49,17 @@ public sealed class RealtimeCallStartTests(ProductConnectTimeoutFixture fixture)
         Assert.True(fixture.Worker.Logs.Contains($"ENGINE_WRITE_FAILED {call.CallSid} read the business's settings"), "the failed read was not logged");
     }
 
+    [Fact]
+    public async Task AStreamWhoseCallIdNeverBecameARowRecordsTheCallOnItsRow()
+    {
+        // The webhook answered before its write (Postgres over budget), and Twilio's retry of it wrote the row under another id.
+        var answeredId = Guid.CreateVersion7();
+        await using var call = await fixture.StartCallAsync(FakeRealtimeScript.Empty, streamCallId: answeredId);
+        Assert.True(await Sql.EventuallyAsync(async () => await fixture.ScalarAsync<string>(
+            "SELECT engine FROM calls WHERE id = $1", call.CallId) == ConversationEngines.Realtime, Patience), "the row does not name the call's engine");
+        Assert.True(fixture.Worker.Logs.Contains($"CALL_ID_FROM_ROW {call.CallSid}: the stream carried call {answeredId}"), "CALL_ID_FROM_ROW was not logged");
+    }
+
     /// <summary>The intake's first question is on the line within two seconds of the stream's start, and the fallback is recorded.</summary>
     internal static async Task StartsWithTheIntakeAsync(RealtimeCall call, RealtimeCallsFixture fixture, string reason)
     {

@@ -80,9 +80,11 @@ public class RealtimeCallsFixture : IAsyncLifetime
 
     /// <summary>
     /// A business of its own whose calls the fake answers with <paramref name="script"/>; a call recorded as incoming_call would.
-    /// <paramref name="beforeStream"/> runs once the call is recorded, before Twilio's stream connects.
+    /// <paramref name="beforeStream"/> runs once the call is recorded, before Twilio's stream connects; the stream carries
+    /// <paramref name="streamCallId"/> (and a token for it) when given, else the recorded row's id.
     /// </summary>
-    public async Task<RealtimeCall> StartCallAsync(FakeRealtimeScript script, string fallback = AiFallbackModes.Intake, Func<Task>? beforeStream = null)
+    public async Task<RealtimeCall> StartCallAsync(FakeRealtimeScript script, string fallback = AiFallbackModes.Intake, Func<Task>? beforeStream = null,
+        Guid? streamCallId = null)
     {
         var name = "עסק " + Guid.NewGuid().ToString("N")[..10];
         _scripts[name] = script;
@@ -121,9 +123,9 @@ public class RealtimeCallsFixture : IAsyncLifetime
             CustomParameters =
             {
                 ["callSid"] = callSid,
-                ["callId"] = recorded.CallId.ToString("D"),
+                ["callId"] = (streamCallId ?? recorded.CallId).ToString("D"),
                 ["businessId"] = businessId.ToString("D"),
-                ["token"] = new CallToken(TokenSecret).Create(callSid, recorded.CallId, businessId),
+                ["token"] = new CallToken(TokenSecret).Create(callSid, streamCallId ?? recorded.CallId, businessId),
             },
         };
         if (beforeStream is not null)
