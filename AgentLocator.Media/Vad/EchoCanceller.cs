@@ -120,6 +120,9 @@ public sealed class EchoCanceller
     private readonly SpectralEchoModel _spectrum = new();
     private readonly PartitionedEchoFilter _adaptive = new();
     private readonly float[] _adaptiveResidual = new float[FrameSamples];
+    private readonly ResidualEchoSuppressor _suppressor = new();
+    private readonly float[] _suppressorResidual = new float[ResidualEchoSuppressor.FftSize];
+    private readonly float[] _suppressorEcho = new float[ResidualEchoSuppressor.FftSize];
     private int _adaptiveJudgedFrames;
     private double _adaptiveLeftoverDb = AssumedAdaptiveLeftoverDb;
     private bool _adaptiveJudged;
@@ -193,17 +196,10 @@ public sealed class EchoCanceller
     private const int AdaptiveTrustedFrames = 20;
 
     /// <summary>
-    /// What a linear filter may leave of a loudspeaker's soft-clipped echo in a loud frame, relative to the echo it predicts (−6 dB):
-    /// the residual is scaled down by the share of it this explains (a frame's Wiener gain, as a residual echo suppressor), so the
-    /// clip's leftover under the bot's loud syllables is not heard as a caller, while a caller above it keeps most of their level.
+    /// The least the adaptive filter and its residual echo suppressor (<see cref="ResidualEchoSuppressor"/>) are taken to leave of a
+    /// clipped, reverberant echo (it keeps 23–24 dB under it of the echo alone in ResidualEchoSuppressorTests; −35 let the echo interrupt in barge-in-eval).
     /// </summary>
-    public const float AdaptiveResidualEchoShare = 0.25f;
-
-    /// <summary>The most a frame is scaled down by that suppression (−20 dB).</summary>
-    private const float AdaptiveGainFloor = 0.1f;
-
-    /// <summary>The least the adaptive filter is taken to leave of a clipped, reverberant echo.</summary>
-    public const double BestAdaptiveLeftoverDb = -25;
+    public const double BestAdaptiveLeftoverDb = -30;
 
 
     /// <summary>
@@ -573,21 +569,35 @@ public sealed class EchoCanceller
         else
         {
             _adaptive.Start(delay);
+            _suppressor.Reset();
         }
 
         _adaptive.Process(InboundSpan(FrameSamples), ReferenceSpan(FrameSamples, 0), _adaptiveResidual);
+        if (_adaptive.Converged)
+        {
+            // The residual echo per band, learned on frames the filter cancelled well (no caller at the echo's level over it).
+            _adaptive.Recent(_suppressorResidual, _suppressorEcho);
+            _suppressor.Process(_suppressorResidual, _suppressorEcho, learn: _adaptive.Aligned && ToDbfs(_adaptive.EchoEnergy) > LeftoverEchoDbfs
+                && _adaptive.ResidualEnergy <= ResidualEchoSuppressor.LearnShare * _adaptive.EchoEnergy);
+        }
+
         _adaptiveJudged = _adaptive.Judges;
         _adaptiveJudgedFrames = _adaptiveJudged ? _adaptiveJudgedFrames + 1 : 0;
         return _adaptiveJudged;
     }
 
-    /// <summary>The frame as the adaptive filter left it: its predicted echo taken out of the waveform, the caller heard in what is left.</summary>
+    /// <summary>
+    /// The frame as the adaptive filter left it: its predicted echo taken out of the waveform, and what is left scaled down to the
+    /// power of the bands where it clearly exceeds the residual echo estimated there (<see cref="ResidualEchoSuppressor"/>): a
+    /// clip's leftover under the bot's loud syllables stays in the echo's bands and is not heard as a caller, while a caller
+    /// keeps the bands the echo left clean.
+    /// </summary>
     private void AdaptiveResidual(Span<byte> residual, float inboundEnergy)
     {
         LastFrameCancelled = true;
         _spectral = false;
         var left = Math.Min(_adaptive.ResidualEnergy, inboundEnergy);
-        var gain = left <= 0 ? 1f : MathF.Sqrt(Math.Max(AdaptiveGainFloor * AdaptiveGainFloor, 1 - AdaptiveResidualEchoShare * _adaptive.EchoEnergy / left));
+        var gain = _suppressor.Gain; // learned and computed in RunAdaptive, on every frame of the converged filter
         TensorPrimitives.Multiply(_adaptiveResidual, gain, _adaptiveResidual);
         EchoDbfs = ToDbfs(_adaptive.EchoEnergy);
         ResidualDbfs = ToDbfs(gain * gain * left);
@@ -652,6 +662,7 @@ public sealed class EchoCanceller
         _reverberant = false;
         _spectrum.Reset();
         _adaptive.Stop();
+        _suppressor.Reset();
         _adaptiveJudged = false;
         _adaptiveLeftoverDb = AssumedAdaptiveLeftoverDb;
         _lock.Reset();

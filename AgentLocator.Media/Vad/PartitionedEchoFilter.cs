@@ -167,6 +167,30 @@ public sealed class PartitionedEchoFilter
     /// <summary>How many times the echo path was found moved and the filter shifted with it.</summary>
     public int Shifts { get; private set; }
 
+    /// <summary>
+    /// The last <paramref name="echo"/>.Length samples (at most <see cref="RecentLimit"/>, newest last) of the foreground's echo
+    /// estimate and of the line without it (the residual the frames were given).
+    /// </summary>
+    public void Recent(Span<float> residual, Span<float> echo)
+    {
+        if (echo.Length > RecentLimit || residual.Length != echo.Length)
+        {
+            throw new ArgumentException($"At most {RecentLimit} samples, the same for both.", nameof(echo));
+        }
+
+        var first = _samples - echo.Length;
+        for (var i = 0; i < echo.Length; i++)
+        {
+            var n = first + i;
+            var p = n < 0 ? 0f : _predicted[(int)(n % HistoryRing)];
+            echo[i] = p;
+            residual[i] = (n < 0 ? 0f : _inbound[(int)(n % HistoryRing)]) - p;
+        }
+    }
+
+    /// <summary>The most samples <see cref="Recent"/> gives: the rings' history, less the block predicted ahead.</summary>
+    public const int RecentLimit = HistoryRing - 2 * BlockSamples;
+
     /// <summary>Starts (or restarts) the filter at the echo delay <paramref name="echoDelay"/> (samples), with no echo path learned.</summary>
     public void Start(int echoDelay)
     {
