@@ -192,7 +192,10 @@ public sealed class EchoCanceller
     /// <summary>What the adaptive filter is assumed to leave of the echo when it starts judging (its convergence bar).</summary>
     public const double AssumedAdaptiveLeftoverDb = -PartitionedEchoFilter.ConvergedErleDb;
 
-    /// <summary>Frames the adaptive filter must have judged in a row (400 ms) before a barge-in on them skips the spectral check.</summary>
+    /// <summary>
+    /// Frames the adaptive filter must have judged (400 ms), with no break in its alignment, before a barge-in on them skips the
+    /// spectral check.
+    /// </summary>
     private const int AdaptiveTrustedFrames = 20;
 
     /// <summary>
@@ -582,7 +585,9 @@ public sealed class EchoCanceller
         }
 
         _adaptiveJudged = _adaptive.Judges;
-        _adaptiveJudgedFrames = _adaptiveJudged ? _adaptiveJudgedFrames + 1 : 0;
+        // A frame it does not judge while it still has the path (one it made louder: a caller's syllable ending over the echo) does
+        // not restart the count; a path lost or moved (a new reply's echo checked for a shift) does.
+        _adaptiveJudgedFrames = _adaptiveJudged ? _adaptiveJudgedFrames + 1 : _adaptive.Converged && _adaptive.Aligned ? _adaptiveJudgedFrames : 0;
         return _adaptiveJudged;
     }
 
