@@ -31,6 +31,13 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
     private readonly Queue<string> _droppedKeys = new();
     private int _nextReplyId;
 
+    /// <summary>
+    /// How far the line was ahead of the worker's estimate at the last anchor (zero when it was behind): the receive loop's
+    /// <c>now</c> (the last frame it read) lags the line that much, so release runs that much further ahead to keep the
+    /// peer's buffer a full lead deep.
+    /// </summary>
+    private TimeSpan _receiveLag;
+
     public ScheduledReply? Current => _replies.Count > 0 ? _replies[0] : null;
 
     /// <summary>The last reply that finished or was interrupted, with what the caller heard of it.</summary>
@@ -144,12 +151,15 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
         return [];
     }
 
-    /// <summary>Writes what is due (frames up to <paramref name="now"/> + lead, and their marks) without ever waiting.</summary>
+    /// <summary>
+    /// Writes what is due (frames up to <paramref name="now"/> + lead, and their marks; <paramref name="now"/> is the last
+    /// caller frame read, so plus how far that lagged the line at the last anchor) without ever waiting.
+    /// </summary>
     public void Release(TimeSpan now, OutboundQueue queue)
     {
         foreach (var reply in _replies)
         {
-            while (reply.NextItemDue(now + options.PlaybackLead, out var isMark, out var frameIndex))
+            while (reply.NextItemDue(now + _receiveLag + options.PlaybackLead, out var isMark, out var frameIndex))
             {
                 if (isMark)
                 {
@@ -267,6 +277,7 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
     private void Anchor(ScheduledReply reply, TimeSpan start)
     {
         var moved = start - reply.StartAt;
+        _receiveLag = moved > TimeSpan.Zero ? moved : TimeSpan.Zero;
         reply.Anchor(start);
         foreach (var later in _replies.SkipWhile(r => r != reply).Skip(1))
         {
