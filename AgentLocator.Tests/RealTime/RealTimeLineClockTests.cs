@@ -83,6 +83,11 @@ public sealed class RealTimeLineClockTests(RealTimeLineClockTests.LaggingLinesFi
         // earlier) was given a reference running ahead of (or behind) what played.
         var locked = EchoPathDelays(worker, callSid);
         Assert.True(locked.Count > 0, "the echo path was never found: " + log);
+        // On the first question, where the estimate was off (not only once the second reply's estimate was right).
+        var lines = worker.Logs.Lines.Where(l => l.Contains(callSid, StringComparison.Ordinal)).ToList();
+        var firstLock = lines.FindIndex(l => l.Contains("ECHO_PATH", StringComparison.Ordinal));
+        Assert.True(firstLock < lines.FindIndex(l => l.Contains("HEBREW_SPEECH", StringComparison.Ordinal)),
+            "the echo path was not found on the first question: " + log);
         var offset = locked[0] - echoDelayMs;
         output.WriteLine($"echo path locked at {locked[0]:0.0} ms: the reference {offset:0.0} ms off what played");
         Assert.True(Math.Abs(offset) <= AlignmentBound.TotalMilliseconds,
