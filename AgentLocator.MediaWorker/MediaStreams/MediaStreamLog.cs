@@ -27,6 +27,10 @@ internal static partial class MediaStreamLog
         Message = "ECHO_PATH {CallSid} delay_ms={DelayMs} correlation={Correlation}")]
     public static partial void EchoPath(ILogger logger, string callSid, double delayMs, double correlation);
 
+    [LoggerMessage(EventId = 4219, EventName = "PLAYBACK_START", Level = LogLevel.Information,
+        Message = "PLAYBACK_START {CallSid} reply={ReplyId} at_ms={AtMs} moved_ms={MovedMs}: the line began the reply here (its start mark echoed), moved from the worker's estimate")]
+    public static partial void PlaybackStart(ILogger logger, string callSid, int replyId, long atMs, long movedMs);
+
     [LoggerMessage(EventId = 4205, EventName = "WS_REJECTED", Level = LogLevel.Warning,
         Message = "WS_REJECTED {CallSid} {StreamSid}: {Reason}")]
     public static partial void WsRejected(ILogger logger, string callSid, string streamSid, string reason);

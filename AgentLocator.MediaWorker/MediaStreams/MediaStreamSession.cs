@@ -309,7 +309,11 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
 
                 lock (_playbackLock)
                 {
-                    _playback.OnMarkEcho(message.MarkName!, _streamNow);
+                    if (_playback.OnMarkEcho(message.MarkName!, _streamNow) is { } anchored)
+                    {
+                        MediaStreamLog.PlaybackStart(_logger, _callSid, anchored.Id, (long)anchored.StartAt.TotalMilliseconds, (long)anchored.Moved.TotalMilliseconds);
+                    }
+
                     return EndingDue() ? Next.EndNow : Next.Continue;
                 }
 

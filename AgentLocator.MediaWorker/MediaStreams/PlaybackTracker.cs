@@ -6,7 +6,15 @@ namespace AgentLocator.MediaWorker.MediaStreams;
 /// What the bot is playing, on the stream clock (the caller's frame timestamps). Replies are
 /// scheduled back to back, released to the send queue a bounded lead ahead of the line (so a
 /// barge-in drops the rest without it ever being sent), cut into chunks each followed by a
-/// <c>mark</c>, and the marks Twilio echoes (FIFO) tell what was really played. A streamed reply (a
+/// <c>mark</c>, and the marks Twilio echoes (FIFO) tell what was really played. Each reply opens with a start mark
+/// (<c>s{id}</c>, before its first frame): Twilio echoes it when the reply begins to play (at once when nothing is
+/// queued before it, else when what is has played), so the frames read before its echo are from before the reply and
+/// the echo's place in the stream is where it begins. Until then its schedule is the worker's estimate of the line, which
+/// is wrong by however far the receive loop, or the peer's line, ran behind the wall clock; the echo anchors the reply
+/// (<see cref="OnMarkEcho"/>) and only an anchored reply is the echo canceller's reference (<see cref="FrameAt"/>). The peer
+/// plays audio as it arrives, so where its buffer ran dry the rest of the reply plays later: a frame released after its
+/// time on the line moves the rest of the schedule to then, and a chunk whose mark came back a frame or more late moves it
+/// to where the mark says (the receive loop may have run behind the line when the frame went out). A streamed reply (a
 /// speech-to-speech engine's) grows as its audio arrives (<see cref="Append"/>) and is complete once
 /// <see cref="Close"/>d. Not thread-safe: the session serializes its users (the receive loop and a
 /// streaming engine's output) with one lock.
@@ -22,6 +30,13 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
     /// <summary>Streamed replies the caller cut off: audio that still arrives for them is dropped.</summary>
     private readonly Queue<string> _droppedKeys = new();
     private int _nextReplyId;
+
+    /// <summary>
+    /// How far the line was ahead of the worker's estimate at the last anchor (zero when it was behind): the receive loop's
+    /// <c>now</c> (the last frame it read) lags the line that much, so release runs that much further ahead to keep the
+    /// peer's buffer a full lead deep.
+    /// </summary>
+    private TimeSpan _receiveLag;
 
     public ScheduledReply? Current => _replies.Count > 0 ? _replies[0] : null;
 
@@ -118,12 +133,15 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
         return _replies.Count > 0;
     }
 
-    /// <summary>The bot's frame scheduled at <paramref name="now"/>, for the barge-in detector's echo reference.</summary>
+    /// <summary>
+    /// The bot's frame playing at <paramref name="now"/> on the line, for the barge-in detector's echo reference: empty
+    /// while the reply's start is not yet proven (its start mark not echoed), as the line has not played it before then.
+    /// </summary>
     public ReadOnlySpan<byte> FrameAt(TimeSpan now)
     {
         foreach (var reply in _replies)
         {
-            if (now >= reply.StartAt && now < reply.StartAt + reply.Duration)
+            if (reply.Anchored && now >= reply.StartAt && now < reply.StartAt + reply.Duration)
             {
                 var offset = (int)((now - reply.StartAt).Ticks * 8000 / TimeSpan.TicksPerSecond);
                 return reply.Audio.Span.Slice(offset, Math.Min(FrameBytes, reply.Audio.Length - offset));
@@ -133,23 +151,33 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
         return [];
     }
 
-    /// <summary>Writes what is due (frames up to <paramref name="now"/> + lead, and their marks) without ever waiting.</summary>
+    /// <summary>
+    /// Writes what is due (frames up to <paramref name="now"/> + lead, and their marks; <paramref name="now"/> is the last
+    /// caller frame read, so plus how far that lagged the line at the last anchor) without ever waiting.
+    /// </summary>
     public void Release(TimeSpan now, OutboundQueue queue)
     {
         foreach (var reply in _replies)
         {
-            while (reply.NextItemDue(now + options.PlaybackLead, out var isMark, out var frameIndex))
+            while (reply.NextItemDue(now + _receiveLag + options.PlaybackLead, out var isMark, out var frameIndex))
             {
                 if (isMark)
                 {
-                    var chunk = reply.MarksQueued;
+                    var chunk = reply.StartMarkQueued ? reply.MarksQueued : ScheduledReply.StartChunk;
                     if (!queue.TryWriteMark(reply.Id, reply.MarkName(chunk)))
                     {
                         return;
                     }
 
                     _sentMarks.Enqueue((reply.Id, chunk));
-                    reply.MarksQueued++;
+                    if (chunk == ScheduledReply.StartChunk)
+                    {
+                        reply.StartMarkQueued = true;
+                    }
+                    else
+                    {
+                        reply.MarksQueued++;
+                    }
                 }
                 else
                 {
@@ -159,9 +187,14 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
                         return;
                     }
 
-                    if (reply.StartAt + FrameDuration * frameIndex < now)
+                    if (reply.StartAt + FrameDuration * frameIndex is var due && due < now)
                     {
                         LateFrames++;
+                        if (reply.Anchored)
+                        {
+                            // The line is past its time: the peer's buffer ran dry, and it plays as it arrives (the rest after it).
+                            Slip(reply, now - due);
+                        }
                     }
 
                     reply.FramesQueued++;
@@ -175,19 +208,24 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
         }
     }
 
-    /// <summary>A mark came back: everything queued before it has played.</summary>
-    public void OnMarkEcho(string name, TimeSpan now)
+    /// <summary>
+    /// A mark came back at stream time <paramref name="now"/> (the end of the last caller frame read before it): everything
+    /// queued before it has played. A reply's start mark anchors it there; returns the reply anchored, if any.
+    /// </summary>
+    public ScheduledReply? OnMarkEcho(string name, TimeSpan now)
     {
         if (!ScheduledReply.TryParseMark(name, out var replyId, out var chunk))
         {
-            return;
+            return null;
         }
 
         // A mark of a reply dropped by barge-in (Twilio echoes those on clear) is no longer tracked.
         if (!_sentMarks.Contains((replyId, chunk)))
         {
-            return;
+            return null;
         }
+
+        ScheduledReply? anchored = null;
 
         // FIFO: marks come back in the order they were sent; skip any Twilio dropped.
         while (_sentMarks.TryDequeue(out var sent))
@@ -195,8 +233,26 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
             if (sent.ReplyId == replyId && sent.Chunk == chunk)
             {
                 var reply = _replies.Find(r => r.Id == replyId);
-                if (reply is not null)
+                if (reply is not null && !reply.Anchored)
                 {
+                    // Its start mark came back (or, if Twilio dropped that echo, a chunk's: the reply began that long before).
+                    var begun = chunk == ScheduledReply.StartChunk
+                        ? TimeSpan.Zero
+                        : PlaybackTracker.FrameDuration * Math.Min(reply.FrameCount, (chunk + 1) * options.ChunkFrames);
+                    Anchor(reply, now - begun);
+                    anchored = reply;
+                }
+
+                if (reply is not null && chunk != ScheduledReply.StartChunk)
+                {
+                    // The chunk ended a frame or more after its time: the peer's buffer ran dry inside it (a frame released
+                    // late while the receive loop ran behind the line), so the rest of the reply plays that much later.
+                    var chunkEnd = reply.StartAt + PlaybackTracker.FrameDuration * Math.Min(reply.FrameCount, (chunk + 1) * options.ChunkFrames);
+                    if (now - chunkEnd >= PlaybackTracker.FrameDuration && (chunk + 1) * options.ChunkFrames < reply.FrameCount)
+                    {
+                        Slip(reply, now - chunkEnd);
+                    }
+
                     reply.ChunksPlayed = Math.Max(reply.ChunksPlayed, chunk + 1);
                     // Re-anchor on what really played: a line that fell behind the schedule (jitter, a
                     // slow peer) must not have its reply counted as over while it still plays.
@@ -210,6 +266,37 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
                 break;
             }
         }
+
+        return anchored;
+    }
+
+    /// <summary>
+    /// The line proved that <paramref name="reply"/> begins at <paramref name="start"/>: it, and the replies scheduled back to
+    /// back after it (on the same estimate), move there.
+    /// </summary>
+    private void Anchor(ScheduledReply reply, TimeSpan start)
+    {
+        var moved = start - reply.StartAt;
+        _receiveLag = moved > TimeSpan.Zero ? moved : TimeSpan.Zero;
+        reply.Anchor(start);
+        foreach (var later in _replies.SkipWhile(r => r != reply).Skip(1))
+        {
+            later.Shift(moved);
+        }
+
+        ScheduledEnd += moved;
+    }
+
+    /// <summary>What is left of <paramref name="reply"/> (anchored) plays <paramref name="late"/> later than scheduled, and what follows it.</summary>
+    private void Slip(ScheduledReply reply, TimeSpan late)
+    {
+        reply.Shift(late);
+        foreach (var later in _replies.SkipWhile(r => r != reply).Skip(1))
+        {
+            later.Shift(late);
+        }
+
+        ScheduledEnd += late;
     }
 
     /// <summary>Barge-in: the current replies are dropped; returns what the caller heard of the first.</summary>
@@ -309,7 +396,20 @@ internal sealed class ScheduledReply
 
     public string Label { get; }
 
-    public TimeSpan StartAt { get; }
+    /// <summary>
+    /// Where its first frame plays on the line: the worker's estimate until <see cref="Anchored"/>; after a gap in its
+    /// playback, where it would have begun for the frames from the gap on to play where they do.
+    /// </summary>
+    public TimeSpan StartAt { get; private set; }
+
+    /// <summary>How far anchoring moved <see cref="StartAt"/> from the estimate (later: the line was further on than the worker knew).</summary>
+    public TimeSpan Moved { get; private set; }
+
+    /// <summary>Whether the peer proved where it begins (its start mark echoed): only then is it the echo canceller's reference.</summary>
+    public bool Anchored { get; private set; }
+
+    /// <summary>Whether its start mark (before its first frame) has been queued.</summary>
+    public bool StartMarkQueued { get; set; }
 
     public CallEnd End { get; }
 
@@ -355,22 +455,54 @@ internal sealed class ScheduledReply
 
     public void Close() => IsOpen = false;
 
-    public string MarkName(int chunk) => $"r{Id}.{chunk}";
+    /// <summary>The chunk number of a reply's start mark (<c>s{id}</c>), sent before its first frame.</summary>
+    public const int StartChunk = -1;
+
+    /// <summary>The peer proved its first frame plays at <paramref name="start"/>.</summary>
+    public void Anchor(TimeSpan start)
+    {
+        Moved = start - StartAt;
+        Shift(Moved);
+        Anchored = true;
+    }
+
+    /// <summary>Moves it on the line by <paramref name="by"/>: a reply behind one that moved, or what is left of it after a gap.</summary>
+    public void Shift(TimeSpan by)
+    {
+        StartAt += by;
+        ExpectedEnd += by;
+    }
+
+    public string MarkName(int chunk) => chunk == StartChunk ? $"s{Id}" : $"r{Id}.{chunk}";
 
     public static bool TryParseMark(string name, out int replyId, out int chunk)
     {
         replyId = chunk = 0;
+        if (name.StartsWith('s') && int.TryParse(name.AsSpan(1), out replyId))
+        {
+            chunk = StartChunk;
+            return true;
+        }
+
         var dot = name.IndexOf('.', StringComparison.Ordinal);
         return name.StartsWith('r') && dot > 1
             && int.TryParse(name.AsSpan(1, dot - 1), out replyId)
             && int.TryParse(name.AsSpan(dot + 1), out chunk);
     }
 
-    /// <summary>The next item to queue: a mark after each full chunk (and after the last frame), else the next frame when due.</summary>
+    /// <summary>
+    /// The next item to queue: the start mark with the first frame, a mark after each full chunk (and after the last frame),
+    /// else the next frame when due.
+    /// </summary>
     public bool NextItemDue(TimeSpan horizon, out bool isMark, out int frameIndex)
     {
         frameIndex = FramesQueued;
         var frameCount = FrameCount;
+        if (!StartMarkQueued)
+        {
+            isMark = true;
+            return frameCount > 0 && StartAt < horizon;
+        }
         var marksDue = FramesQueued == frameCount && !IsOpen ? ChunkCount : FramesQueued / _chunkFrames;
         if (MarksQueued < marksDue)
         {

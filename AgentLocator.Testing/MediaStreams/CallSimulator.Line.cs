@@ -134,7 +134,7 @@ public sealed partial class CallSimulator
     private async Task LineLoopAsync(CancellationToken abort)
     {
         var interval = _options.FrameInterval;
-        var lineStart = _clock.Elapsed;
+        var lineStart = _clock.Elapsed + _options.LineStartDelay;
         try
         {
             for (long tick = 0; ; tick++)

@@ -25,6 +25,13 @@ public sealed class CallSimulatorOptions
     /// </summary>
     public LineClock? Clock { get; set; }
 
+    /// <summary>
+    /// How long after <c>start</c> the line's first frame goes out (stream time 0), its own clock: a media server whose
+    /// audio begins late, or a loaded peer, so the line runs this far behind the wall clock the app sees from
+    /// <c>start</c> on. The bot's audio that arrives meanwhile plays from stream time 0. Not with a shared <see cref="Clock"/>.
+    /// </summary>
+    public TimeSpan LineStartDelay { get; set; }
+
     /// <summary>What the line adds to the caller's audio (the bot's echo, noise); null: a clean line.</summary>
     public Audio.LineConditions? Line { get; set; }
 
@@ -51,6 +58,11 @@ public sealed class CallSimulatorOptions
         if (Speed <= 0 || double.IsInfinity(Speed) || double.IsNaN(Speed))
         {
             throw new ArgumentOutOfRangeException(nameof(Speed), Speed, "Speed must be a positive, finite factor.");
+        }
+
+        if (LineStartDelay < TimeSpan.Zero || LineStartDelay > TimeSpan.Zero && Clock is not null)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LineStartDelay), LineStartDelay, "A line start delay is zero or more, and only for a call with its own clock.");
         }
 
         if (FrameBytes <= 0)

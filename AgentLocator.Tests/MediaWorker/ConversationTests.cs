@@ -29,7 +29,7 @@ public sealed class ConversationTests(MediaPipelineFixture fixture) : IClassFixt
         await PlayedAsync(sim, 1, PromptKeys.AskName);
         await AnswersTheIntakeAsync(sim);
 
-        // Every prompt went out whole, as media followed by marks that came back in order.
+        // Every prompt went out whole, as media followed by marks that came back in order (four replies, each opened by its start mark).
         Assert.Empty(sim.ProtocolViolations);
         Assert.DoesNotContain(sim.Received, m => m.Kind == BotMessageKind.Clear);
         var expected = new[] { PromptKeys.AskName, PromptKeys.AskReason, PromptKeys.AskCallbackTime, PromptKeys.Confirm, PromptKeys.Goodbye }
@@ -37,7 +37,8 @@ public sealed class ConversationTests(MediaPipelineFixture fixture) : IClassFixt
         Assert.Equal(expected, sim.BotAudio.Length);
         var sentMarks = sim.Received.Where(m => m.Kind == BotMessageKind.Mark).Select(m => m.MarkName!).ToList();
         Assert.Equal(Chunks(PromptKeys.AskName) + Chunks(PromptKeys.AskReason) + Chunks(PromptKeys.AskCallbackTime)
-            + Chunks(PromptKeys.Confirm, PromptKeys.Goodbye), sentMarks.Count);
+            + Chunks(PromptKeys.Confirm, PromptKeys.Goodbye) + 4, sentMarks.Count);
+        Assert.Equal(["s1", "s2", "s3", "s4"], sentMarks.Where(m => m.StartsWith('s')));
         Assert.Equal(sentMarks, sim.EchoedMarks);
 
         // Each answer is a WAV (8 kHz) and an utterance row of the call, linked to the caller as a lead.

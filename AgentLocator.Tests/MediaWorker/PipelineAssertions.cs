@@ -4,7 +4,10 @@ using AgentLocator.Tests.Media;
 
 namespace AgentLocator.Tests.MediaWorker;
 
-/// <summary>Waits on what a simulated caller heard, by the marks the pipeline names <c>r{reply}.{chunk}</c> (10 frames a chunk).</summary>
+/// <summary>
+/// Waits on what a simulated caller heard, by the marks the pipeline names <c>r{reply}.{chunk}</c> (10 frames a chunk); each
+/// reply also opens with a start mark <c>s{reply}</c>, before its first frame.
+/// </summary>
 internal static class PipelineAssertions
 {
     public const int ChunkBytes = 10 * 160;
