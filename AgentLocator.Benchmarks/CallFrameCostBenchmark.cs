@@ -14,7 +14,7 @@ namespace AgentLocator.Benchmarks;
 /// −65 dBFS noise, and the caller (the tests' espeak-ng fixtures) answering in each pause. <c>--calls</c> calls run
 /// interleaved frame by frame (as a worker's calls share its cores and caches). Prints µs per frame for each stage
 /// (frames with the bot within reach of an echo, and the rest), allocated bytes per frame, the process's CPU per frame
-/// and the state per call. Stages are timed in the thread's own CPU time, so the split holds on a loaded machine; compare runs made
+/// and the state per call (made at the start, and held at the end of the line). Stages are timed in the thread's own CPU time, so the split holds on a loaded machine; compare runs made
 /// back to back all the same (other work still evicts the caches).
 /// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- call-frame-cost [--calls 1] [--seconds 120] [--echo-path room] [--detector silero]</code>
 /// </summary>
@@ -65,7 +65,7 @@ public sealed class CallFrameCostBenchmark : IBenchmark
         // Each figure the least of the runs: other work on the machine only ever adds to a stage's time.
         var best = new StageCost(results.Min(c => c.ListenerBotUs), results.Min(c => c.ListenerQuietUs), results.Min(c => c.ListenerUs), results.Min(c => c.ListenerBytes),
             results.Min(c => c.SpeechBotUs), results.Min(c => c.SpeechQuietUs), results.Min(c => c.SpeechUs), results.Min(c => c.SpeechBytes),
-            results.Min(c => c.ProcessCpuUs), results.Min(c => c.StateKiB), results.Max(c => c.Gen0), results.Max(c => c.Gen1), results.Max(c => c.Gen2));
+            results.Min(c => c.ProcessCpuUs), results.Min(c => c.StateKiB), results.Min(c => c.EndStateKiB), results.Max(c => c.Gen0), results.Max(c => c.Gen1), results.Max(c => c.Gen2));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"call-frame-cost: {calls} call(s) × {seconds} s interleaved, echo {echoPath.Name} at {echoDb} dB after {delayMs} ms, speech detector {factory.Name}, a reply playing in {100.0 * line.BotFrames / frames:F0} % of frames; {Environment.ProcessorCount} cores; load average {VadEvalBenchmark.LoadAverage()}; each figure the least of {repeats} runs; stages in this thread's CPU time less {ThreadCpu.Overhead:F0} ns per clock reading"));
         Console.WriteLine();
@@ -77,13 +77,13 @@ public sealed class CallFrameCostBenchmark : IBenchmark
             $"| speech detector ({factory.Name}) | {best.SpeechBotUs:F2} | {best.SpeechQuietUs:F2} | {best.SpeechUs:F2} | {best.SpeechBytes:F2} |"));
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"process CPU {best.ProcessCpuUs:F2} µs per frame (all threads) = {best.ProcessCpuUs / 20_000 * 100:F3} % of a core per call (runs: {string.Join(" / ", results.Select(c => c.ProcessCpuUs.ToString("F2", CultureInfo.InvariantCulture)))}); state per call {best.StateKiB:F0} KiB; GC collections gen0/1/2 {best.Gen0}/{best.Gen1}/{best.Gen2}"));
+            $"process CPU {best.ProcessCpuUs:F2} µs per frame (all threads) = {best.ProcessCpuUs / 20_000 * 100:F3} % of a core per call (runs: {string.Join(" / ", results.Select(c => c.ProcessCpuUs.ToString("F2", CultureInfo.InvariantCulture)))}); state per call {best.StateKiB:F0} KiB at the start, {best.EndStateKiB:F0} KiB at the end of the line; GC collections gen0/1/2 {best.Gen0}/{best.Gen1}/{best.Gen2}"));
         (factory as IDisposable)?.Dispose();
         return Task.FromResult(0);
     }
 
     private sealed record StageCost(double ListenerBotUs, double ListenerQuietUs, double ListenerUs, double ListenerBytes,
-        double SpeechBotUs, double SpeechQuietUs, double SpeechUs, double SpeechBytes, double ProcessCpuUs, double StateKiB, int Gen0, int Gen1, int Gen2);
+        double SpeechBotUs, double SpeechQuietUs, double SpeechUs, double SpeechBytes, double ProcessCpuUs, double StateKiB, double EndStateKiB, int Gen0, int Gen1, int Gen2);
 
     private sealed record Line(byte[] Inbound, byte[] Scheduled, bool[] Playing, int BotFrames);
 
@@ -139,6 +139,9 @@ public sealed class CallFrameCostBenchmark : IBenchmark
         }
 
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        // What the calls hold once the line has played: state made when a line first needs it (the adaptive filter) included.
+        var endStateKiB = (GC.GetTotalMemory(forceFullCollection: true) - before) / 1024.0 / calls;
+        GC.KeepAlive(listeners);
         var all = (double)frames * calls;
         var quiet = all - botFrames;
         foreach (var s in speech)
@@ -148,7 +151,7 @@ public sealed class CallFrameCostBenchmark : IBenchmark
 
         return new StageCost(Us(listenerBot, botFrames), Us(listenerQuiet, quiet), Us(listenerBot + listenerQuiet, all), listenerBytes / all,
             Us(speechBot, botFrames), Us(speechQuiet, quiet), Us(speechBot + speechQuiet, all), speechBytes / all,
-            cpu.TotalMicroseconds / all, stateKiB, GC.CollectionCount(0) - gc.Item1, GC.CollectionCount(1) - gc.Item2, GC.CollectionCount(2) - gc.Item3);
+            cpu.TotalMicroseconds / all, stateKiB, endStateKiB, GC.CollectionCount(0) - gc.Item1, GC.CollectionCount(1) - gc.Item2, GC.CollectionCount(2) - gc.Item3);
     }
 
     /// <summary>Nanoseconds of this thread's CPU time per frame, less what reading the clock costs.</summary>
