@@ -449,7 +449,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                     var threshold = listener.Detector.ThresholdDbfs(speech.NoiseFloorDbfs);
                     var heardDbfs = AudioLevel.MuLawDbfs(heard);
                     trace.Add(new TraceFrame(t, listener.Echo.InboundDbfs, heardDbfs, listener.Echo.EchoDbfs, threshold, listener.Echo.LastFrameCancelled,
-                        listener.Echo.IsLocked, speech.LastFrameVoiced, playing && heardDbfs > threshold, bargeIn, listener.Echo.LastFrameAdaptive, listener.Echo.Adaptive.ErleDb));
+                        listener.Echo.IsLocked, speech.LastFrameVoiced, playing && heardDbfs > threshold, bargeIn, listener.Echo.LastFrameAdaptive, listener.Echo.Adaptive?.ErleDb ?? 0));
                 }
 
                 speech.Process(heard, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate));

@@ -118,7 +118,7 @@ public sealed class EchoCanceller
     private readonly (int Delay, long At, long Since)[] _candidates = new (int, long, long)[MaxCandidates];
     private readonly EchoPathLock _lock = new();
     private readonly SpectralEchoModel _spectrum = new();
-    private readonly PartitionedEchoFilter _adaptive = new();
+    private PartitionedEchoFilter? _adaptive; // made when a line first needs it: most lines never do
     private readonly float[] _adaptiveResidual = new float[FrameSamples];
     private readonly ResidualEchoSuppressor _suppressor = new();
     private readonly float[] _suppressorResidual = new float[ResidualEchoSuppressor.FftSize];
@@ -182,9 +182,10 @@ public sealed class EchoCanceller
 
     /// <summary>
     /// The frequency-domain adaptive filter that takes a reverberant echo out of the waveform, on a line no time-domain path
-    /// locks onto (run from the spectral model's delay on, stopped once a plain copy is voted for).
+    /// locks onto (run from the spectral model's delay on, stopped once a plain copy is voted for). Null until the line first
+    /// needs it: a line with no echo, or one the time-domain filter locks onto first, never carries its state (about 125 KiB).
     /// </summary>
-    public PartitionedEchoFilter Adaptive => _adaptive;
+    public PartitionedEchoFilter? Adaptive => _adaptive;
 
     /// <summary>Whether the last frame was judged on the adaptive filter's residual (<see cref="Adaptive"/>).</summary>
     public bool LastFrameAdaptive => _adaptiveJudged;
@@ -296,7 +297,7 @@ public sealed class EchoCanceller
             _talkingSince = _samples;
             _spectrum.Skip();
             _adaptiveJudged = false;
-            if (_adaptive.Active)
+            if (_adaptive is { Active: true })
             {
                 _adaptive.Process(InboundSpan(FrameSamples), ReferenceSpan(FrameSamples, 0), _adaptiveResidual); // its rings stay continuous
             }
@@ -315,7 +316,7 @@ public sealed class EchoCanceller
             OfferToSpectrum();
         }
 
-        var adaptiveJudges = RunAdaptive();
+        var adaptive = RunAdaptive();
 
         ExpireCandidates();
         var filtered = false;
@@ -365,9 +366,9 @@ public sealed class EchoCanceller
             _verifiedAt += FrameSamples; // a pause in the bot's speech: nothing to verify the path on, so it does not age
         }
 
-        if (adaptiveJudges)
+        if (adaptive is not null)
         {
-            AdaptiveResidual(residual, inboundEnergy);
+            AdaptiveResidual(adaptive, residual, inboundEnergy);
             return;
         }
 
@@ -549,22 +550,24 @@ public sealed class EchoCanceller
 
     /// <summary>
     /// Runs the adaptive filter on a line no time-domain path locks onto, from the delay the spectral model adopted (a plain copy
-    /// voted for stops it: the short filter has that one); returns whether its residual judges this frame.
+    /// voted for stops it: the short filter has that one), made the first time a line needs it; returns the filter when its
+    /// residual judges this frame, null when it does not.
     /// </summary>
-    private bool RunAdaptive()
+    private PartitionedEchoFilter? RunAdaptive()
     {
         if (IsLocked || _lock.Votes > 0 || _spectrum.DelaySamples is not { } delay)
         {
-            if (_adaptive.Active)
+            if (_adaptive is { Active: true })
             {
                 _adaptive.Stop();
             }
 
             _adaptiveJudged = false;
             _adaptiveJudgedFrames = 0;
-            return false;
+            return null;
         }
 
+        _adaptive ??= new PartitionedEchoFilter();
         if (_adaptive.Active)
         {
             _adaptive.Offer(delay);
@@ -588,7 +591,7 @@ public sealed class EchoCanceller
         // A frame it does not judge while it still has the path (one it made louder: a caller's syllable ending over the echo) does
         // not restart the count; a path lost or moved (a new reply's echo checked for a shift) does.
         _adaptiveJudgedFrames = _adaptiveJudged ? _adaptiveJudgedFrames + 1 : _adaptive.Converged && _adaptive.Aligned ? _adaptiveJudgedFrames : 0;
-        return _adaptiveJudged;
+        return _adaptiveJudged ? _adaptive : null;
     }
 
     /// <summary>
@@ -597,14 +600,14 @@ public sealed class EchoCanceller
     /// clip's leftover under the bot's loud syllables stays in the echo's bands and is not heard as a caller, while a caller
     /// keeps the bands the echo left clean.
     /// </summary>
-    private void AdaptiveResidual(Span<byte> residual, float inboundEnergy)
+    private void AdaptiveResidual(PartitionedEchoFilter adaptive, Span<byte> residual, float inboundEnergy)
     {
         LastFrameCancelled = true;
         _spectral = false;
-        var left = Math.Min(_adaptive.ResidualEnergy, inboundEnergy);
+        var left = Math.Min(adaptive.ResidualEnergy, inboundEnergy);
         var gain = _suppressor.Gain; // learned and computed in RunAdaptive, on every frame of the converged filter
         TensorPrimitives.Multiply(_adaptiveResidual, gain, _adaptiveResidual);
-        EchoDbfs = ToDbfs(_adaptive.EchoEnergy);
+        EchoDbfs = ToDbfs(adaptive.EchoEnergy);
         ResidualDbfs = ToDbfs(gain * gain * left);
         _adaptiveLeftoverDb = Track(_adaptiveLeftoverDb, BestAdaptiveLeftoverDb);
         Encode(_adaptiveResidual, residual);
@@ -666,7 +669,7 @@ public sealed class EchoCanceller
         _spectral = false;
         _reverberant = false;
         _spectrum.Reset();
-        _adaptive.Stop();
+        _adaptive?.Stop();
         _suppressor.Reset();
         _adaptiveJudged = false;
         _adaptiveLeftoverDb = AssumedAdaptiveLeftoverDb;

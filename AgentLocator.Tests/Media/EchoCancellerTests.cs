@@ -108,6 +108,51 @@ public sealed class EchoCancellerTests
         Assert.False(canceller.ExplainsRecentAudioAsEcho());
     }
 
+    /// <summary>
+    /// The adaptive filter is for a room's echo and carries about 125 KiB: a line with no echo never makes it, though the bot
+    /// talks for three replies and the caller answers between them and talks over the second.
+    /// </summary>
+    [Fact]
+    public void ALineWithoutAnEchoNeverMakesTheAdaptiveFilter()
+    {
+        var question = Question;
+        var answer = MuLaw.Decode(RealTimeScenarios.Audio("caller_name_he.wav"));
+        var spacing = (question.Length + 8 * 1500 + answer.Length) / 160 * 160;
+        var noise = NoiseSignals.White(3 * spacing, -65, seed: 7);
+        var line = new short[3 * spacing];
+        for (var n = 0; n < line.Length; n++)
+        {
+            var at = n % spacing;
+            var answerAt = n < spacing || n >= 2 * spacing ? at - question.Length - 8 * 300 : at - 8 * 1000; // over the second reply
+            var caller = answerAt >= 0 && answerAt < answer.Length ? answer[answerAt] : 0;
+            line[n] = (short)Math.Clamp(noise[n] + caller, short.MinValue, short.MaxValue);
+        }
+
+        var inbound = MuLaw.Encode(line);
+        var canceller = new EchoCanceller();
+        var residual = new byte[160];
+        for (var o = 0; o + 160 <= inbound.Length; o += 160)
+        {
+            var at = o % spacing;
+            var bot = at < question.Length ? question.AsSpan(at, Math.Min(160, question.Length - at)) : [];
+            canceller.Process(inbound.AsSpan(o, 160), bot, residual);
+        }
+
+        Assert.False(canceller.IsLocked);
+        Assert.Null(canceller.Adaptive);
+    }
+
+    [Theory]
+    [InlineData(60 * 8)]
+    [InlineData(320 * 8)]
+    public void APlainEchoTheFilterLocksOntoNeverMakesTheAdaptiveFilter(int delaySamples)
+    {
+        var run = Run(-6, delaySamples);
+
+        Assert.True(run.Canceller.IsLocked, "no echo path found");
+        Assert.Null(run.Canceller.Adaptive);
+    }
+
     [Fact]
     public void TheEchoOnAPathNotLockedOntoYetIsRecognisedBeforeABargeInFires()
     {

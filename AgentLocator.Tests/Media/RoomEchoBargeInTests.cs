@@ -90,6 +90,18 @@ public sealed class RoomEchoBargeInTests
         Assert.Empty(bargeIns);
     }
 
+    /// <summary>The adaptive filter is made when a line first needs it: on a room's echo, during the call's first reply.</summary>
+    [Theory]
+    [MemberData(nameof(Rooms))]
+    public void ARoomsEchoMakesTheAdaptiveFilterDuringTheFirstReply(int roomSeed, int delayMs)
+    {
+        var (_, _, listener) = Run(EchoPathModel.Room(roomSeed, rt60Ms: null, clipDrive: 2), delayMs);
+
+        var adaptive = listener.Echo.Adaptive;
+        Assert.NotNull(adaptive);
+        Assert.True(adaptive.Active, "the adaptive filter was made but does not run");
+    }
+
     /// <summary>
     /// The rooms above (with the spectral model alone, only the callers of the last four were caught within 400 ms).
     /// </summary>
