@@ -18,9 +18,6 @@ public sealed class BargeInDetector
 
     private readonly BargeInOptions _options;
     private double _playbackDbfs = AudioLevel.SilenceDbfs;
-    private readonly (double Dbfs, TimeSpan Duration)[] _playback = new (double, TimeSpan)[HistoryFrames]; // the bot's frames as they played, newest last
-    private int _playbackAt;
-    private TimeSpan _earliestEcho;
     private double _echoDbfs = AudioLevel.SilenceDbfs;
     private double _echoMarginDb;
     private bool _echoCancelled;
@@ -55,46 +52,6 @@ public sealed class BargeInDetector
     {
         var decayed = _playbackDbfs - _options.PlaybackReleaseDbPerSecond * frameDuration.TotalSeconds;
         _playbackDbfs = Math.Max(levelDbfs, Math.Max(decayed, AudioLevel.SilenceDbfs));
-        _playback[_playbackAt] = (levelDbfs, frameDuration);
-        _playbackAt = (_playbackAt + 1) % HistoryFrames;
-    }
-
-    /// <summary>
-    /// The shortest delay the bot's echo can still come back at (<see cref="EchoCanceller.EarliestEchoDelaySamples"/>): until the
-    /// echo is cancelled, the caller is held to the level of the bot's audio that could have come back by now, not of what it
-    /// sends now (a caller who begins before the first echo is not held to the bot's loudest syllable yet to come back).
-    /// </summary>
-    public void ObserveEarliestEcho(TimeSpan earliest) => _earliestEcho = earliest;
-
-    /// <summary>
-    /// The playback level the echo on the line can carry: as <see cref="PlaybackLevelDbfs"/> (peak-held, decaying), over the
-    /// frames played at least <see cref="ObserveEarliestEcho"/> ago, decayed from where their echo could first come back, and
-    /// never above <see cref="PlaybackLevelDbfs"/>.
-    /// </summary>
-    private double ReturnedPlaybackDbfs()
-    {
-        if (_earliestEcho <= TimeSpan.Zero)
-        {
-            return _playbackDbfs;
-        }
-
-        var level = AudioLevel.SilenceDbfs;
-        var age = TimeSpan.Zero;
-        for (var k = 1; k <= HistoryFrames; k++)
-        {
-            var (dbfs, duration) = _playback[(_playbackAt - k + HistoryFrames) % HistoryFrames];
-            age += duration;
-            var sinceBack = age - duration - _earliestEcho; // how long ago its echo could first have come back
-            if (sinceBack < TimeSpan.Zero)
-            {
-                continue;
-            }
-
-            level = Math.Max(level, dbfs - _options.PlaybackReleaseDbPerSecond * sinceBack.TotalSeconds);
-        }
-
-        // Never above the level as sent: a peak whose echo has come back decays from when it was sent, as before.
-        return Math.Min(level, _playbackDbfs);
     }
 
     /// <summary>
@@ -116,7 +73,7 @@ public sealed class BargeInDetector
     /// <summary>The level the caller must exceed now.</summary>
     public double ThresholdDbfs(double noiseFloorDbfs)
     {
-        var overBot = (_echoCancelled ? _playbackDbfs : ReturnedPlaybackDbfs()) + _options.PlaybackMarginDb;
+        var overBot = _playbackDbfs + _options.PlaybackMarginDb;
         if (_echoCancelled)
         {
             overBot = Math.Min(overBot, Math.Max(_echoDbfs + _echoMarginDb, _playbackDbfs + _options.CancelledPlaybackMarginDb));

@@ -59,7 +59,6 @@ public sealed class BargeInListener
         }
 
         Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb);
-        Detector.ObserveEarliestEcho(TimeSpan.FromTicks(Echo.EarliestEchoDelaySamples * TimeSpan.TicksPerSecond / Detector.Options.SampleRate));
         if (Detector.Process(heard, timestamp, out _, noiseFloorDbfs, speechHeard))
         {
             if (Echo.ExplainsRecentAudioAsEcho())

@@ -127,9 +127,6 @@ public sealed class EchoCanceller
     private double _adaptiveLeftoverDb = AssumedAdaptiveLeftoverDb;
     private bool _adaptiveJudged;
     private long _talkingSince; // the sample since which the bot has been within reach of an echo
-    private readonly float[] _referenceFrameDbfs = new float[EchoLagFrames]; // the bot's level per frame, a ring by frame number
-    private readonly bool[] _echoRuledOut = new bool[EchoLagFrames]; // per lag in frames: the line stayed quiet while the bot was loud that far back
-    private bool _anyRuledOut;
     private bool _reverberant;
     private (int First, int Second) _coarseDelays = (-1, -1);
     private bool _spectral;
@@ -260,23 +257,6 @@ public sealed class EchoCanceller
     /// <summary>Predicted echo below this (dBFS) says nothing about what cancelling leaves.</summary>
     private const double LeftoverEchoDbfs = -45;
 
-    /// <summary>Lags of whole frames an echo can come back at (0 to <see cref="MaxDelay"/>).</summary>
-    private const int EchoLagFrames = MaxDelay / FrameSamples + 1;
-
-    /// <summary>A frame of the bot's audio at least this loud (dBFS) would have been heard on the line at any echo delay it came back at…</summary>
-    private const double AudibleReferenceDbfs = -40;
-
-    /// <summary>…unless the echo is more than this far under it (dB): an echo that weak is far under any bar the bot's level sets.</summary>
-    private const double WeakestEchoDb = 20;
-
-    /// <summary>
-    /// The shortest delay the bot's echo can still come back at in this talk spell (samples): at every shorter whole-frame lag the
-    /// line was once quiet (more than <see cref="WeakestEchoDb"/> under it) while the bot's audio that far back was loud. 0 when
-    /// nothing is ruled out (the line was loud from the bot's first word, or the echo came back at once). A caller who begins
-    /// before the echo has come back is heard against the bot's level at the delays still possible, not at the ones ruled out.
-    /// </summary>
-    public int EarliestEchoDelaySamples { get; private set; }
-
     /// <summary>Whether the bot's audio is within reach of an echo (in the reference within the longest delay).</summary>
     public bool BotAudible => _samples - _lastReferenceSample <= MaxDelay + Taps;
 
@@ -312,7 +292,6 @@ public sealed class EchoCanceller
         UpdateEnvelopes();
         var inboundEnergy = Energy(InboundSpan(FrameSamples));
         InboundDbfs = ToDbfs(inboundEnergy);
-        RuleOutEchoDelays(ToDbfs(botEnergy));
         if (!BotAudible)
         {
             _talkingSince = _samples;
@@ -570,47 +549,6 @@ public sealed class EchoCanceller
     }
 
     /// <summary>
-    /// The frame's evidence on where the echo can come back (<see cref="EarliestEchoDelaySamples"/>): a lag at which the bot's
-    /// loud audio met a quiet line is ruled out for the talk spell. A new talk spell (the bot silent longer than the longest delay)
-    /// starts with none ruled out.
-    /// </summary>
-    private void RuleOutEchoDelays(double botDbfs)
-    {
-        var frame = (int)(_samples / FrameSamples % EchoLagFrames);
-        _referenceFrameDbfs[frame] = (float)botDbfs;
-        if (!BotAudible)
-        {
-            if (_anyRuledOut)
-            {
-                Array.Clear(_echoRuledOut);
-                _anyRuledOut = false;
-            }
-
-            EarliestEchoDelaySamples = 0;
-            return;
-        }
-
-        for (var lag = 0; lag < EchoLagFrames; lag++)
-        {
-            var bot = _referenceFrameDbfs[(frame - lag + EchoLagFrames) % EchoLagFrames];
-            if (bot >= AudibleReferenceDbfs && InboundDbfs < bot - WeakestEchoDb)
-            {
-                _echoRuledOut[lag] = true;
-                _anyRuledOut = true;
-            }
-        }
-
-        // The first lag not ruled out, less a frame: an echo between two whole-frame lags is split between two frames.
-        var earliest = 0;
-        while (earliest < EchoLagFrames && _echoRuledOut[earliest])
-        {
-            earliest++;
-        }
-
-        EarliestEchoDelaySamples = Math.Max(0, earliest - 1) * FrameSamples;
-    }
-
-    /// <summary>
     /// Runs the adaptive filter on a line no time-domain path locks onto, from the delay the spectral model adopted (a plain copy
     /// voted for stops it: the short filter has that one), made the first time a line needs it; returns the filter when its
     /// residual judges this frame, null when it does not.
@@ -737,9 +675,6 @@ public sealed class EchoCanceller
         _adaptiveLeftoverDb = AssumedAdaptiveLeftoverDb;
         _lock.Reset();
         Array.Clear(_weights);
-        Array.Clear(_echoRuledOut);
-        _anyRuledOut = false;
-        EarliestEchoDelaySamples = 0;
     }
 
     private void PassThrough(ReadOnlySpan<byte> inbound, Span<byte> residual)

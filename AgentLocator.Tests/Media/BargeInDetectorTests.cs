@@ -76,40 +76,6 @@ public class BargeInDetectorTests
         Assert.InRange(detector.PlaybackLevelDbfs, -32.5, -31.5);
     }
 
-    /// <summary>
-    /// The bot has sent 200 ms of quiet audio, then a loud syllable; the line says its echo cannot come back sooner than 300 ms:
-    /// until the syllable's echo can be on the line, the caller is held to the quiet audio's level, not to the syllable's.
-    /// </summary>
-    [Fact]
-    public void UntilTheBotsLoudSyllableCanComeBackTheBarFollowsWhatCouldHave()
-    {
-        var detector = new BargeInDetector();
-        for (var i = 0; i < 10; i++)
-        {
-            detector.ObservePlayback(Signals.Tone(400, -40, 20));
-        }
-
-        detector.ObservePlayback(Signals.Tone(400, -12, 20));
-        var asSent = detector.ThresholdDbfs(AudioLevel.SilenceDbfs);
-        detector.ObserveEarliestEcho(TimeSpan.FromMilliseconds(300));
-        var returned = detector.ThresholdDbfs(AudioLevel.SilenceDbfs);
-        detector.ObserveEarliestEcho(TimeSpan.Zero);
-
-        Assert.InRange(asSent, -22.5, -21.5); // the syllable's level, 10 dB down
-        Assert.Equal(new BargeInOptions().MinLevelDbfs, returned); // the quiet audio's level is under the floor
-        Assert.Equal(asSent, detector.ThresholdDbfs(AudioLevel.SilenceDbfs));
-
-        // Once the syllable's echo could be back, the bar is as before (never above the level as sent).
-        for (var i = 0; i < 15; i++)
-        {
-            detector.ObservePlayback(Signals.Tone(400, -40, 20));
-        }
-
-        var later = detector.ThresholdDbfs(AudioLevel.SilenceDbfs);
-        detector.ObserveEarliestEcho(TimeSpan.FromMilliseconds(300));
-        Assert.Equal(later, detector.ThresholdDbfs(AudioLevel.SilenceDbfs));
-    }
-
     /// <summary>A caller 14 dB under the bot (8 dB under what the old rule wants) over what the canceller left of a -18 dBFS echo.</summary>
     private static TimeSpan? RunOverCancelledEcho(bool cancelled)
     {
