@@ -236,9 +236,7 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
                 if (reply is not null && !reply.Anchored)
                 {
                     // Its start mark came back (or, if Twilio dropped that echo, a chunk's: the reply began that long before).
-                    var begun = chunk == ScheduledReply.StartChunk
-                        ? TimeSpan.Zero
-                        : PlaybackTracker.FrameDuration * Math.Min(reply.FrameCount, (chunk + 1) * options.ChunkFrames);
+                    var begun = chunk == ScheduledReply.StartChunk ? TimeSpan.Zero : PlayedThrough(reply, chunk);
                     Anchor(reply, now - begun);
                     anchored = reply;
                 }
@@ -247,7 +245,7 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
                 {
                     // The chunk ended a frame or more after its time: the peer's buffer ran dry inside it (a frame released
                     // late while the receive loop ran behind the line), so the rest of the reply plays that much later.
-                    var chunkEnd = reply.StartAt + PlaybackTracker.FrameDuration * Math.Min(reply.FrameCount, (chunk + 1) * options.ChunkFrames);
+                    var chunkEnd = reply.StartAt + PlayedThrough(reply, chunk);
                     if (now - chunkEnd >= PlaybackTracker.FrameDuration && (chunk + 1) * options.ChunkFrames < reply.FrameCount)
                     {
                         Slip(reply, now - chunkEnd);
@@ -279,25 +277,30 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
         var moved = start - reply.StartAt;
         _receiveLag = moved > TimeSpan.Zero ? moved : TimeSpan.Zero;
         reply.Anchor(start);
-        foreach (var later in _replies.SkipWhile(r => r != reply).Skip(1))
-        {
-            later.Shift(moved);
-        }
-
-        ScheduledEnd += moved;
+        ShiftAfter(reply, moved);
     }
 
     /// <summary>What is left of <paramref name="reply"/> (anchored) plays <paramref name="late"/> later than scheduled, and what follows it.</summary>
     private void Slip(ScheduledReply reply, TimeSpan late)
     {
         reply.Shift(late);
+        ShiftAfter(reply, late);
+    }
+
+    /// <summary>The replies scheduled back to back after <paramref name="reply"/> (on the same estimate) move with it.</summary>
+    private void ShiftAfter(ScheduledReply reply, TimeSpan by)
+    {
         foreach (var later in _replies.SkipWhile(r => r != reply).Skip(1))
         {
-            later.Shift(late);
+            later.Shift(by);
         }
 
-        ScheduledEnd += late;
+        ScheduledEnd += by;
     }
+
+    /// <summary>How far into <paramref name="reply"/> the end of its chunk <paramref name="chunk"/> is.</summary>
+    private TimeSpan PlayedThrough(ScheduledReply reply, int chunk) =>
+        FrameDuration * Math.Min(reply.FrameCount, (chunk + 1) * options.ChunkFrames);
 
     /// <summary>Barge-in: the current replies are dropped; returns what the caller heard of the first.</summary>
     public ReplyHeard? Interrupt(TimeSpan now)
