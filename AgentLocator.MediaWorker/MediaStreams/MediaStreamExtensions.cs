@@ -36,6 +36,7 @@ public static class MediaStreamExtensions
         services.TryAddSingleton(TimeProvider.System);
         builder.AddSpeechDetection();
         services.AddSingleton<MediaStreamStats>();
+        services.AddSingleton<PlayoutClock>();
         services.AddMetrics();
         services.AddSingleton<MediaStreamMetrics>();
         services.AddSingleton<CallRecords>();

@@ -31,6 +31,13 @@ public sealed class MediaStreamOptions
     [Range(typeof(TimeSpan), "00:00:00.020", "00:00:10")]
     public TimeSpan PlaybackLead { get; set; } = TimeSpan.FromMilliseconds(600);
 
+    /// <summary>
+    /// Whether the <see cref="PlayoutClock"/> (a dedicated thread) also releases reply audio on the wall clock when the receive
+    /// loop falls behind. Off, only the receive loop releases, as each frame is read (for comparing the two: media-pipeline
+    /// <c>--playout-clock off</c>).
+    /// </summary>
+    public bool PlayoutClock { get; set; } = true;
+
     /// <summary>20 ms frames per reply chunk; each chunk is followed by a <c>mark</c>.</summary>
     [Range(1, 500)]
     public int ChunkFrames { get; set; } = 10;

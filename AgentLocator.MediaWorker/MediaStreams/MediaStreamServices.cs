@@ -17,4 +17,5 @@ internal sealed record MediaStreamServices(
     TimeProvider Clock,
     MediaStreamMetrics Metrics,
     ISpeechDetectorFactory SpeechDetectors,
-    ServiceTelemetry Telemetry);
+    ServiceTelemetry Telemetry,
+    PlayoutClock Playout);

@@ -6,12 +6,22 @@ namespace AgentLocator.MediaWorker.MediaStreams;
 /// <summary>
 /// Playback: replies are scheduled on the stream clock (<see cref="PlaybackTracker"/>), released a
 /// bounded lead ahead of the line into the send queue, and sent by the send loop
-/// (<see cref="OutboundQueue"/>), which runs beside the receive loop. A send loop that dies records
-/// why and stops the receive loop at once, so the call is ended visibly, never left with a mute bot.
+/// (<see cref="OutboundQueue"/>), which runs beside the receive loop. The receive loop releases as it reads each frame;
+/// the <see cref="PlayoutClock"/> releases on the wall clock when it falls behind. A send loop (or a release on the clock)
+/// that dies records why and stops the receive loop at once, so the call is ended visibly, never left with a mute bot.
 /// </summary>
-internal sealed partial class MediaStreamSession
+internal sealed partial class MediaStreamSession : IPlayout
 {
     private static readonly TimeSpan SendLoopSettle = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// How far past the last frame read the playout clock releases at most: the line's estimate (that frame plus the wall time
+    /// since) holds while Twilio keeps sending; a line silent this long is failing (the receive deadline ends the call).
+    /// </summary>
+    private static readonly TimeSpan MaxClockAhead = TimeSpan.FromSeconds(2);
+
+    private IDisposable? _playout;
+    private CancellationTokenSource? _receiveOnFailure;
 
     private readonly PlaybackTracker _playback;
     private OutboundQueue? _outbound;
@@ -23,6 +33,8 @@ internal sealed partial class MediaStreamSession
     {
         var outbound = new OutboundQueue(_socket, _streamSid, _options.SendQueueFrames, _options.SendTimeout);
         _outbound = outbound;
+        _receiveOnFailure = receive;
+        _playout = _options.PlayoutClock ? _services.Playout.Add(this) : null;
         _sendLoop = Task.Run(async () =>
         {
             try
@@ -59,6 +71,7 @@ internal sealed partial class MediaStreamSession
     /// <summary>Completes the send queue and waits (bounded) for what is in it to go out.</summary>
     private async Task StopSendingAsync()
     {
+        _playout?.Dispose();
         _outbound?.Complete();
         await Task.WhenAny(_sendLoop, Task.Delay(_options.CloseTimeout));
     }
@@ -73,7 +86,7 @@ internal sealed partial class MediaStreamSession
             {
                 scheduled = _playback.Enqueue(reply.Segments, LineNow(), reply.End);
                 _bargeIn.Reset();
-                _playback.Release(_streamNow, _outbound!);
+                TimeRelease(_playback.Release(_streamNow, _outbound!));
             }
 
             if (turn is not null)
@@ -112,14 +125,57 @@ internal sealed partial class MediaStreamSession
         return waited > PlaybackTracker.FrameDuration ? _streamNow + waited : _streamNow;
     }
 
-    /// <summary>Writes what is due on the line (never waits) and retries a <c>clear</c> a full queue refused.</summary>
-    private void ReleaseDue(TimeSpan now)
+    /// <summary>
+    /// Writes what is due on the line (never waits) and retries a <c>clear</c> a full queue refused: up to <paramref name="now"/>
+    /// (the last frame read) plus <paramref name="ahead"/> (the wall time since, when the playout clock asks) plus the lead.
+    /// </summary>
+    private void ReleaseDue(TimeSpan now, TimeSpan ahead = default)
     {
         if (_outbound is not null)
         {
-            _playback.Release(now, _outbound);
+            TimeRelease(_playback.Release(now, _outbound, ahead));
             _outbound.Flush();
             StreamedTurnAnswered(null); // a streamed reply queued behind another starts when its time comes
+        }
+    }
+
+    /// <summary>
+    /// The playout clock's tick: when the receive loop has not read a frame for longer than a frame (its frames wait in the thread
+    /// pool's queue, or it waits on the engine), what is due on the line by the wall clock goes out from here.
+    /// </summary>
+    void IPlayout.ReleaseOnClock()
+    {
+        lock (_playbackLock)
+        {
+            var behind = Stopwatch.GetElapsedTime(_streamNowReceivedAt);
+            if (_outbound is not null && behind > PlaybackTracker.FrameDuration)
+            {
+                ReleaseDue(_streamNow, behind < MaxClockAhead ? behind : MaxClockAhead);
+            }
+        }
+    }
+
+    /// <summary>A release on the playout clock threw: the call ends as a failed send would (logged, counted, voicemail).</summary>
+    void IPlayout.PlayoutFailed(Exception exception)
+    {
+        _playout?.Dispose();
+        Interlocked.CompareExchange(ref _sendFailure, new CallFailure(CallLoop.Send, CallFailure.SendError, exception), null);
+        try
+        {
+            _receiveOnFailure?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The receive loop has already ended.
+        }
+    }
+
+    /// <summary>Counts a release that came after its first frame's time on the wall clock (<see cref="MediaStreamStats.LateReleases"/>).</summary>
+    private void TimeRelease(TimeSpan? firstDue)
+    {
+        if (firstDue is { } due)
+        {
+            _services.Stats.RecordRelease(Stopwatch.GetElapsedTime(_streamStartedAt) - due);
         }
     }
 

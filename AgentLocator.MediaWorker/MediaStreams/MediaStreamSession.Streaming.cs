@@ -97,7 +97,7 @@ internal sealed partial class MediaStreamSession
                     session._bargeIn.Reset();
                 }
 
-                session._playback.Release(session._streamNow, outbound);
+                session.TimeRelease(session._playback.Release(session._streamNow, outbound));
                 session.StreamedTurnAnswered(started);
             }
         }
@@ -109,7 +109,7 @@ internal sealed partial class MediaStreamSession
                 session._playback.Close(replyKey);
                 if (session._outbound is { } outbound)
                 {
-                    session._playback.Release(session._streamNow, outbound);
+                    session.TimeRelease(session._playback.Release(session._streamNow, outbound));
                     session.StreamedTurnAnswered(null);
                 }
             }

@@ -39,6 +39,9 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
     /// <summary>When (<see cref="Stopwatch"/> timestamp) the message that set <see cref="_streamNow"/> arrived.</summary>
     private long _streamNowReceivedAt;
 
+    /// <summary>When (<see cref="Stopwatch"/> timestamp) <c>start</c> arrived: stream time 0 on the wall clock, for timing releases.</summary>
+    private long _streamStartedAt;
+
     public MediaStreamSession(WebSocket socket, MediaStreamOptions options, MediaStreamServices services, ILogger logger)
     {
         _socket = socket;
@@ -264,6 +267,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
 
                 _pendingStart = message.Start;
                 _streamNowReceivedAt = receivedAt; // stream time 0: Twilio's frames follow at once
+                _streamStartedAt = receivedAt;
                 return Next.Start;
 
             case MediaStreamEventType.Media:
@@ -478,6 +482,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         EndSessionSpan("disposed");
+        _playout?.Dispose();
         if (_engine is not null)
         {
             await _engine.DisposeAsync();

@@ -14,6 +14,18 @@ public sealed class MediaStreamStats
     private long _frames;
     private long _maxTicks;
 
+    private readonly System.Collections.Concurrent.ConcurrentQueue<LateRelease> _lateReleases = new();
+
+    /// <summary>
+    /// Reply frames the worker wrote after their time on the line had passed on the wall clock: the wall time since the
+    /// stream's <c>start</c> beyond the frame's place on the stream clock (a peer whose line keeps real time from its start,
+    /// as Twilio's does, played its buffer dry there unless the frame reached it first). The first 10,000.
+    /// </summary>
+    public IReadOnlyList<LateRelease> LateReleases => [.. _lateReleases];
+
+    /// <summary>A reply frame written <see cref="Late"/> after its due time on the wall clock, at <see cref="At"/> (<see cref="Stopwatch"/> timestamp).</summary>
+    public readonly record struct LateRelease(long At, TimeSpan Late);
+
     public long ActiveStreams => Interlocked.Read(ref _activeStreams);
 
     public long Frames => Interlocked.Read(ref _frames);
@@ -39,6 +51,15 @@ public sealed class MediaStreamStats
             }
 
             max = seen;
+        }
+    }
+
+    /// <summary>A release whose first frame was due <paramref name="late"/> ago on the wall clock (negative: ahead of the line, as it should be).</summary>
+    internal void RecordRelease(TimeSpan late)
+    {
+        if (late > TimeSpan.Zero && _lateReleases.Count < 10_000)
+        {
+            _lateReleases.Enqueue(new LateRelease(Stopwatch.GetTimestamp(), late));
         }
     }
 
@@ -72,4 +93,6 @@ public sealed class MediaStreamStats
         Interlocked.Exchange(ref _frames, 0);
         Interlocked.Exchange(ref _maxTicks, 0);
     }
+
+    public void ClearLateReleases() => _lateReleases.Clear();
 }

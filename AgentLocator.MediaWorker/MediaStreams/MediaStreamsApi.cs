@@ -47,9 +47,9 @@ public sealed class MediaStreamHandler
 
     public MediaStreamHandler(CallToken tokens, ICallSessions sessions, CallRecords records, IConversationEngineFactory engines,
         PromptLibrary prompts, MediaStreamStats stats, TimeProvider clock, MediaStreamMetrics metrics, ISpeechDetectorFactory speechDetectors,
-        ServiceTelemetry telemetry, IOptions<MediaStreamOptions> options, ILogger<MediaStreamHandler> logger, IHostApplicationLifetime lifetime)
+        ServiceTelemetry telemetry, PlayoutClock playout, IOptions<MediaStreamOptions> options, ILogger<MediaStreamHandler> logger, IHostApplicationLifetime lifetime)
     {
-        _services = new MediaStreamServices(tokens, sessions, records, engines, prompts, stats, clock, metrics, speechDetectors, telemetry);
+        _services = new MediaStreamServices(tokens, sessions, records, engines, prompts, stats, clock, metrics, speechDetectors, telemetry, playout);
         _options = options;
         _logger = logger;
         _lifetime = lifetime;

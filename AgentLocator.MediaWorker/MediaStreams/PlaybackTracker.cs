@@ -153,20 +153,25 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
 
     /// <summary>
     /// Writes what is due (frames up to <paramref name="now"/> + lead, and their marks; <paramref name="now"/> is the last
-    /// caller frame read, so plus how far that lagged the line at the last anchor) without ever waiting.
+    /// caller frame read, so plus how far that lagged the line at the last anchor) without ever waiting. Returns where on the
+    /// line the first frame it wrote is due (null when it wrote none), so the session can time its release on the wall clock.
+    /// <paramref name="ahead"/>: how much further the line is by the wall clock (the time since that frame was read, when the
+    /// playout clock releases); a frame is late, and slips what follows, only by <paramref name="now"/>.
     /// </summary>
-    public void Release(TimeSpan now, OutboundQueue queue)
+    public TimeSpan? Release(TimeSpan now, OutboundQueue queue, TimeSpan ahead = default)
     {
+        TimeSpan? firstDue = null;
+        var horizon = now + ahead + _receiveLag + options.PlaybackLead;
         foreach (var reply in _replies)
         {
-            while (reply.NextItemDue(now + _receiveLag + options.PlaybackLead, out var isMark, out var frameIndex))
+            while (reply.NextItemDue(horizon, out var isMark, out var frameIndex))
             {
                 if (isMark)
                 {
                     var chunk = reply.StartMarkQueued ? reply.MarksQueued : ScheduledReply.StartChunk;
                     if (!queue.TryWriteMark(reply.Id, reply.MarkName(chunk)))
                     {
-                        return;
+                        return firstDue;
                     }
 
                     _sentMarks.Enqueue((reply.Id, chunk));
@@ -184,10 +189,12 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
                     var start = frameIndex * FrameBytes;
                     if (!queue.TryWriteMedia(reply.Id, reply.Audio.Slice(start, Math.Min(FrameBytes, reply.Audio.Length - start))))
                     {
-                        return;
+                        return firstDue;
                     }
 
-                    if (reply.StartAt + FrameDuration * frameIndex is var due && due < now)
+                    var due = reply.StartAt + FrameDuration * frameIndex;
+                    firstDue ??= due;
+                    if (due < now)
                     {
                         LateFrames++;
                         if (reply.Anchored)
@@ -203,9 +210,11 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
 
             if (!reply.FullyQueued)
             {
-                return; // later replies wait for this one
+                return firstDue; // later replies wait for this one
             }
         }
+
+        return firstDue;
     }
 
     /// <summary>

@@ -38,3 +38,19 @@ public sealed record BotSpan(TimeSpan StartedAt, TimeSpan EndedAt, TimeSpan? Aud
 
 /// <summary>A mark echoed to the app: its name, the line time, the <see cref="System.Diagnostics.Stopwatch"/> timestamp, and the clears received before it.</summary>
 public sealed record MarkEcho(string Name, TimeSpan LineTime, long EchoedAt, int ClearsBefore);
+
+/// <summary>
+/// A gap inside a reply: the bot's audio ran dry on the line for <see cref="Frames"/> frames from line time
+/// <see cref="LineTime"/> and resumed within 500 ms. <see cref="TickLag"/>: how late (wall) the line itself ran its first
+/// dry frame. <see cref="LineCatchUp"/>: how much of its lag the line made up over the <see cref="LeadLookback"/> of line
+/// before the gap (a line that was held up catches up in a burst, faster than real time, and an app that releases audio
+/// a lead ahead of the frames it reads sees that lead shrink in wall time: zero on a line that kept time).
+/// <see cref="ArrivedAfterDue"/>: how long after the first dry frame's real-time due time (wall) the audio that ended the
+/// gap arrived. <see cref="DryAtTimestamp"/>: the <see cref="System.Diagnostics.Stopwatch"/> timestamp of the first dry
+/// frame, to line it up with what the process did then (garbage collections, the thread pool).
+/// </summary>
+public sealed record LateGap(TimeSpan LineTime, int Frames, TimeSpan TickLag, TimeSpan LineCatchUp, TimeSpan ArrivedAfterDue, long DryAtTimestamp)
+{
+    /// <summary>How far back <see cref="LineCatchUp"/> looks: the MediaWorker's default playback lead.</summary>
+    public static readonly TimeSpan LeadLookback = TimeSpan.FromMilliseconds(600);
+}

@@ -17,6 +17,11 @@ public sealed partial class CallSimulator
     private long _botBytesPlayed;
     private long _lateFrames;
     private int _dryTicks;
+    private readonly List<LateGap> _lateGaps = [];
+    /// <summary>Each recent tick's lag (how late it ran, wall), by tick modulo its length: a late gap looks back a lead's worth of line.</summary>
+    private readonly TimeSpan[] _tickLags = new TimeSpan[64];
+    private long _dryFromTick;
+    private long _dryFromTimestamp;
     private int _quietTicks;
     private bool _botHasPlayed;
     private TimeSpan _lastVoicedEnd;
@@ -53,6 +58,12 @@ public sealed partial class CallSimulator
     public long LateFrames
     {
         get { lock (_gate) { return _lateFrames; } }
+    }
+
+    /// <summary>Each gap inside a reply (the frames of <see cref="LateFrames"/>), with how the line and the bot's audio were timed around it.</summary>
+    public IReadOnlyList<LateGap> LateGaps
+    {
+        get { lock (_gate) { return [.. _lateGaps]; } }
     }
 
     /// <summary>
@@ -238,6 +249,7 @@ public sealed partial class CallSimulator
             bool callerVoiced;
             lock (_gate)
             {
+                _tickLags[tick % _tickLags.Length] = lag;
                 PlayOneFrame(tick);
                 inFlight = FillCallerFrame(frame.Span);
                 // Timed on the caller's own voice, before the line adds echo and noise.
@@ -366,6 +378,7 @@ public sealed partial class CallSimulator
     {
         var budget = _options.FrameBytes;
         var played = false;
+        TimeSpan? resumedReceivedAt = null;
         _playedFrame.AsSpan().Fill(0xFF);
         while (_playback.First is { } node)
         {
@@ -400,6 +413,7 @@ public sealed partial class CallSimulator
                 _turns.Add(new TurnLatency(_turns.Count + 1, _turnCallerStoppedAt, playsAt, item.ReceivedAt - _turnCallerStoppedDue));
             }
 
+            resumedReceivedAt ??= item.ReceivedAt;
             item.Offset += take;
             budget -= take;
             _botBytesPlayed += take;
@@ -415,6 +429,7 @@ public sealed partial class CallSimulator
             if (_dryTicks > 0 && _options.FrameDuration * _dryTicks <= LateGapWindow)
             {
                 _lateFrames += _dryTicks;
+                _lateGaps.Add(LateGapEndingAt(tick, resumedReceivedAt!.Value));
             }
 
             _dryTicks = 0;
@@ -426,7 +441,11 @@ public sealed partial class CallSimulator
             _quietTicks++;
             if (_botHasPlayed)
             {
-                _dryTicks++;
+                if (_dryTicks++ == 0)
+                {
+                    _dryFromTick = tick;
+                    _dryFromTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
             }
 
             if (_openSpan is not null && _options.FrameDuration * _quietTicks > LateGapWindow)
@@ -435,6 +454,22 @@ public sealed partial class CallSimulator
                 _openSpan = null;
             }
         }
+    }
+
+    /// <summary>
+    /// The gap that ends at <paramref name="tick"/> (its first frame played again, received at <paramref name="resumedReceivedAt"/>
+    /// on this simulator's clock): where it was, how late the line itself ran then and a lead's worth of line before
+    /// (<see cref="LateGap.LeadLookback"/>), and how late the audio that ended it came against the real-time schedule.
+    /// </summary>
+    private LateGap LateGapEndingAt(long tick, TimeSpan resumedReceivedAt)
+    {
+        var lookback = (int)Math.Min(LateGap.LeadLookback / _options.FrameDuration, Math.Min(_dryFromTick, _tickLags.Length - 1));
+        var lagAtGap = _tickLags[_dryFromTick % _tickLags.Length];
+        var lagBefore = _tickLags[(_dryFromTick - lookback) % _tickLags.Length];
+        // The first dry tick's due time on this simulator's clock: it ran lagAtGap after it, (tick - _dryFromTick) ticks ago.
+        var dueAt = _clock.Elapsed - System.Diagnostics.Stopwatch.GetElapsedTime(_dryFromTimestamp) - lagAtGap;
+        return new LateGap(_options.FrameDuration * _dryFromTick, (int)(tick - _dryFromTick), lagAtGap, lagBefore - lagAtGap,
+            resumedReceivedAt - dueAt, _dryFromTimestamp);
     }
 
     /// <summary>
