@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using AgentLocator.Data.Calls;
 using AgentLocator.Data.Infrastructure;
 using AgentLocator.Data.Model;
@@ -32,6 +33,7 @@ namespace AgentLocator.Benchmarks;
 /// lag, the server's per-frame processing time, and CPU and memory per call. <c>--soak 600</c> instead runs
 /// one call of mixed turns for ten minutes and samples the heap. <c>--detector energy</c> runs the energy speech
 /// detector instead of Silero (the default when the model is beside the benchmark), for the model's CPU cost per call.
+/// <c>--playout-clock off</c> releases reply audio only from the receive loop (no <see cref="PlayoutClock"/>), to compare.
 /// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- media-pipeline --db "Host=..;Database=..;Username=.." --calls 300,1000 --seconds 60</code>
 /// CPU and memory are the whole process (MediaWorker and the simulated lines): an upper bound per call.
 /// </summary>
@@ -65,7 +67,14 @@ public sealed class MediaPipelineBenchmark : IBenchmark
             return 2;
         }
 
-        await using var server = await StartServerAsync(db, silenceWindow, detector, cancellationToken);
+        var playoutClock = options.Get("playout-clock", "on");
+        if (playoutClock is not ("on" or "off"))
+        {
+            Console.Error.WriteLine("--playout-clock is on (the default) or off.");
+            return 2;
+        }
+
+        await using var server = await StartServerAsync(db, silenceWindow, detector, playoutClock == "on", cancellationToken);
         var soak = int.Parse(options.Get("soak", "0"), CultureInfo.InvariantCulture);
         if (soak > 0)
         {
@@ -96,7 +105,7 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         }
 
         Console.WriteLine();
-        Console.WriteLine($"Media pipeline, real-time lines, utterances 1-8 s, pauses 2-12 s, silence window {silenceWindow.TotalMilliseconds} ms, speech detector {server.Detector}, {Environment.ProcessorCount} cores, load average before: {server.LoadBefore}");
+        Console.WriteLine($"Media pipeline, real-time lines, utterances 1-8 s, pauses 2-12 s, silence window {silenceWindow.TotalMilliseconds} ms, speech detector {server.Detector}, playout clock {playoutClock}, {Environment.ProcessorCount} cores, load average before: {server.LoadBefore}");
         Console.WriteLine();
         Console.WriteLine("| calls | turns said / answered | reply p50 / p95 / p99 / max (ms, line clock) | p99 over silence window (ms) | late bot frames | line clock lag p99 (ms) | server frame p50 / p99 / max (µs) | CPU per call (% core) | memory per call (KiB) | load avg (1 min) |");
         Console.WriteLine("|---:|---|---|---:|---:|---:|---|---:|---:|---|");
@@ -120,7 +129,92 @@ public sealed class MediaPipelineBenchmark : IBenchmark
                 $"| {r.Calls} | {r.LatencyP50:F0} / {r.LatencyP99:F0} | {r.Breakdown.WorkerP50:F0} / {r.Breakdown.WorkerP99:F0} | {r.Breakdown.WallP50:F0} / {r.Breakdown.WallP99:F0} | {r.Breakdown.BufferedP50:F0} / {r.Breakdown.BufferedP99:F0} | {r.Breakdown.Slowest} |"));
         }
 
+        Console.WriteLine();
+        Console.WriteLine("Where late bot frames came from (a gap: the bot's audio ran dry inside a reply on the simulated line): calls with gaps, gaps, the largest; "
+            + "then each moment with gaps (gaps within 1 s of each other), worst first: when (s into the run), calls, frames, the longest gap; the line's own lag then "
+            + "(the load generator's tick was that late) and how much of its lag it caught up in the 600 ms of line before (a line that catches up plays faster than "
+            + "real time, so the worker's lead shrinks in wall time: 0 = the line kept time); how late the audio that ended the gap came against the real-time "
+            + "schedule; and in the second before the gap, the longest garbage-collection pause, thread-pool queueing delay and OS wake-up delay of a dedicated thread "
+            + "(the machine's other work).");
+        foreach (var r in results)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"{r.Calls} calls: {r.LateReport}");
+        }
+
         return results.All(r => r.Failed == 0 && r.Said == r.Answered) ? 0 : 1;
+    }
+
+    /// <summary>The late gaps of a run, grouped into moments and lined up with what held the process up (see the report's text).</summary>
+    private static string LateReport(IReadOnlyList<(int Call, LateGap Gap)> gaps, ProcessStalls stalls, long runStart, long workerLate,
+        IReadOnlyList<MediaStreamStats.LateRelease> lateReleases)
+    {
+        var gc = stalls.GcPauses;
+        var gcSummary = string.Create(CultureInfo.InvariantCulture,
+            $"GC pauses in the run: {gc.Count}, longest {(gc.Count == 0 ? 0 : gc.Max(p => p.Length.TotalMilliseconds)):F0} ms; "
+            + $"thread-pool delays ≥ 5 ms: {stalls.PoolDelays.Count}, longest {(stalls.PoolDelays.Count == 0 ? 0 : stalls.PoolDelays.Max(p => p.Length.TotalMilliseconds)):F0} ms; "
+            + $"OS wake-up delays ≥ 5 ms: {stalls.WakeDelays.Count}, longest {(stalls.WakeDelays.Count == 0 ? 0 : stalls.WakeDelays.Max(p => p.Length.TotalMilliseconds)):F0} ms; "
+            + $"frames the worker itself released after their time: {workerLate} by its stream clock, "
+            + $"{lateReleases.Count} releases by the wall clock since each stream's start, the latest {(lateReleases.Count == 0 ? 0 : lateReleases.Max(r => r.Late.TotalMilliseconds)):F0} ms.");
+        if (gaps.Count == 0)
+        {
+            return "no late frames. " + gcSummary;
+        }
+
+        var largest = gaps.MaxBy(g => g.Gap.Frames);
+        var moments = new List<List<(int Call, LateGap Gap)>>();
+        foreach (var gap in gaps.OrderBy(g => g.Gap.DryAtTimestamp))
+        {
+            if (moments.Count > 0 && Stopwatch.GetElapsedTime(moments[^1][^1].Gap.DryAtTimestamp, gap.Gap.DryAtTimestamp) <= TimeSpan.FromSeconds(1))
+            {
+                moments[^1].Add(gap);
+            }
+            else
+            {
+                moments.Add([gap]);
+            }
+        }
+
+        var text = new System.Text.StringBuilder(string.Create(CultureInfo.InvariantCulture,
+            $"{gaps.Select(g => g.Call).Distinct().Count()} calls, {gaps.Count} gaps, {gaps.Sum(g => g.Gap.Frames)} frames; the largest {largest.Gap.Frames * 20} ms (call {largest.Call}, line {largest.Gap.LineTime.TotalSeconds:F1} s); {moments.Count} moments. {gcSummary}"));
+        text.AppendLine();
+        text.AppendLine();
+        text.AppendLine("| at (s) | calls | frames | longest gap (ms) | line lag then, max (ms) | line caught up over the lead, max (ms) | audio after due, p50 / max (ms) | GC pause, longest / total (ms) | pool delay, longest (ms) | OS wake delay, longest (ms) | pool threads / queued, max | process CPU p50 / max (% core) | worker releases late on the wall, count / latest (ms) |");
+        text.AppendLine("|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|---|---|");
+        foreach (var moment in moments.OrderByDescending(m => m.Sum(g => g.Gap.Frames)).Take(8))
+        {
+            var from = moment[0].Gap.DryAtTimestamp - Stopwatch.Frequency;
+            var to = moment[^1].Gap.DryAtTimestamp;
+            var (gcLongest, gcTotal) = ProcessStalls.Within(gc, from, to);
+            var pool = stalls.PoolWithin(from, to);
+            var released = lateReleases.Where(r => r.At >= from && r.At <= to + Stopwatch.Frequency / 2).ToList();
+            var after = moment.Select(g => g.Gap.ArrivedAfterDue.TotalMilliseconds).Order().ToArray();
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {Stopwatch.GetElapsedTime(runStart, moment[0].Gap.DryAtTimestamp).TotalSeconds:F1} | {moment.Select(g => g.Call).Distinct().Count()} | {moment.Sum(g => g.Gap.Frames)} | {moment.Max(g => g.Gap.Frames) * 20} "
+                + $"| {moment.Max(g => g.Gap.TickLag.TotalMilliseconds):F0} | {moment.Max(g => g.Gap.LineCatchUp.TotalMilliseconds):F0} | {Quantile(after, 0.5):F0} / {after[^1]:F0} "
+                + $"| {gcLongest.TotalMilliseconds:F0} / {gcTotal.TotalMilliseconds:F0} | {ProcessStalls.Within(stalls.PoolDelays, from, to).Longest.TotalMilliseconds:F0} | {ProcessStalls.Within(stalls.WakeDelays, from, to).Longest.TotalMilliseconds:F0} "
+                + $"| {pool.Threads} / {pool.Queued} | {pool.CpuP50:F0} / {pool.CpuMax:F0} | {released.Count} / {(released.Count == 0 ? 0 : released.Max(r => r.Late.TotalMilliseconds)):F0} |"));
+        }
+
+        return text.ToString().TrimEnd();
+    }
+
+    /// <summary>The worker's own late frames (<c>agentlocator.media.late_frames</c>, counted as each call ends).</summary>
+    private static MeterListener ListenToWorkerLateFrames(StrongBox<long> into)
+    {
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == MediaStreamMetrics.LateFramesName)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref into.Value, value));
+        listener.Start();
+        return listener;
     }
 
     /// <summary>The reply latency split (see the benchmark's output).</summary>
@@ -158,7 +252,7 @@ public sealed class MediaPipelineBenchmark : IBenchmark
 
     private sealed record RunResult(int Calls, int Said, int Answered, double LatencyP50, double LatencyP95, double LatencyP99, double LatencyMax,
         long LateFrames, long BotFrames, double TickLagP99, double FrameP50, double FrameP99, double FrameMax,
-        double CpuPerCallPercent, double MemoryPerCallKiB, string LoadAverage, int Failed, LatencyBreakdown Breakdown);
+        double CpuPerCallPercent, double MemoryPerCallKiB, string LoadAverage, int Failed, LatencyBreakdown Breakdown, string LateReport);
 
     private static async Task<RunResult> RunLoadAsync(InProcessServer server, int count, TimeSpan duration, byte[][] utterances, Random random,
         CancellationToken cancellationToken)
@@ -169,6 +263,11 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         await using var clock = new LineClock();
         var workerLatencies = new ConcurrentQueue<double>();
         using var replyLatency = ListenToReplyLatency(workerLatencies);
+        var workerLate = new StrongBox<long>();
+        using var workerLateFrames = ListenToWorkerLateFrames(workerLate);
+        using var stalls = new ProcessStalls();
+        server.Stats.ClearLateReleases();
+        var runStart = Stopwatch.GetTimestamp();
         var callers = new List<Caller>(count);
         foreach (var wave in Enumerable.Range(0, count).Chunk(25))
         {
@@ -207,11 +306,13 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         var late = callers.Sum(c => c.Sim.LateFrames);
         var botFrames = callers.Sum(c => c.Sim.BotBytesPlayed) / FrameBytes;
         var failed = callers.Count(c => c.Sim.Closed.IsCompleted || c.Sim.ProtocolViolations.Count > 0);
+        var lateGaps = callers.SelectMany((c, i) => c.Sim.LateGaps.Select(g => (Call: i, Gap: g))).ToList();
         await Task.WhenAll(callers.Select(c => c.HangUpAsync()));
+        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken); // the worker counts its late frames as each call ends
         return new RunResult(count, said, answered, Quantile(latencies, 0.5), Quantile(latencies, 0.95), Quantile(latencies, 0.99),
             latencies.Length == 0 ? 0 : latencies[^1], late, botFrames, Quantile(lags, 0.99),
             frameP50, frameP99, frameMax, cpu / elapsed * 100 / count, (memoryDuring - memoryBefore) / 1024.0 / count, load, failed,
-            Breakdown(callers.SelectMany(c => c.Sim.Turns), workerLatencies));
+            Breakdown(callers.SelectMany(c => c.Sim.Turns), workerLatencies), LateReport(lateGaps, stalls, runStart, Interlocked.Read(ref workerLate.Value), server.Stats.LateReleases));
     }
 
     private sealed record SoakSample(double Minute, double HeapKiB, int Said, int Answered);
@@ -321,7 +422,8 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         }
     }
 
-    private static async Task<InProcessServer> StartServerAsync(string db, TimeSpan silenceWindow, string detector, CancellationToken cancellationToken)
+    private static async Task<InProcessServer> StartServerAsync(string db, TimeSpan silenceWindow, string detector, bool playoutClock,
+        CancellationToken cancellationToken)
     {
         var loadBefore = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
         const string secret = "media-pipeline-benchmark";
@@ -338,6 +440,7 @@ public sealed class MediaPipelineBenchmark : IBenchmark
             ["MediaStream:SilenceWindow"] = silenceWindow.ToString("c", CultureInfo.InvariantCulture),
             ["MediaStream:IdleReprompt"] = "00:05:00",
             ["MediaStream:MaxCallLength"] = "01:00:00",
+            ["MediaStream:PlayoutClock"] = playoutClock ? "true" : "false",
         });
         if (detector == "energy")
         {
