@@ -20,7 +20,13 @@ internal sealed partial class MediaStreamSession : IPlayout
     /// </summary>
     private static readonly TimeSpan MaxClockAhead = TimeSpan.FromSeconds(2);
 
+    /// <summary>How much the line's offset may rise per frame read: 5 ms a second.</summary>
+    private static readonly TimeSpan LineOffsetCreep = TimeSpan.FromTicks(TimeSpan.TicksPerMillisecond / 10);
+
     private IDisposable? _playout;
+
+    /// <summary>The peer's line on the wall clock: stream time + this = wall time since <c>start</c> (see <see cref="TrackLineOffset"/>).</summary>
+    private TimeSpan _lineOffset = TimeSpan.MaxValue;
     private CancellationTokenSource? _receiveOnFailure;
 
     private readonly PlaybackTracker _playback;
@@ -140,19 +146,38 @@ internal sealed partial class MediaStreamSession : IPlayout
     }
 
     /// <summary>
-    /// The playout clock's tick: when the receive loop has not read a frame for longer than a frame (its frames wait in the thread
-    /// pool's queue, or it waits on the engine), what is due on the line by the wall clock goes out from here.
+    /// The playout clock's tick: when the line is further on than the last frame the receive loop read (it waits in the thread
+    /// pool's queue, reads a backlog more slowly than Twilio sends, or waits on the engine), what is due there goes out from here.
     /// </summary>
     void IPlayout.ReleaseOnClock()
     {
         lock (_playbackLock)
         {
-            var behind = Stopwatch.GetElapsedTime(_streamNowReceivedAt);
-            if (_outbound is not null && behind > PlaybackTracker.FrameDuration)
+            var ahead = LineByWallClock() - _streamNow;
+            if (_outbound is not null && ahead > PlaybackTracker.FrameDuration)
             {
-                ReleaseDue(_streamNow, behind < MaxClockAhead ? behind : MaxClockAhead);
+                ReleaseDue(_streamNow, ahead < MaxClockAhead ? ahead : MaxClockAhead);
             }
         }
+    }
+
+    /// <summary>
+    /// Where the peer's line is now by the wall clock: the time since <c>start</c> less the line's offset (how much later than
+    /// their stream time its frames have been read at best). Before the first frame, the time since the last message read.
+    /// </summary>
+    private TimeSpan LineByWallClock() => _lineOffset == TimeSpan.MaxValue
+        ? _streamNow + Stopwatch.GetElapsedTime(_streamNowReceivedAt)
+        : Stopwatch.GetElapsedTime(_streamStartedAt) - _lineOffset;
+
+    /// <summary>
+    /// A caller frame ending at <paramref name="frameEnd"/> was read at <paramref name="receivedAt"/> (under the lock): the line's
+    /// offset is the least read delay seen, creeping up <see cref="LineOffsetCreep"/> a frame so that it follows a peer whose line
+    /// falls behind the wall clock, and never a backlog the receive loop reads late (a backlog of a second for ten seconds moves it 50 ms).
+    /// </summary>
+    private void TrackLineOffset(TimeSpan frameEnd, long receivedAt)
+    {
+        var offset = Stopwatch.GetElapsedTime(_streamStartedAt, receivedAt) - frameEnd;
+        _lineOffset = _lineOffset == TimeSpan.MaxValue || offset < _lineOffset + LineOffsetCreep ? offset : _lineOffset + LineOffsetCreep;
     }
 
     /// <summary>A release on the playout clock threw: the call ends as a failed send would (logged, counted, voicemail).</summary>

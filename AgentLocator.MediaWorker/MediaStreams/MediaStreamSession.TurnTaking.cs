@@ -47,6 +47,7 @@ internal sealed partial class MediaStreamSession
         {
             _streamNow = frameEnd;
             _streamNowReceivedAt = receivedAt;
+            TrackLineOffset(frameEnd, receivedAt);
             playing = ObservePlayback(frame, timestamp, frameEnd, out heard);
         }
 
