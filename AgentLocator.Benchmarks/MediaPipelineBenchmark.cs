@@ -147,6 +147,16 @@ public sealed class MediaPipelineBenchmark : IBenchmark
             Console.WriteLine($"{r.Calls} calls: {r.LateReport}");
         }
 
+        Console.WriteLine();
+        Console.WriteLine("The calls' start-up (what a burst of call starts costs): the load generator's and the worker's part of each start, the process's CPU, "
+            + "allocations, thread-pool work items, JIT and GCs per call start against the steady state, and the start-up in 500 ms steps "
+            + "(t from the first connect; pool delay: how long a probe waited in the thread pool's queue; line lag: how late the load generator's tick ran).");
+        foreach (var r in results)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"{r.Calls} calls: {r.StartupReport}");
+        }
+
         return results.All(r => r.Failed == 0 && r.Said == r.Answered) ? 0 : 1;
     }
 
@@ -265,7 +275,7 @@ public sealed class MediaPipelineBenchmark : IBenchmark
     private sealed record RunResult(int Calls, int Said, int Answered, double LatencyP50, double LatencyP95, double LatencyP99, double LatencyMax,
         long LateFrames, long BotFrames, double TickLagP99, double FrameP50, double FrameP99, double FrameMax,
         double CpuPerCallPercent, double MemoryPerCallKiB, string LoadAverage, int Failed, LatencyBreakdown Breakdown, string LateReport,
-        long LateWhileLineKeptTime);
+        long LateWhileLineKeptTime, string StartupReport);
 
     private static async Task<RunResult> RunLoadAsync(InProcessServer server, int count, TimeSpan duration, byte[][] utterances, Random random,
         CancellationToken cancellationToken)
@@ -280,14 +290,22 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         using var workerLateFrames = ListenToWorkerLateFrames(workerLate);
         using var stalls = new ProcessStalls();
         server.Stats.ClearLateReleases();
+        server.Stats.ClearStarts();
         var runStart = Stopwatch.GetTimestamp();
+        var startup = new StartupReport(runStart);
         var callers = new List<Caller>(count);
         foreach (var wave in Enumerable.Range(0, count).Chunk(25))
         {
             // Connect in waves so the ramp does not distort the measured window.
             callers.AddRange(await Task.WhenAll(wave.Select(async _ =>
-                new Caller(await CallSimulator.ConnectAsync(server.MediaUri, await server.NewCallAsync(clock, cancellationToken), cancellationToken),
-                    new Random(random.Next())))));
+            {
+                var started = Stopwatch.GetTimestamp();
+                var call = await server.NewCallAsync(clock, cancellationToken);
+                var recorded = Stopwatch.GetTimestamp();
+                var sim = await CallSimulator.ConnectAsync(server.MediaUri, call, cancellationToken);
+                startup.Connected(Stopwatch.GetElapsedTime(started, recorded), Stopwatch.GetElapsedTime(recorded));
+                return new Caller(sim, new Random(random.Next()));
+            })));
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -298,7 +316,9 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
         var wall = Stopwatch.StartNew();
+        var steadyFrom = Stopwatch.GetTimestamp();
         await Task.Delay(duration, cancellationToken);
+        var steadyTo = Stopwatch.GetTimestamp();
         process.Refresh();
         var cpu = process.TotalProcessorTime - cpuBefore;
         var elapsed = wall.Elapsed;
@@ -320,13 +340,14 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         var botFrames = callers.Sum(c => c.Sim.BotBytesPlayed) / FrameBytes;
         var failed = callers.Count(c => c.Sim.Closed.IsCompleted || c.Sim.ProtocolViolations.Count > 0);
         var lateGaps = callers.SelectMany((c, i) => c.Sim.LateGaps.Select(g => (Call: i, Gap: g))).ToList();
+        var startupReport = startup.Render(count, stalls, clock.TickLags, [.. lateGaps.Select(g => g.Gap)], server.Stats.Starts, steadyFrom, steadyTo);
         await Task.WhenAll(callers.Select(c => c.HangUpAsync()));
         await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken); // the worker counts its late frames as each call ends
         return new RunResult(count, said, answered, Quantile(latencies, 0.5), Quantile(latencies, 0.95), Quantile(latencies, 0.99),
             latencies.Length == 0 ? 0 : latencies[^1], late, botFrames, Quantile(lags, 0.99),
             frameP50, frameP99, frameMax, cpu / elapsed * 100 / count, (memoryDuring - memoryBefore) / 1024.0 / count, load, failed,
             Breakdown(callers.SelectMany(c => c.Sim.Turns), workerLatencies), LateReport(lateGaps, stalls, runStart, Interlocked.Read(ref workerLate.Value), server.Stats.LateReleases),
-            lateGaps.Where(g => !LineBehind(g.Gap)).Sum(g => (long)g.Gap.Frames));
+            lateGaps.Where(g => !LineBehind(g.Gap)).Sum(g => (long)g.Gap.Frames), startupReport);
     }
 
     private sealed record SoakSample(double Minute, double HeapKiB, int Said, int Answered);

@@ -39,8 +39,13 @@ public sealed class ProcessStalls : EventListener
         public TimeSpan Length => Stopwatch.GetElapsedTime(From, To);
     }
 
-    /// <summary>Every 100 ms: the thread pool's threads and queued work items, and the CPU this process used since the last sample (% of one core).</summary>
-    public readonly record struct PoolSample(long At, int Threads, long Queued, double CpuPercent);
+    /// <summary>
+    /// Every 100 ms: the thread pool's threads and queued work items, and the CPU this process used since the last sample (% of one
+    /// core); and the process's running totals then, to difference between two samples: CPU time, bytes allocated, work items the
+    /// pool completed, garbage collections (gen 0, 1, 2) and their total pause, methods the JIT compiled and its time, lock contentions.
+    /// </summary>
+    public readonly record struct PoolSample(long At, int Threads, long Queued, double CpuPercent, TimeSpan Cpu, long Allocated, long Completed,
+        int Gen0, int Gen1, int Gen2, TimeSpan GcPause, long JitMethods, TimeSpan JitTime, long Contentions);
 
     public IReadOnlyList<PoolSample> PoolSamples => [.. _poolSamples];
 
@@ -131,7 +136,10 @@ public sealed class ProcessStalls : EventListener
                 var now = Stopwatch.GetTimestamp();
                 var used = process.TotalProcessorTime;
                 _poolSamples.Enqueue(new PoolSample(now, ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount,
-                    (used - cpu) / Stopwatch.GetElapsedTime(cpuAt, now) * 100));
+                    (used - cpu) / Stopwatch.GetElapsedTime(cpuAt, now) * 100, used, GC.GetTotalAllocatedBytes(precise: false),
+                    ThreadPool.CompletedWorkItemCount, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
+                    GC.GetTotalPauseDuration(), System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime(),
+                    Monitor.LockContentionCount));
                 (cpuAt, cpu) = (now, used);
             }
 

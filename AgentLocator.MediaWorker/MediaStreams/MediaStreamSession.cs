@@ -343,6 +343,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         StartSessionSpan(start);
 
         var session = await BoundedAsync("session lookup", ct => _services.Sessions.GetAsync(start.CallSid, ct), null, cancellationToken);
+        var lookedUp = Stopwatch.GetTimestamp();
         Guid callId, businessId;
         if (session is not null)
         {
@@ -378,6 +379,7 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
             return found;
         }, null, cancellationToken);
         await disarm;
+        var recorded = Stopwatch.GetTimestamp();
 
         // The row is the call: a webhook that answered before its write (Postgres over budget) carries an id of its own, and
         // when Twilio's retry of it wrote the row first, that id never became a row. Transcript, lead and engine go to the row.
@@ -395,11 +397,15 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
         StartSending(receive);
         _engine = _services.Engines.Create(_call);
         AttachStreamingEngine();
-        if (await AskEngineAsync("start", _engine.StartAsync, cancellationToken) is { } reply)
+        var first = await AskEngineAsync("start", _engine.StartAsync, cancellationToken);
+        var answered = Stopwatch.GetTimestamp();
+        if (first is not null)
         {
-            await PlayAsync(reply, null);
+            await PlayAsync(first, null);
         }
 
+        _services.Stats.RecordStart(new MediaStreamStats.StreamStartTiming(_streamStartedAt, Stopwatch.GetElapsedTime(_streamStartedAt, lookedUp),
+            Stopwatch.GetElapsedTime(lookedUp, recorded), Stopwatch.GetElapsedTime(recorded, answered), Stopwatch.GetElapsedTime(answered)));
         return true;
     }
 

@@ -26,6 +26,21 @@ public sealed class MediaStreamStats
     /// <summary>A reply frame written <see cref="Late"/> after its due time on the wall clock, at <see cref="At"/> (<see cref="Stopwatch"/> timestamp).</summary>
     public readonly record struct LateRelease(long At, TimeSpan Late);
 
+    private readonly System.Collections.Concurrent.ConcurrentQueue<StreamStartTiming> _starts = new();
+
+    /// <summary>Each stream's start (the first 10,000), phase by phase: where the time between <c>start</c> and its first reply went.</summary>
+    public IReadOnlyList<StreamStartTiming> Starts => [.. _starts];
+
+    /// <summary>
+    /// One stream's start, on the wall clock from its <c>start</c> message being read (<see cref="At"/>, a <see cref="Stopwatch"/>
+    /// timestamp): the session lookup, the call's records (Postgres, the watchdog), the engine's first reply, and that reply scheduled
+    /// with its first frames released. Meanwhile Twilio's frames queue unread: the receive loop reads the backlog afterwards.
+    /// </summary>
+    public readonly record struct StreamStartTiming(long At, TimeSpan Lookup, TimeSpan Records, TimeSpan Engine, TimeSpan FirstRelease)
+    {
+        public TimeSpan Total => Lookup + Records + Engine + FirstRelease;
+    }
+
     public long ActiveStreams => Interlocked.Read(ref _activeStreams);
 
     public long Frames => Interlocked.Read(ref _frames);
@@ -62,6 +77,16 @@ public sealed class MediaStreamStats
             _lateReleases.Enqueue(new LateRelease(Stopwatch.GetTimestamp(), late));
         }
     }
+
+    internal void RecordStart(StreamStartTiming timing)
+    {
+        if (_starts.Count < 10_000)
+        {
+            _starts.Enqueue(timing);
+        }
+    }
+
+    public void ClearStarts() => _starts.Clear();
 
     /// <summary>The per-frame processing time at quantile <paramref name="q"/> (upper bucket bound).</summary>
     public TimeSpan FrameTimeQuantile(double q)

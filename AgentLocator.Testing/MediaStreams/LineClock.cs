@@ -14,6 +14,7 @@ public sealed class LineClock : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<Line> _lines = [];
     private readonly List<double> _lagsMs = [];
+    private readonly List<(long At, double LagMs)> _tickLags = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
@@ -27,6 +28,12 @@ public sealed class LineClock : IAsyncDisposable
     public IReadOnlyList<double> LagsMs
     {
         get { lock (_gate) { return [.. _lagsMs]; } }
+    }
+
+    /// <summary>Every tick since the clock started: when it ran (<see cref="Stopwatch"/> timestamp) and how late (ms); not cleared by <see cref="ResetLags"/>.</summary>
+    public IReadOnlyList<(long At, double LagMs)> TickLags
+    {
+        get { lock (_gate) { return [.. _tickLags]; } }
     }
 
     public void ResetLags()
@@ -91,6 +98,7 @@ public sealed class LineClock : IAsyncDisposable
             lock (_gate)
             {
                 _lagsMs.Add(Math.Max(0, lag.TotalMilliseconds));
+                _tickLags.Add((Stopwatch.GetTimestamp(), Math.Max(0, lag.TotalMilliseconds)));
                 lines.AddRange(_lines);
             }
 
