@@ -208,11 +208,23 @@ public sealed class CallStore(AgentLocatorDbContext db)
     }
 
     public async Task<bool> RecordStreamStartedAsync(string callSid, string streamSid, DateTimeOffset at, CancellationToken cancellationToken) =>
-        await db.Database.ExecuteSqlInterpolatedAsync($"""
+        await StreamStartedAsync(callSid, streamSid, at, cancellationToken) is not null;
+
+    /// <summary>
+    /// Records that the call's media stream started and returns what the stream needs of the call's row (its id, customer and
+    /// whether it is test traffic), in one round trip; null when no call has that sid. A burst of call starts pays one statement
+    /// each, not a query for the whole row and then an update.
+    /// </summary>
+    public async Task<StartedStream?> StreamStartedAsync(string callSid, string streamSid, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var rows = await db.Database.SqlQuery<StartedStream>($"""
             UPDATE calls SET stream_started = true, stream_sid = COALESCE(stream_sid, {streamSid}),
                 stream_started_at = COALESCE(stream_started_at, {at}), updated_at = {at}
             WHERE call_sid = {callSid}
-            """, cancellationToken) == 1;
+            RETURNING id AS "CallId", customer_id AS "CustomerId", is_test AS "IsTest"
+            """).ToListAsync(cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
 
     public async Task<bool> RecordStreamStoppedAsync(string callSid, string? error, DateTimeOffset at, CancellationToken cancellationToken) =>
         await db.Database.ExecuteSqlInterpolatedAsync($"""

@@ -20,3 +20,6 @@ public sealed record IncomingCall(
 public sealed record BusinessRoute(Guid BusinessId, string Name, bool Active, int MaxRecordingSeconds, string? NotificationPhone, string? WhatsAppNumber);
 
 public sealed record RecordedCall(Guid CallId, Guid? CustomerId, bool Created);
+
+/// <summary>A call whose media stream has started, as the stream needs its row (<see cref="CallStore.StreamStartedAsync"/>).</summary>
+public sealed record StartedStream(Guid CallId, Guid? CustomerId, bool IsTest);

@@ -10,14 +10,12 @@ public sealed class CallRecords(IServiceScopeFactory scopes, TimeProvider clock,
     /// <summary>Where a live call is sent for voicemail: <c>/webhook/stream_ended</c>, which answers the recording TwiML once a fallback is recorded.</summary>
     public string VoicemailUrl => (configuration["PublicBaseUrl"] ?? "").TrimEnd('/') + "/webhook/stream_ended";
 
-    public async Task<Call?> GetCallAsync(string callSid, CancellationToken cancellationToken)
+    /// <summary>Records the stream's start on the call's row and returns the row's id, customer and test flag (null: no such call), in one statement.</summary>
+    public async Task<StartedStream?> StreamStartedAsync(string callSid, string streamSid, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<CallStore>().GetCallAsync(callSid, cancellationToken);
+        return await scope.ServiceProvider.GetRequiredService<CallStore>().StreamStartedAsync(callSid, streamSid, clock.GetUtcNow(), cancellationToken);
     }
-
-    public Task StreamStartedAsync(string callSid, string streamSid, CancellationToken cancellationToken) =>
-        WithStoreAsync(store => store.RecordStreamStartedAsync(callSid, streamSid, clock.GetUtcNow(), cancellationToken));
 
     public Task StreamStoppedAsync(string callSid, string? error, CancellationToken cancellationToken) =>
         WithStoreAsync(store => store.RecordStreamStoppedAsync(callSid, error, clock.GetUtcNow(), cancellationToken));

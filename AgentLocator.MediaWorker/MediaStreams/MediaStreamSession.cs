@@ -372,21 +372,16 @@ internal sealed partial class MediaStreamSession : IAsyncDisposable
 
         _started = true;
         var disarm = BoundedAsync("watchdog disarm", async ct => { await _services.Sessions.DisarmWatchdogAsync(_callSid, ct); return true; }, false, cancellationToken);
-        var call = await BoundedAsync("stream_started", async ct =>
-        {
-            var found = await _services.Records.GetCallAsync(_callSid, ct);
-            await _services.Records.StreamStartedAsync(_callSid, _streamSid, ct);
-            return found;
-        }, null, cancellationToken);
+        var call = await BoundedAsync("stream_started", ct => _services.Records.StreamStartedAsync(_callSid, _streamSid, ct), null, cancellationToken);
         await disarm;
         var recorded = Stopwatch.GetTimestamp();
 
         // The row is the call: a webhook that answered before its write (Postgres over budget) carries an id of its own, and
         // when Twilio's retry of it wrote the row first, that id never became a row. Transcript, lead and engine go to the row.
-        if (call is not null && call.Id != callId)
+        if (call is not null && call.CallId != callId)
         {
-            MediaStreamLog.CallIdFromRow(_logger, _callSid, callId, call.Id);
-            callId = call.Id;
+            MediaStreamLog.CallIdFromRow(_logger, _callSid, callId, call.CallId);
+            callId = call.CallId;
         }
 
         _call = new ConversationContext(_callSid, _streamSid, callId, businessId, session?.CustomerId ?? call?.CustomerId,
