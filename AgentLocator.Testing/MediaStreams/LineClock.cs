@@ -7,6 +7,11 @@ namespace AgentLocator.Testing.MediaStreams;
 /// every tick, each attached call plays a frame of the bot's audio, sends its caller frame and echoes
 /// the marks reached; the next tick starts once all have sent. A benchmark of hundreds of calls uses
 /// one of these instead of a timer per call. Records how late each tick started.
+/// The clock is a dedicated thread, asleep between ticks, as a media server's own clock is: the app under test
+/// shares this process's thread pool, and a clock woken through the pool (a timer's continuation) waited in its queue
+/// behind the app's work whenever a burst of call starts backed it up (queues of ~265 items, ~200 ms), then caught
+/// up by playing the bot's audio faster than real time, which no real peer does. Its ticks still cost this process's
+/// CPU, and a send that cannot complete at once is waited for before the next tick (its completion runs on the pool).
 /// </summary>
 public sealed class LineClock : IAsyncDisposable
 {
@@ -15,13 +20,14 @@ public sealed class LineClock : IAsyncDisposable
     private readonly List<Line> _lines = [];
     private readonly List<double> _lagsMs = [];
     private readonly List<(long At, double LagMs)> _tickLags = [];
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
+    private readonly Thread _thread;
+    private volatile bool _stopped;
 
     public LineClock(double speed = 1.0)
     {
         _interval = TimeSpan.FromTicks((long)(TimeSpan.FromMilliseconds(20).Ticks / speed));
-        _loop = Task.Run(RunAsync);
+        _thread = new Thread(Run) { IsBackground = true, Name = "line clock" };
+        _thread.Start();
     }
 
     /// <summary>How late each tick started (ms), since the last <see cref="ResetLags"/>.</summary>
@@ -56,18 +62,10 @@ public sealed class LineClock : IAsyncDisposable
         return line.Ended.Task;
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        try
-        {
-            await _loop;
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopped.
-        }
-
+        _stopped = true;
+        _thread.Join(TimeSpan.FromSeconds(5)); // the tick under way finishes; a send that hangs is the lines' to end
         lock (_gate)
         {
             foreach (var line in _lines)
@@ -76,21 +74,21 @@ public sealed class LineClock : IAsyncDisposable
             }
         }
 
-        _stop.Dispose();
+        return ValueTask.CompletedTask;
     }
 
-    private async Task RunAsync()
+    private void Run()
     {
         var clock = Stopwatch.StartNew();
         var pending = new List<(Line Line, Task<bool> Tick)>();
         var lines = new List<Line>();
-        for (long tick = 0; !_stop.IsCancellationRequested; tick++)
+        for (long tick = 0; !_stopped; tick++)
         {
             var due = _interval * tick;
             var wait = due - clock.Elapsed;
             if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(wait, _stop.Token);
+                Thread.Sleep(wait);
             }
 
             lines.Clear();
@@ -121,7 +119,8 @@ public sealed class LineClock : IAsyncDisposable
 
             foreach (var (line, step) in pending)
             {
-                if (!await step)
+                // Blocks this thread, not the pool: the step's rest runs on the pool once its send completes.
+                if (!step.GetAwaiter().GetResult())
                 {
                     End(line);
                 }
