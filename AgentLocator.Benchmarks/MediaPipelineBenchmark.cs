@@ -312,6 +312,8 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         var scripts = callers.Select(c => Task.Run(() => c.RunAsync(utterances, stop.Token), CancellationToken.None)).ToList();
         await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken); // warm-up: first questions, JIT
         clock.ResetLags();
+        var startFrames = (P50: server.Stats.FrameTimeQuantile(0.50).TotalMicroseconds, P99: server.Stats.FrameTimeQuantile(0.99).TotalMicroseconds,
+            Max: server.Stats.MaxFrameTime.TotalMicroseconds);
         server.Stats.Reset();
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
@@ -340,7 +342,9 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         var botFrames = callers.Sum(c => c.Sim.BotBytesPlayed) / FrameBytes;
         var failed = callers.Count(c => c.Sim.Closed.IsCompleted || c.Sim.ProtocolViolations.Count > 0);
         var lateGaps = callers.SelectMany((c, i) => c.Sim.LateGaps.Select(g => (Call: i, Gap: g))).ToList();
-        var startupReport = startup.Render(count, stalls, clock.TickLags, [.. lateGaps.Select(g => g.Gap)], server.Stats.Starts, steadyFrom, steadyTo);
+        var startupReport = startup.Render(count, stalls, clock.TickLags, [.. lateGaps.Select(g => g.Gap)], server.Stats.Starts, steadyFrom, steadyTo)
+            + string.Create(CultureInfo.InvariantCulture,
+                $"{Environment.NewLine}{Environment.NewLine}The worker's processing of a caller frame (µs, p50 / p99 / max): over the start-up (the ramp and the 3 s warm-up) {startFrames.P50:F0} / {startFrames.P99:F0} / {startFrames.Max:F0}; steady {frameP50:F0} / {frameP99:F0} / {frameMax:F0}.");
         await Task.WhenAll(callers.Select(c => c.HangUpAsync()));
         await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken); // the worker counts its late frames as each call ends
         return new RunResult(count, said, answered, Quantile(latencies, 0.5), Quantile(latencies, 0.95), Quantile(latencies, 0.99),
