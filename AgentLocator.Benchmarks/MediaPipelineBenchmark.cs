@@ -34,6 +34,8 @@ namespace AgentLocator.Benchmarks;
 /// one call of mixed turns for ten minutes and samples the heap. <c>--detector energy</c> runs the energy speech
 /// detector instead of Silero (the default when the model is beside the benchmark), for the model's CPU cost per call.
 /// <c>--playout-clock off</c> releases reply audio only from the receive loop (no <see cref="PlayoutClock"/>), to compare.
+/// <c>--call-rate 5</c> starts the calls as callers dial, 5 a second each on its own schedule, instead of all at once (the default:
+/// waves of 25 as fast as they connect, about 100 a second here); the start-up report says what the burst cost either way.
 /// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- media-pipeline --db "Host=..;Database=..;Username=.." --calls 300,1000 --seconds 60</code>
 /// CPU and memory are the whole process (MediaWorker and the simulated lines): an upper bound per call.
 /// </summary>
@@ -102,11 +104,17 @@ public sealed class MediaPipelineBenchmark : IBenchmark
 
         var callCounts = options.Get("calls", "300,1000").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
         var seconds = int.Parse(options.Get("seconds", "60"), CultureInfo.InvariantCulture);
+        var callRate = double.Parse(options.Get("call-rate", "0"), CultureInfo.InvariantCulture);
+        if (callRate < 0 || double.IsNaN(callRate) || double.IsInfinity(callRate))
+        {
+            Console.Error.WriteLine("--call-rate is calls a second (0, the default: all at once, in waves of 25 as fast as they connect).");
+            return 2;
+        }
         var results = new List<RunResult>();
         foreach (var calls in callCounts)
         {
             Console.Error.WriteLine($"running {calls} calls for {seconds} s ...");
-            results.Add(await RunLoadAsync(server, calls, TimeSpan.FromSeconds(seconds), utterances, random, cancellationToken));
+            results.Add(await RunLoadAsync(server, calls, TimeSpan.FromSeconds(seconds), callRate, utterances, random, cancellationToken));
         }
 
         Console.WriteLine();
@@ -277,7 +285,8 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         double CpuPerCallPercent, double MemoryPerCallKiB, string LoadAverage, int Failed, LatencyBreakdown Breakdown, string LateReport,
         long LateWhileLineKeptTime, string StartupReport);
 
-    private static async Task<RunResult> RunLoadAsync(InProcessServer server, int count, TimeSpan duration, byte[][] utterances, Random random,
+    /// <param name="callRate">Calls a second, each started on its own schedule; 0: all at once, in waves of 25 as fast as they connect.</param>
+    private static async Task<RunResult> RunLoadAsync(InProcessServer server, int count, TimeSpan duration, double callRate, byte[][] utterances, Random random,
         CancellationToken cancellationToken)
     {
         GC.Collect();
@@ -294,18 +303,40 @@ public sealed class MediaPipelineBenchmark : IBenchmark
         var runStart = Stopwatch.GetTimestamp();
         var startup = new StartupReport(runStart);
         var callers = new List<Caller>(count);
-        foreach (var wave in Enumerable.Range(0, count).Chunk(25))
+        async Task<Caller> ConnectAsync(Random callerRandom)
         {
-            // Connect in waves so the ramp does not distort the measured window.
-            callers.AddRange(await Task.WhenAll(wave.Select(async _ =>
+            var started = Stopwatch.GetTimestamp();
+            var call = await server.NewCallAsync(clock, cancellationToken);
+            var recorded = Stopwatch.GetTimestamp();
+            var sim = await CallSimulator.ConnectAsync(server.MediaUri, call, cancellationToken);
+            startup.Connected(Stopwatch.GetElapsedTime(started, recorded), Stopwatch.GetElapsedTime(recorded));
+            return new Caller(sim, callerRandom);
+        }
+
+        if (callRate > 0)
+        {
+            // Calls as callers dial them: each on its own schedule, whether or not the ones before have connected.
+            var connecting = new List<Task<Caller>>(count);
+            for (var i = 0; i < count; i++)
             {
-                var started = Stopwatch.GetTimestamp();
-                var call = await server.NewCallAsync(clock, cancellationToken);
-                var recorded = Stopwatch.GetTimestamp();
-                var sim = await CallSimulator.ConnectAsync(server.MediaUri, call, cancellationToken);
-                startup.Connected(Stopwatch.GetElapsedTime(started, recorded), Stopwatch.GetElapsedTime(recorded));
-                return new Caller(sim, new Random(random.Next()));
-            })));
+                var wait = TimeSpan.FromSeconds(i / callRate) - Stopwatch.GetElapsedTime(runStart);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, cancellationToken);
+                }
+
+                connecting.Add(ConnectAsync(new Random(random.Next())));
+            }
+
+            callers.AddRange(await Task.WhenAll(connecting));
+        }
+        else
+        {
+            foreach (var wave in Enumerable.Range(0, count).Chunk(25))
+            {
+                // Connect in waves so the ramp does not distort the measured window.
+                callers.AddRange(await Task.WhenAll(wave.Select(_ => ConnectAsync(new Random(random.Next())))));
+            }
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -52,7 +52,11 @@ internal sealed class StartupReport(long runStart)
         text.AppendLine();
         text.AppendLine("| per | CPU (ms) | allocated (KiB) | pool work items | JIT'd methods | JIT time (ms) | GCs, all / gen1+ / gen2 | GC pause (ms) | lock contentions |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|---|---:|---:|");
+        // The calls already up over the ramp cost what they cost steadily: what is left over is the starts' own.
+        var liveCallSeconds = arrivals.Sum(a => Math.Max(0, Stopwatch.GetElapsedTime(a.At, rampTo).TotalSeconds));
+        var own = steadySeconds > 0 ? ramp.Less(steady, liveCallSeconds / steadySeconds) : ramp;
         text.AppendLine(Row($"call start (the ramp and 1 s after, {ramp.Seconds:F1} s, over {arrivals.Count} calls)", ramp, arrivals.Count));
+        text.AppendLine(Row($"call start, less the steady cost of the {liveCallSeconds:F0} call-seconds already up then", own, arrivals.Count));
         text.AppendLine(Row($"call-second, steady ({steady.Seconds:F0} s × {calls} calls)", steady, steadySeconds));
         text.AppendLine();
         text.AppendLine("| t (s) | calls connected | CPU (% core) | allocated (MB) | pool work items | pool queued, max | pool delay, longest (ms) | JIT'd methods / ms | GCs / pause (ms) | line lag, max (ms) | late frames |");
@@ -92,7 +96,17 @@ internal sealed class StartupReport(long runStart)
     }
 
     private readonly record struct Totals(double Seconds, TimeSpan Cpu, long Allocated, long Completed, int Gen0, int Gen1, int Gen2, TimeSpan GcPause,
-        long JitMethods, TimeSpan JitTime, long Contentions);
+        long JitMethods, TimeSpan JitTime, long Contentions)
+    {
+        /// <summary>These totals less <paramref name="share"/> of <paramref name="other"/>'s (GCs and JIT kept: the process's, not the calls').</summary>
+        public Totals Less(Totals other, double share) => this with
+        {
+            Cpu = Cpu - other.Cpu * share,
+            Allocated = Allocated - (long)(other.Allocated * share),
+            Completed = Completed - (long)(other.Completed * share),
+            Contentions = Contentions - (long)(other.Contentions * share),
+        };
+    }
 
     /// <summary>The process's totals between the last samples at or before <paramref name="from"/> and <paramref name="to"/>.</summary>
     private static Totals Delta(IReadOnlyList<ProcessStalls.PoolSample> samples, long from, long to)
