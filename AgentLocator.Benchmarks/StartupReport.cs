@@ -25,7 +25,7 @@ internal sealed class StartupReport(long runStart)
 
     /// <param name="stalls">The run's probe (its samples every 100 ms).</param>
     /// <param name="steadyFrom">The measured window (Stopwatch timestamps), for the steady state per call-second.</param>
-    public string Render(int calls, ProcessStalls stalls, IReadOnlyList<(long At, double LagMs)> ticks, IReadOnlyList<LateGap> gaps,
+    public string Render(int calls, ProcessStalls stalls, IReadOnlyList<(long At, double LagMs, double WaitedMs)> ticks, IReadOnlyList<LateGap> gaps,
         IReadOnlyList<MediaStreamStats.StreamStartTiming> starts, long steadyFrom, long steadyTo)
     {
         var arrivals = _arrivals.OrderBy(a => a.At).ToList();
@@ -59,8 +59,8 @@ internal sealed class StartupReport(long runStart)
         text.AppendLine(Row($"call start, less the steady cost of the {liveCallSeconds:F0} call-seconds already up then", own, arrivals.Count));
         text.AppendLine(Row($"call-second, steady ({steady.Seconds:F0} s × {calls} calls)", steady, steadySeconds));
         text.AppendLine();
-        text.AppendLine("| t (s) | calls connected | CPU (% core) | allocated (MB) | pool work items | pool queued, max | pool delay, longest (ms) | JIT'd methods / ms | GCs / pause (ms) | line lag, max (ms) | late frames |");
-        text.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|");
+        text.AppendLine("| t (s) | calls connected | CPU (% core) | allocated (MB) | pool work items | pool queued, max | pool delay, longest (ms) | JIT'd methods / ms | GCs / pause (ms) | line lag, max (ms) | line waited on sends, max (ms) | late frames |");
+        text.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|");
         var step = (long)(Step.TotalSeconds * Stopwatch.Frequency);
         for (var from = runStart; from < rampEnd + (long)(After.TotalSeconds * Stopwatch.Frequency); from += step)
         {
@@ -69,11 +69,12 @@ internal sealed class StartupReport(long runStart)
             var queued = samples.Where(s => s.At >= from && s.At < to).Select(s => s.Queued).DefaultIfEmpty(0).Max();
             var poolDelay = ProcessStalls.Within(stalls.PoolDelays, from, to).Longest;
             var lag = ticks.Where(t => t.At >= from && t.At < to).Select(t => t.LagMs).DefaultIfEmpty(0).Max();
+            var waited = ticks.Where(t => t.At >= from && t.At < to).Select(t => t.WaitedMs).DefaultIfEmpty(0).Max();
             var late = gaps.Where(g => g.DryAtTimestamp >= from && g.DryAtTimestamp < to).Sum(g => g.Frames);
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {Stopwatch.GetElapsedTime(runStart, from).TotalSeconds:F1} | {arrivals.Count(a => a.At < to)} | {(d.Seconds > 0 ? d.Cpu.TotalMilliseconds / 10 / d.Seconds : 0):F0} "
                 + $"| {d.Allocated / 1048576.0:F1} | {d.Completed} | {queued} | {poolDelay.TotalMilliseconds:F0} | {d.JitMethods} / {d.JitTime.TotalMilliseconds:F0} "
-                + $"| {d.Gen0} / {d.GcPause.TotalMilliseconds:F0} | {lag:F0} | {late} |"));
+                + $"| {d.Gen0} / {d.GcPause.TotalMilliseconds:F0} | {lag:F0} | {waited:F0} | {late} |"));
         }
 
         return text.ToString().TrimEnd();

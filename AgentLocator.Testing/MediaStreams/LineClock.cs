@@ -19,7 +19,7 @@ public sealed class LineClock : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<Line> _lines = [];
     private readonly List<double> _lagsMs = [];
-    private readonly List<(long At, double LagMs)> _tickLags = [];
+    private readonly List<(long At, double LagMs, double WaitedMs)> _tickLags = [];
     private readonly Thread _thread;
     private volatile bool _stopped;
 
@@ -36,8 +36,12 @@ public sealed class LineClock : IAsyncDisposable
         get { lock (_gate) { return [.. _lagsMs]; } }
     }
 
-    /// <summary>Every tick since the clock started: when it ran (<see cref="Stopwatch"/> timestamp) and how late (ms); not cleared by <see cref="ResetLags"/>.</summary>
-    public IReadOnlyList<(long At, double LagMs)> TickLags
+    /// <summary>
+    /// Every tick since the clock started: when it ran (<see cref="Stopwatch"/> timestamp), how late (ms), and how long it waited for
+    /// sends that did not complete at once (ms: their completion runs on the thread pool, so a backed-up pool holds the line up there);
+    /// not cleared by <see cref="ResetLags"/>.
+    /// </summary>
+    public IReadOnlyList<(long At, double LagMs, double WaitedMs)> TickLags
     {
         get { lock (_gate) { return [.. _tickLags]; } }
     }
@@ -92,11 +96,11 @@ public sealed class LineClock : IAsyncDisposable
             }
 
             lines.Clear();
+            var ranAt = Stopwatch.GetTimestamp();
             var lag = clock.Elapsed - due;
             lock (_gate)
             {
                 _lagsMs.Add(Math.Max(0, lag.TotalMilliseconds));
-                _tickLags.Add((Stopwatch.GetTimestamp(), Math.Max(0, lag.TotalMilliseconds)));
                 lines.AddRange(_lines);
             }
 
@@ -117,6 +121,7 @@ public sealed class LineClock : IAsyncDisposable
                 }
             }
 
+            var waitFrom = Stopwatch.GetTimestamp();
             foreach (var (line, step) in pending)
             {
                 // Blocks this thread, not the pool: the step's rest runs on the pool once its send completes.
@@ -124,6 +129,12 @@ public sealed class LineClock : IAsyncDisposable
                 {
                     End(line);
                 }
+            }
+
+            var waited = pending.Count > 0 ? Stopwatch.GetElapsedTime(waitFrom).TotalMilliseconds : 0;
+            lock (_gate)
+            {
+                _tickLags.Add((ranAt, Math.Max(0, lag.TotalMilliseconds), waited));
             }
         }
     }
