@@ -423,7 +423,7 @@ public sealed class EchoCanceller
     /// the echo came out, however loud the echo was beside them). Each clear estimate is a vote for its delay.
     /// Or, when neither the filter nor a waveform fit had taken the echo out and the waveform does not look like a
     /// plain copy (<see cref="PlainEchoCorrelation"/>), the spectral model fitted over the window explains all but
-    /// <see cref="SpectralEchoShare"/> of it (a reverberant echo; the model takes that fit).
+    /// <see cref="SpectralEchoShare"/> of it, frame by frame too (a reverberant echo alone; the model takes that fit).
     /// </summary>
     public bool ExplainsRecentAudioAsEcho(int window = 3200)
     {
@@ -468,8 +468,10 @@ public sealed class EchoCanceller
 
     /// <summary>
     /// Whether the spectral model, fitted over the last <paramref name="frames"/> frames at the envelope search's delays or at
-    /// the delay it uses, explains all but <see cref="SpectralEchoShare"/> of their power: a reverberant echo no filter predicts
-    /// (the model then takes that delay and fit). Fitted afresh, not judged by the gains learned: those are learned on the frames
+    /// the delay it uses, explains all but <see cref="SpectralEchoShare"/> of their power, and leaves no double talk (fewer than
+    /// <see cref="SpectralEchoModel.DoubleTalkFrames"/> frames mostly unexplained: a caller at the echo's level adds only about
+    /// 3 dB, which a fit over the window takes into its gains, but not in the frames where their voice stands alone): a
+    /// reverberant echo no filter predicts (the model then takes that delay and fit). Fitted afresh, not judged by the gains learned: those are learned on the frames
     /// the model explained, a little low, and a first reply has had no time to learn them.
     /// </summary>
     private bool ExplainsAsSpectralEcho(int frames, (int First, int Second) coarse)
