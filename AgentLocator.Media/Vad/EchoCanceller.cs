@@ -624,10 +624,71 @@ public sealed class EchoCanceller
         current = _spectrum.DelaySamples ?? int.MinValue / 2;
         adopted |= _coarseDelays.Second >= 0 && Math.Abs(_coarseDelays.Second - current) > Block && _spectrum.Offer(_coarseDelays.Second, SpectralAdoptShare);
 
-        // Its power explained, its waveform not, after a second of the bot talking with no clear estimate of a plain copy:
-        // an echo path no filter follows.
-        _reverberant |= adopted && LastSearch.Waveform < PlainEchoCorrelation && _lock.Votes == 0 && _samples - _talkingSince >= ReverberantAfter;
+        // Its power explained, its waveform not, after a second of the bot talking with no clear estimate of a plain copy (or
+        // sooner, when the line was quiet until its echo arrived): an echo path no filter follows.
+        if (_reverberant || LastSearch.Waveform >= PlainEchoCorrelation || _lock.Votes > 0)
+        {
+            return;
+        }
+
+        _reverberant = adopted && _samples - _talkingSince >= ReverberantAfter || QuietUntilEchoArrived();
     }
+
+    /// <summary>
+    /// In the bot's first 800 ms of talking (a call's first reply, before the second <see cref="ReverberantAfter"/> waits for):
+    /// whether the delay the spectral model uses, fitted afresh over the search's window, explains the line as surely as the
+    /// echo check asks (all but <see cref="SpectralEchoShare"/> of its power, no double talk) after at least 200 ms of its echo,
+    /// and the line was quiet from the bot's first audio until that delay's echo could arrive (every 20 ms at least 20 dB
+    /// under the line since): what came in is the echo's onset, not a caller who was talking already, so the model can judge
+    /// the frames from here on.
+    /// </summary>
+    private bool QuietUntilEchoArrived()
+    {
+        if (_spectrum.DelaySamples is not { } delay)
+        {
+            return false;
+        }
+
+        var arrival = _talkingSince + delay;
+        if (_samples - _talkingSince > InboundLength || _samples - arrival < FrameSamples * 10)
+        {
+            return false; // the start is no longer in the ring, or too little of the echo has come in to compare with
+        }
+
+        // The delay in use, fitted afresh over the search's window (the model adopted it on a looser fit, maybe earlier).
+        if (_spectrum.ShareInUse() > SpectralEchoShare || _spectrum.LastUnexplainedFrames >= SpectralEchoModel.DoubleTalkFrames)
+        {
+            return false;
+        }
+
+        var echo = 0f;
+        for (var n = arrival; n < _samples; n++)
+        {
+            var y = InboundAt(n);
+            echo += y * y;
+        }
+
+        var frameEcho = echo / (_samples - arrival) * FrameSamples;
+        for (var start = _talkingSince; start + FrameSamples <= arrival; start += FrameSamples)
+        {
+            var before = 0f;
+            for (var n = start; n < start + FrameSamples; n++)
+            {
+                var y = InboundAt(n);
+                before += y * y;
+            }
+
+            if (before > QuietShare * frameEcho)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A 20 ms stretch before the echo's arrival at most this share of the echo's mean power since (−20 dB) is quiet.</summary>
+    private const float QuietShare = 0.01f;
 
     /// <summary>
     /// The frame as the spectral model sees it: its echo predicted per band, and what is beyond it heard (the frame scaled

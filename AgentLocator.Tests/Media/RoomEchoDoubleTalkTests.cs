@@ -150,7 +150,7 @@ public sealed class RoomEchoDoubleTalkTests
     /// <summary>
     /// A caller at the echo's level who begins as the first reply's echo arrives, before the adaptive filter has anything to
     /// go on: the echo check no longer turns them down with the echo (the fit alone let 3 of these 8 go unheard for the whole
-    /// reply), and they are caught: within 340–800 ms of their voice here (the level rule's 300 ms of voice, then the check; a
+    /// reply), and they are caught within 800 ms of their voice (the level rule's 300 ms of voice, then the check; a
     /// check that turns them down still makes them start over).
     /// </summary>
     [Theory]
