@@ -19,6 +19,38 @@ public sealed class RoomEchoDoubleTalkTests
     /// <summary>Three of the receptionist's questions back to back, as one reply (4-5 s).</summary>
     private static byte[] Reply => [.. Prompt(PromptKeys.AskName), .. Prompt(PromptKeys.AskReason), .. Prompt(PromptKeys.AskCallbackTime)];
 
+    /// <summary>The reply scheduled a second into the call.</summary>
+    private const int ReplyAt = 8000;
+
+    /// <summary>
+    /// The line of a call's first reply (<see cref="Reply"/> from <see cref="ReplyAt"/>) whose echo comes back through
+    /// <paramref name="room"/> <paramref name="delayMs"/> late with −65 dBFS noise, and <paramref name="caller"/> from
+    /// <paramref name="callerAt"/> (line samples): mu-law, as Twilio sends it.
+    /// </summary>
+    private static byte[] FirstReplyLine(EchoPathModel room, int delayMs, byte[]? caller, int callerAt)
+    {
+        var reference = MuLaw.Decode(Reply);
+        room.Calibrate(reference);
+        var speaker = room.Loudspeaker(reference);
+        var delay = delayMs * 8;
+        var length = (ReplyAt + reference.Length + delay + room.Tail) / 160 * 160;
+        var noise = NoiseSignals.White(8000, -65, delayMs);
+        var callerPcm = caller is null ? [] : MuLaw.Decode(caller);
+        var line = new short[length];
+        for (var n = 0; n < length; n++)
+        {
+            var sample = noise[n % noise.Length] + EchoGain * room.Echo(speaker, n - ReplyAt - delay, reference.Length);
+            if (n >= callerAt && n - callerAt < callerPcm.Length)
+            {
+                sample += callerPcm[n - callerAt];
+            }
+
+            line[n] = (short)Math.Clamp(Math.Round(sample), short.MinValue, short.MaxValue);
+        }
+
+        return MuLaw.Encode(line);
+    }
+
     public static TheoryData<int, int> Rooms => new()
     {
         { 1, 120 }, { 1, 250 }, { 2, 60 }, { 2, 320 }, { 3, 180 }, { 3, 450 }, { 4, 250 }, { 4, 120 },
@@ -27,29 +59,16 @@ public sealed class RoomEchoDoubleTalkTests
     /// <summary>The model alone on the first reply's line, at the echo's true delay; at each of <paramref name="checks"/> whether a fit over the last 400 ms explains it, and the frames it left mostly unexplained.</summary>
     private static (bool Explained, int Unexplained, float Share)[] Model(EchoPathModel room, int delayMs, int[] checks, byte[]? caller = null, int callerAt = 0)
     {
-        const int replyAt = 8000;
         var reply = Reply;
+        var line = MuLaw.Decode(FirstReplyLine(room, delayMs, caller, callerAt)).Select(s => s / 32768f).ToArray();
+        var bot = new float[line.Length];
         var reference = MuLaw.Decode(reply);
-        room.Calibrate(reference);
-        var speaker = room.Loudspeaker(reference);
-        var delay = delayMs * 8;
-        var length = (replyAt + reference.Length + delay + room.Tail) / 160 * 160;
-        var noise = NoiseSignals.White(8000, -65, delayMs);
-        var callerPcm = caller is null ? [] : MuLaw.Decode(caller);
-        var line = new float[length];
-        var bot = new float[length];
-        for (var n = 0; n < length; n++)
+        for (var n = 0; n < reference.Length && ReplyAt + n < bot.Length; n++)
         {
-            var sample = noise[n % noise.Length] + EchoGain * room.Echo(speaker, n - replyAt - delay, reference.Length);
-            if (n >= callerAt && n - callerAt < callerPcm.Length)
-            {
-                sample += callerPcm[n - callerAt];
-            }
-
-            line[n] = MuLaw.Decode(MuLaw.Encode([(short)Math.Clamp(Math.Round(sample), short.MinValue, short.MaxValue)]))[0] / 32768f;
-            bot[n] = n >= replyAt && n - replyAt < reference.Length ? reference[n - replyAt] / 32768f : 0;
+            bot[ReplyAt + n] = reference[n] / 32768f;
         }
 
+        var length = line.Length;
         var model = new SpectralEchoModel();
         var answers = new (bool, int, float)[checks.Length];
         for (var end = 320; end <= length; end += 160)
@@ -59,7 +78,7 @@ public sealed class RoomEchoDoubleTalkTests
             {
                 if (checks[c] == end)
                 {
-                    var explained = model.Explains(delay, 20, EchoCanceller.SpectralEchoShare);
+                    var explained = model.Explains(delayMs * 8, 20, EchoCanceller.SpectralEchoShare);
                     answers[c] = (explained, model.LastUnexplainedFrames, model.LastFitShare);
                 }
             }
@@ -69,7 +88,7 @@ public sealed class RoomEchoDoubleTalkTests
     }
 
     /// <summary>Line samples from the start of the reply's echo.</summary>
-    private static int IntoEcho(int delayMs, int ms) => (8000 + (delayMs + ms) * 8) / 160 * 160;
+    private static int IntoEcho(int delayMs, int ms) => (ReplyAt + (delayMs + ms) * 8) / 160 * 160;
 
     [Theory]
     [MemberData(nameof(Rooms))]
@@ -105,32 +124,13 @@ public sealed class RoomEchoDoubleTalkTests
     /// <summary>The first reply through the listener, as a call runs it, with the caller from <paramref name="callerAt"/>: where the first barge-in fired (line samples; −1: none).</summary>
     private static int Listen(EchoPathModel room, int delayMs, byte[] caller, int callerAt)
     {
-        const int replyAt = 8000;
         var reply = Reply;
-        var reference = MuLaw.Decode(reply);
-        room.Calibrate(reference);
-        var speaker = room.Loudspeaker(reference);
-        var delay = delayMs * 8;
-        var length = (replyAt + reference.Length + delay + room.Tail) / 160 * 160;
-        var noise = NoiseSignals.White(8000, -65, delayMs);
-        var callerPcm = MuLaw.Decode(caller);
-        var line = new short[length];
-        for (var n = 0; n < length; n++)
-        {
-            var sample = noise[n % noise.Length] + EchoGain * room.Echo(speaker, n - replyAt - delay, reference.Length);
-            if (n >= callerAt && n - callerAt < callerPcm.Length)
-            {
-                sample += callerPcm[n - callerAt];
-            }
-
-            line[n] = (short)Math.Clamp(Math.Round(sample), short.MinValue, short.MaxValue);
-        }
-
-        var inbound = MuLaw.Encode(line);
+        var inbound = FirstReplyLine(room, delayMs, caller, callerAt);
+        var length = inbound.Length;
         var listener = new BargeInListener();
         for (var o = 0; o + 160 <= length; o += 160)
         {
-            var at = o - replyAt;
+            var at = o - ReplyAt;
             var scheduled = at >= 0 && at < reply.Length ? reply.AsSpan(at, Math.Min(160, reply.Length - at)) : [];
             if (at == 0)
             {
