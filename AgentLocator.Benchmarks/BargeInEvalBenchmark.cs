@@ -159,6 +159,8 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         var firstRandom = new Random(seed + 1000); // apart from the trials' draws, so adding this measurement left them as they were
         long firstFalse = 0;
         var firstSpeech = TimeSpan.Zero;
+        var firstSounds = new List<double>();
+        var echoTakenForCallers = 0;
         foreach (var delay in delays)
         {
             long count = 0, speech = 0;
@@ -168,6 +170,11 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                 var result = line.Run([new Reply(SampleRate, audio, delay * SampleRate / 1000 + firstRandom.Next(line.JitterSamples + 1))], caller: null, callerAt: 0, detectors.Factory, stopAtFirstBargeIn: false);
                 count += result.BargeIns.Count;
                 speech += audio.Length;
+                echoTakenForCallers += result.CallersFirst;
+                if (result.FirstSoundCorrelation >= 0)
+                {
+                    firstSounds.Add(result.FirstSoundCorrelation);
+                }
             }
 
             firstFalse += count;
@@ -180,6 +187,9 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"first replies: {firstFalse} false barge-ins in {firstSpeech.TotalMinutes:F1} min of first-reply speech = {firstRate:F2} per 10 min (target ≤ 1)"));
+        firstSounds.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"the echo as a reply's first sound: {firstSounds.Count} judged, correlation with the bot's audio min {(firstSounds.Count > 0 ? firstSounds[0] : double.NaN):F2}, 1st percentile {Percentile(firstSounds, 1):F2} (a caller's below {BargeInListener.FirstSoundCallerCorrelation:F2}); taken for a caller {echoTakenForCallers}"));
 
         // Detection latency of a caller at the echo's level.
         var latencies = new Dictionary<string, List<double>> { ["first reply (300-700 ms in)"] = [], ["later reply (0.5-2.5 s in)"] = [] };
@@ -233,7 +243,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                     {
                         var reply = replies[^1];
                         late.Add(string.Create(CultureInfo.InvariantCulture,
-                            $"| {delay} | {(later ? "later" : "first")} | {callers.IndexOf(utterance)} | {(onset - reply.StartAt) * 1000 / SampleRate} | {(reply.StartAt + reply.EchoOffset) - onset} | {latency:F0} | {Why(trace, onset)} |"));
+                            $"| {delay} | {(later ? "later" : "first")} | {callers.IndexOf(utterance)} | {(onset - reply.StartAt) * 1000 / SampleRate} | {(reply.StartAt + reply.EchoOffset) - onset} | {latency:F0} | {Why(trace, onset)} | {FirstSound(result)} |"));
                         if (traceLate)
                         {
                             late.Add("```");
@@ -276,8 +286,8 @@ public sealed class BargeInEvalBenchmark : IBenchmark
             Console.WriteLine();
             Console.WriteLine("Callers not caught within 400 ms (echo due: samples from voice onset to the reply's first echo, negative when it came first):");
             Console.WriteLine();
-            Console.WriteLine("| echo delay (ms) | reply | utterance | onset, ms into the reply | echo due (samples after onset) | latency (ms) | in the first 400 ms after onset |");
-            Console.WriteLine("|---:|---|---:|---:|---:|---:|---|");
+            Console.WriteLine("| echo delay (ms) | reply | utterance | onset, ms into the reply | echo due (samples after onset) | latency (ms) | in the first 400 ms after onset | the reply's first sound |");
+            Console.WriteLine("|---:|---|---:|---:|---:|---:|---|---|");
             late.ForEach(Console.WriteLine);
         }
 
@@ -299,6 +309,11 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         return string.Create(CultureInfo.InvariantCulture,
             $"{window.Count} frames: {window.Count(x => x.Cancelled)} cancelled ({window.Count(x => x.Locked)} locked), {window.Count(x => x.Voiced)} over the bar, {window.Count(x => x.Speech)} speech; mean margin over the bar {window.Average(x => Math.Max(-30, x.Heard - x.Threshold)):F1} dB");
     }
+
+    /// <summary>How the last reply's first sound after a quiet line was judged: not at all, the bot's echo, or a caller's.</summary>
+    private static string FirstSound(RunResult result) => result.FirstSoundCorrelation < 0
+        ? "not judged"
+        : string.Create(CultureInfo.InvariantCulture, $"correlation {result.FirstSoundCorrelation:F2}: {(result.CallersFirst > 0 ? "a caller's" : "the echo's")}");
 
     /// <summary>One frame of a latency trial as the listener saw it.</summary>
     private sealed record TraceFrame(long At, double Inbound, double Heard, double Echo, double Threshold, bool Cancelled, bool Locked, bool Speech, bool Voiced, bool BargeIn,
@@ -364,7 +379,9 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         public double[]? Speaker { get; set; }
     }
 
-    private sealed record RunResult(List<long> BargeIns, int EchoRejections, int Locks, double MicrosecondsPerBotFrame);
+    /// <param name="FirstSoundCorrelation">The last reply's first sound: its best correlation with the bot's audio at a delay the echo could have (−1: not judged).</param>
+    /// <param name="CallersFirst">Replies whose first sound was judged a caller's.</param>
+    private sealed record RunResult(List<long> BargeIns, int EchoRejections, int Locks, double MicrosecondsPerBotFrame, double FirstSoundCorrelation = -1, int CallersFirst = 0);
 
     private sealed class LineModel(double echoGain, int jitterSamples, short[] noise, EchoPathModel echoPath)
     {
@@ -464,7 +481,8 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                 }
             }
 
-            return new RunResult(bargeIns, listener.EchoRejections, listener.Echo.Locks, botFrames == 0 ? 0 : botTime.TotalMicroseconds / botFrames);
+            return new RunResult(bargeIns, listener.EchoRejections, listener.Echo.Locks, botFrames == 0 ? 0 : botTime.TotalMicroseconds / botFrames,
+                listener.FirstSoundCorrelation, listener.CallersFirst);
         }
     }
 

@@ -23,7 +23,8 @@ public sealed class BargeInDetector
     private bool _echoCancelled;
     private bool _inCandidate;
     private bool _fired;
-    private readonly (TimeSpan Start, TimeSpan Duration, bool Voiced)[] _history = new (TimeSpan, TimeSpan, bool)[HistoryFrames];
+    private readonly (TimeSpan Start, TimeSpan Duration, bool Voiced, double Level)[] _history = new (TimeSpan, TimeSpan, bool, double)[HistoryFrames];
+    private TimeSpan? _callerFrom;
     private int _historyAt;
     private int _historyCount;
     private TimeSpan _candidateGap;
@@ -67,6 +68,37 @@ public sealed class BargeInDetector
         _echoDbfs = Math.Max(cancelled ? predictedEchoDbfs : AudioLevel.SilenceDbfs, Math.Max(decayed, AudioLevel.SilenceDbfs));
     }
 
+    /// <summary>
+    /// The line's first sound in this reply, from <paramref name="onset"/> on, is a caller's, not the bot's echo (it came after a
+    /// quiet line and matches the bot's audio at no delay the echo could have: <see cref="BargeInListener"/>). Until the echo is
+    /// cancelled the caller is then judged as over a cancelled echo with nothing left of it: above the line's noise
+    /// (<see cref="BargeInOptions.CancelledMinLevelDbfs"/>, <see cref="BargeInOptions.NoiseMarginDb"/>) for
+    /// <see cref="BargeInOptions.MinDuration"/> of which <see cref="BargeInOptions.MinVoicedShare"/> voiced, not held to the bot's
+    /// playback level; the frames since the onset are judged again so. <see cref="Reset"/> ends it.
+    /// </summary>
+    public void CallerFirst(TimeSpan onset, double noiseFloorDbfs)
+    {
+        _callerFrom = onset;
+        var bar = CallerFirstThreshold(noiseFloorDbfs);
+        for (var k = 0; k < _historyCount; k++)
+        {
+            ref var frame = ref _history[(_historyAt - 1 - k + HistoryFrames) % HistoryFrames];
+            if (frame.Start >= onset)
+            {
+                frame.Voiced = frame.Level > bar;
+            }
+        }
+    }
+
+    /// <summary>Whether the caller spoke first in this reply (<see cref="CallerFirst"/>).</summary>
+    public bool CallerSpokeFirst => _callerFrom is not null;
+
+    private double CallerFirstThreshold(double noiseFloorDbfs) =>
+        Math.Max(_options.CancelledMinLevelDbfs, noiseFloorDbfs + _options.NoiseMarginDb);
+
+    /// <summary>Judged as over a cancelled echo: the echo is cancelled, or the caller spoke before it (<see cref="CallerFirst"/>).</summary>
+    private bool JudgedAsCancelled => _echoCancelled || _callerFrom is not null;
+
     /// <summary>The remembered (peak-held, decaying) level of the echo predicted in the caller's frames.</summary>
     public double EchoLevelDbfs => _echoDbfs;
 
@@ -77,6 +109,11 @@ public sealed class BargeInDetector
         if (_echoCancelled)
         {
             overBot = Math.Min(overBot, Math.Max(_echoDbfs + _echoMarginDb, _playbackDbfs + _options.CancelledPlaybackMarginDb));
+        }
+
+        if (!_echoCancelled && _callerFrom is not null)
+        {
+            return CallerFirstThreshold(noiseFloorDbfs);
         }
 
         var floor = _echoCancelled ? _options.CancelledMinLevelDbfs : _options.MinLevelDbfs;
@@ -113,13 +150,13 @@ public sealed class BargeInDetector
 
         // With the echo cancelled, the noise floor as it was when the caller began: a speech detector's floor creeps up
         // under their own voice. Over the level rule the floor rising under the echo is what holds the echo back.
-        if (_inCandidate && _echoCancelled)
+        if (_inCandidate && JudgedAsCancelled)
         {
             noiseFloorDbfs = Math.Min(noiseFloorDbfs, _candidateNoiseFloorDbfs);
         }
 
         var voiced = levelDbfs > ThresholdDbfs(noiseFloorDbfs);
-        Remember(timestamp, frameDuration, voiced);
+        Remember(timestamp, frameDuration, voiced, levelDbfs);
         if (voiced)
         {
             if (!_inCandidate)
@@ -158,14 +195,15 @@ public sealed class BargeInDetector
     private bool EnoughVoice(TimeSpan end, out TimeSpan onset)
     {
         var minDuration = _echoCancelled ? MinDurationNow : _options.MinDuration;
-        var share = Confirmed ? Math.Min(_options.ConfirmedVoicedShare, _options.MinVoicedShare) : _options.MinVoicedShare;
+        var asCancelled = JudgedAsCancelled;
+        var share = Confirmed && _echoCancelled ? Math.Min(_options.ConfirmedVoicedShare, _options.MinVoicedShare) : _options.MinVoicedShare;
         var tolerance = GapToleranceNow;
         var voiced = TimeSpan.Zero;
         var gap = TimeSpan.Zero;
         var next = end;
         for (var k = 0; k < _historyCount; k++)
         {
-            var (start, duration, isVoiced) = _history[(_historyAt - 1 - k + HistoryFrames) % HistoryFrames];
+            var (start, duration, isVoiced, _) = _history[(_historyAt - 1 - k + HistoryFrames) % HistoryFrames];
             gap += next - (start + duration); // time no frame covered (nothing was played then) is a gap too
             if (gap > tolerance)
             {
@@ -178,7 +216,7 @@ public sealed class BargeInDetector
                 gap = TimeSpan.Zero;
                 var kept = end - start;
                 // Over the echo's level rule only voiced frames count: the echo itself passes it now and then.
-                if (_echoCancelled ? kept >= minDuration && voiced >= share * kept : voiced >= minDuration)
+                if (asCancelled ? kept >= minDuration && voiced >= share * kept : voiced >= minDuration)
                 {
                     onset = start;
                     return true;
@@ -201,14 +239,14 @@ public sealed class BargeInDetector
         return false;
     }
 
-    private void Remember(TimeSpan start, TimeSpan duration, bool voiced)
+    private void Remember(TimeSpan start, TimeSpan duration, bool voiced, double level)
     {
-        _history[_historyAt] = (start, duration, voiced);
+        _history[_historyAt] = (start, duration, voiced, level);
         _historyAt = (_historyAt + 1) % HistoryFrames;
         _historyCount = Math.Min(_historyCount + 1, HistoryFrames);
     }
 
-    private TimeSpan GapToleranceNow => _echoCancelled ? _options.CancelledGapTolerance : _options.GapTolerance;
+    private TimeSpan GapToleranceNow => JudgedAsCancelled ? _options.CancelledGapTolerance : _options.GapTolerance;
 
     /// <summary>With the echo cancelled, the voice needed now: less once the speech detector confirms the caller.</summary>
     private TimeSpan MinDurationNow => Confirmed && _options.ConfirmedMinDuration < _options.MinDuration ? _options.ConfirmedMinDuration : _options.MinDuration;
@@ -219,6 +257,7 @@ public sealed class BargeInDetector
         _inCandidate = false;
         _fired = false;
         _historyCount = 0;
+        _callerFrom = null;
     }
 
     private TimeSpan FrameDuration(int samples) => TimeSpan.FromTicks(samples * TimeSpan.TicksPerSecond / _options.SampleRate);

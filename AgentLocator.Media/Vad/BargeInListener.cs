@@ -8,16 +8,47 @@ namespace AgentLocator.Media;
 /// the previous frame confirms a caller, who then interrupts after a shorter run (<see cref="BargeInOptions.ConfirmedMinDuration"/>).
 /// A barge-in is checked before it is reported: when the last 400 ms of inbound audio turn out to be the bot's echo,
 /// not taken out, after all (a path the canceller had not locked onto yet, or one that moved, or a reverberant echo its
-/// spectral model explains), the canceller locks onto it (or the model takes its fit) and the detector starts over. One per
+/// spectral model explains), the canceller locks onto it (or the model takes its fit) and the detector starts over.
+/// A reply's first sound after a quiet line is judged on its own (<see cref="EchoReturnBound"/>): if it were the echo, the echo's
+/// delay would be one the quiet has not ruled out, and its waveform would match the bot's audio there; when it matches at no such
+/// delay (<see cref="FirstSoundCallerCorrelation"/>) and the speech detector hears speech in it, a caller began it before the echo
+/// came back, and is judged as over a cancelled echo (<see cref="BargeInDetector.CallerFirst"/>), not by the level rule. One per
 /// call; not thread-safe.
 /// </summary>
 public sealed class BargeInListener
 {
     private readonly byte[] _heard = new byte[EchoCanceller.FrameSamples];
 
+    /// <summary>Frames of the reply's first sound judged before deciding whether a caller began it (100 ms).</summary>
+    public const int FirstSoundFrames = 5;
+
+    /// <summary>The line must have been quiet this long before the reply's first sound for it to be judged a new sound (200 ms).</summary>
+    public static readonly TimeSpan FirstSoundQuiet = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// The reply's first sound is a caller's when it correlates with the bot's audio below this at every delay the echo could have
+    /// (<see cref="EchoCanceller.BestCorrelation"/>): a plain echo correlates near 1, a reverberant one 0.3–0.5.
+    /// </summary>
+    public const double FirstSoundCallerCorrelation = 0.2;
+
     public BargeInListener(BargeInOptions? options = null) => Detector = new BargeInDetector(options);
 
     public EchoCanceller Echo { get; } = new();
+
+    /// <summary>What the line proved about the echo when the reply's first sound came (<see cref="EchoReturnBound"/>).</summary>
+    public EchoReturnBound FirstSound { get; } = new();
+
+    /// <summary>Where the reply's first sound began, when it matched the bot's audio at no delay the echo could have (until the speech detector hears speech in it).</summary>
+    private TimeSpan? _firstSoundNotEcho;
+
+    /// <summary>How long after the first sound's onset the speech detector may take to hear speech in it (300 ms).</summary>
+    public static readonly TimeSpan FirstSoundSpeechWithin = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>The last first sound judged: its best correlation with the bot's audio at a delay the echo could have (−1: none yet).</summary>
+    public double FirstSoundCorrelation { get; private set; } = -1;
+
+    /// <summary>Replies whose first sound was a caller's (<see cref="BargeInDetector.CallerFirst"/>).</summary>
+    public int CallersFirst { get; private set; }
 
     public BargeInDetector Detector { get; }
 
@@ -43,6 +74,7 @@ public sealed class BargeInListener
         }
 
         var frameDuration = TimeSpan.FromTicks(inbound.Length * TimeSpan.TicksPerSecond / Detector.Options.SampleRate);
+        FirstSound.Observe(bot.IsEmpty ? AudioLevel.SilenceDbfs : AudioLevel.MuLawDbfs(bot), AudioLevel.MuLawDbfs(inbound), noiseFloorDbfs);
         if (!playing)
         {
             Detector.ObservePlaybackLevel(AudioLevel.SilenceDbfs, frameDuration);
@@ -59,9 +91,27 @@ public sealed class BargeInListener
         }
 
         Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb);
+        if (FirstSound.FramesSinceSound == FirstSoundFrames - 1 && FirstSound.QuietBefore >= FirstSoundQuiet && inbound.Length == EchoCanceller.FrameSamples)
+        {
+            JudgeFirstSound(timestamp - frameDuration * (FirstSoundFrames - 1));
+        }
+
+        // A first sound that is not the echo is taken for a caller once the speech detector hears speech in it (it lags the onset).
+        if (_firstSoundNotEcho is { } onset && speechHeard && !Echo.LastFrameCancelled)
+        {
+            _firstSoundNotEcho = null;
+            CallersFirst++;
+            Detector.CallerFirst(onset, noiseFloorDbfs);
+        }
+        else if (_firstSoundNotEcho is not null && FirstSound.FramesSinceSound >= FirstSoundSpeechWithin / frameDuration)
+        {
+            _firstSoundNotEcho = null;
+        }
         if (Detector.Process(heard, timestamp, out _, noiseFloorDbfs, speechHeard))
         {
-            if (Echo.ExplainsRecentAudioAsEcho())
+            // A run that began with a sound the echo could not have made is not checked again: the spectral check takes a caller over
+            // an echo that joins them for the echo (it explains most of the power), and would start them over.
+            if (!Detector.CallerSpokeFirst && Echo.ExplainsRecentAudioAsEcho())
             {
                 EchoRejections++;
                 Detector.Reset(); // the bot's own echo: the canceller has its path now
@@ -75,6 +125,23 @@ public sealed class BargeInListener
         return heard;
     }
 
+    /// <summary>
+    /// The reply's first sound after a quiet line, <see cref="FirstSoundFrames"/> frames of it from <paramref name="onset"/>: if it is
+    /// the bot's echo, the echo's delay is one the line has not ruled out (<see cref="EchoReturnBound.Delay"/> or more), so it matches
+    /// the bot's audio at such a delay. When it matches at none, and the speech detector hears speech in it, a caller began it.
+    /// </summary>
+    private void JudgeFirstSound(TimeSpan onset)
+    {
+        var minDelay = (int)(FirstSound.Delay.Ticks * Detector.Options.SampleRate / TimeSpan.TicksPerSecond);
+        FirstSoundCorrelation = Echo.BestCorrelation(FirstSoundFrames * EchoCanceller.FrameSamples, minDelay);
+        _firstSoundNotEcho = FirstSoundCorrelation < FirstSoundCallerCorrelation ? onset : null;
+    }
+
     /// <summary>Arms barge-in for a new playback.</summary>
-    public void Reset() => Detector.Reset();
+    public void Reset()
+    {
+        Detector.Reset();
+        FirstSound.Reset();
+        _firstSoundNotEcho = null;
+    }
 }
