@@ -74,20 +74,30 @@ public sealed class BargeInDetector
     /// cancelled the caller is then judged as over a cancelled echo with nothing left of it: above the line's noise
     /// (<see cref="BargeInOptions.CancelledMinLevelDbfs"/>, <see cref="BargeInOptions.NoiseMarginDb"/>) for
     /// <see cref="BargeInOptions.MinDuration"/> of which <see cref="BargeInOptions.MinVoicedShare"/> voiced, not held to the bot's
-    /// playback level; the frames since the onset are judged again so. <see cref="Reset"/> ends it.
+    /// playback level; the frames since the onset are judged again so. It ends when the caller pauses longer than
+    /// <see cref="BargeInOptions.CancelledGapTolerance"/> (the echo that comes after a short "mm" is judged as before), and at <see cref="Reset"/>.
     /// </summary>
     public void CallerFirst(TimeSpan onset, double noiseFloorDbfs)
     {
         _callerFrom = onset;
         var bar = CallerFirstThreshold(noiseFloorDbfs);
+        var end = TimeSpan.MinValue;
+        var lastVoicedEnd = TimeSpan.MinValue;
         for (var k = 0; k < _historyCount; k++)
         {
             ref var frame = ref _history[(_historyAt - 1 - k + HistoryFrames) % HistoryFrames];
             if (frame.Start >= onset)
             {
                 frame.Voiced = frame.Level > bar;
+                end = end == TimeSpan.MinValue ? frame.Start + frame.Duration : end;
+                lastVoicedEnd = frame.Voiced && lastVoicedEnd == TimeSpan.MinValue ? frame.Start + frame.Duration : lastVoicedEnd;
             }
         }
+
+        // The run since the onset is the candidate; it ends, and this with it, once the caller pauses longer than the gap tolerance.
+        _inCandidate = true;
+        _candidateNoiseFloorDbfs = noiseFloorDbfs;
+        _candidateGap = lastVoicedEnd == TimeSpan.MinValue ? TimeSpan.Zero : end - lastVoicedEnd;
     }
 
     /// <summary>Whether the caller spoke first in this reply (<see cref="CallerFirst"/>).</summary>
@@ -178,6 +188,7 @@ public sealed class BargeInDetector
             if (_candidateGap > GapToleranceNow)
             {
                 _inCandidate = false;
+                _callerFrom = null; // the caller who spoke first stopped: what follows is judged as before
             }
         }
 

@@ -111,6 +111,46 @@ public sealed class FirstSoundTests
         Assert.Empty(run.BargeIns);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ACallerWhoSpokeFirstIsJudgedOverTheNoiseUntilTheyPause(bool pauseAfterOneSyllable)
+    {
+        // The bot at −20 dBFS: the level rule's bar is −30 dBFS; the caller at −35 dBFS is under it, but well over the line's noise.
+        var detector = new BargeInDetector();
+        var frame = TimeSpan.FromMilliseconds(20);
+        var fired = new List<int>();
+        var levels = Enumerable.Repeat(-35.0, 5)
+            .Concat(Enumerable.Repeat(pauseAfterOneSyllable ? -65.0 : -35.0, 12))
+            .Concat(Enumerable.Repeat(-35.0, 30)).ToArray();
+        for (var f = 0; f < levels.Length; f++)
+        {
+            detector.ObservePlaybackLevel(-20, frame);
+            if (detector.ProcessLevel(levels[f], frame * f, frame, out _, NoiseFloor))
+            {
+                fired.Add(f);
+            }
+
+            if (f == 4)
+            {
+                Assert.True(detector.ThresholdDbfs(NoiseFloor) > -35, "the level rule's bar");
+                detector.CallerFirst(TimeSpan.Zero, NoiseFloor); // the first sound, 100 ms of it, matched no delay the echo could have
+                Assert.True(detector.ThresholdDbfs(NoiseFloor) < -45, "the bar over the noise");
+            }
+        }
+
+        if (pauseAfterOneSyllable)
+        {
+            // 240 ms of quiet ended it: the sound that comes after (the echo, as far as anyone knows) is held to the level rule.
+            Assert.False(detector.CallerSpokeFirst);
+            Assert.Empty(fired);
+        }
+        else
+        {
+            Assert.Equal([14], fired); // 300 ms from the onset
+        }
+    }
+
     /// <summary>A caller's clip at the level of the bot's echo: the question's active level − 6 dB.</summary>
     private static byte[] AtEchoLevel(string clip)
     {
