@@ -31,6 +31,9 @@ public sealed class BargeInListener
     /// </summary>
     public const double FirstSoundCallerCorrelation = 0.2;
 
+    /// <summary>A first sound quieter than this over its judged frames is not judged (its waveform is a few mu-law steps: it matches nothing).</summary>
+    public const double FirstSoundMinDbfs = -50;
+
     public BargeInListener(BargeInOptions? options = null) => Detector = new BargeInDetector(options);
 
     public EchoCanceller Echo { get; } = new();
@@ -133,7 +136,7 @@ public sealed class BargeInListener
     private void JudgeFirstSound(TimeSpan onset)
     {
         var minDelay = (int)(FirstSound.Delay.Ticks * Detector.Options.SampleRate / TimeSpan.TicksPerSecond);
-        FirstSoundCorrelation = Echo.BestCorrelation(FirstSoundFrames * EchoCanceller.FrameSamples, minDelay);
+        FirstSoundCorrelation = Echo.BestCorrelation(FirstSoundFrames * EchoCanceller.FrameSamples, minDelay, FirstSoundMinDbfs);
         _firstSoundNotEcho = FirstSoundCorrelation < FirstSoundCallerCorrelation ? onset : null;
     }
 

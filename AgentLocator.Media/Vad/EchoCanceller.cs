@@ -471,19 +471,20 @@ public sealed class EchoCanceller
     /// The best waveform correlation of the last <paramref name="window"/> inbound samples with the bot's audio at any delay from
     /// <paramref name="minDelay"/> to <see cref="MaxDelay"/> samples (0 where the bot's audio is silent, or the window is): how
     /// much of a sound that just began could be the bot's echo, whatever the echo's delay. A plain echo correlates near 1 at its
-    /// delay, a reverberant one 0.3–0.5; a caller alone, by chance, seldom above 0.2. About 4 million multiply-adds (800 samples
-    /// at every delay): once a reply, not per frame.
+    /// delay, a reverberant one 0.3–0.5; a caller alone 0.05–0.5, by chance. About 4 million multiply-adds (800 samples
+    /// at every delay): once a reply, not per frame. A window quieter than <paramref name="minDbfs"/> is taken for the echo (1):
+    /// too faint to tell.
     /// </summary>
-    public double BestCorrelation(int window, int minDelay)
+    public double BestCorrelation(int window, int minDelay, double minDbfs = AudioLevel.SilenceDbfs)
     {
         window = Math.Clamp(window, FrameSamples, SearchWindow);
         var from = Math.Clamp(minDelay, 0, MaxDelay);
         const int to = MaxDelay;
         var y = InboundSpan(window);
         var yEnergy = Energy(y);
-        if (yEnergy <= SilentMeanSquare * window)
+        if (yEnergy <= SilentMeanSquare * window || ToDbfs(yEnergy * FrameSamples / window) < minDbfs)
         {
-            return 0;
+            return 1;
         }
 
         _allLagDots ??= new float[MaxDelay + 1];

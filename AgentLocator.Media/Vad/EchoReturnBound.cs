@@ -31,8 +31,14 @@ public sealed class EchoReturnBound
     /// <summary>A frame is quiet at most this far above the line's noise floor…</summary>
     public const double QuietMarginDb = 10;
 
-    /// <summary>…and never above this (a line this noisy proves nothing).</summary>
+    /// <summary>…and never above this (a line this noisy proves nothing)…</summary>
     public const double QuietCeilingDbfs = -40;
+
+    /// <summary>
+    /// …nor below this: on a line of digital silence the echo of the bot's faintest first samples, a few mu-law steps that match
+    /// nothing, would otherwise be the first sound.
+    /// </summary>
+    public const double QuietFloorDbfs = -60;
 
     /// <summary>
     /// Taken off the bound (120 ms): a frame's echo split over two frames (20 ms), and how far the reference can move later
@@ -65,7 +71,7 @@ public sealed class EchoReturnBound
     /// </summary>
     public void Observe(double botDbfs, double inboundDbfs, double noiseFloorDbfs)
     {
-        var quietBelow = Math.Min(noiseFloorDbfs + QuietMarginDb, QuietCeilingDbfs);
+        var quietBelow = Math.Min(Math.Max(noiseFloorDbfs + QuietMarginDb, QuietFloorDbfs), QuietCeilingDbfs);
         var quiet = inboundDbfs <= quietBelow;
         if (_soundAt < 0)
         {

@@ -27,6 +27,10 @@ internal static partial class MediaStreamLog
         Message = "ECHO_PATH {CallSid} delay_ms={DelayMs} correlation={Correlation}")]
     public static partial void EchoPath(ILogger logger, string callSid, double delayMs, double correlation);
 
+    [LoggerMessage(EventId = 4220, EventName = "CALLER_FIRST", Level = LogLevel.Information,
+        Message = "CALLER_FIRST {CallSid} correlation={Correlation} min_delay_ms={MinDelayMs}: the reply's first sound after a quiet line matched the bot's audio at no delay the echo could have: a caller's")]
+    public static partial void CallerFirst(ILogger logger, string callSid, double correlation, double minDelayMs);
+
     [LoggerMessage(EventId = 4219, EventName = "PLAYBACK_START", Level = LogLevel.Information,
         Message = "PLAYBACK_START {CallSid} reply={ReplyId} at_ms={AtMs} moved_ms={MovedMs}: the line began the reply here (its start mark echoed), moved from the worker's estimate")]
     public static partial void PlaybackStart(ILogger logger, string callSid, int replyId, long atMs, long movedMs);

@@ -19,6 +19,7 @@ internal sealed partial class MediaStreamSession
     private readonly ISpeechDetector _speech;
     private readonly BargeInListener _bargeIn;
     private int _echoLocks;
+    private int _callersFirst;
     private readonly CallerAudioBuffer _callerAudio = new();
     private IConversationEngine? _engine;
     private TimeSpan _lastActivity;
@@ -74,6 +75,12 @@ internal sealed partial class MediaStreamSession
         {
             _echoLocks = _bargeIn.Echo.Locks;
             MediaStreamLog.EchoPath(_logger, _callSid, _bargeIn.Echo.DelaySamples / 8.0, Math.Round(_bargeIn.Echo.LockedCorrelation, 3));
+        }
+
+        if (_bargeIn.CallersFirst != _callersFirst)
+        {
+            _callersFirst = _bargeIn.CallersFirst;
+            MediaStreamLog.CallerFirst(_logger, _callSid, Math.Round(_bargeIn.FirstSoundCorrelation, 3), _bargeIn.FirstSound.Delay.TotalMilliseconds);
         }
 
         if (bargeIn)

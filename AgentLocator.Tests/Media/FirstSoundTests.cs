@@ -84,13 +84,17 @@ public sealed class FirstSoundTests
     }
 
     [Theory]
-    [InlineData(60)]
-    [InlineData(250)]
-    [InlineData(450)]
-    public void TheEchoAsTheFirstRepliesFirstSoundIsNeverTakenForACaller(int echoDelayMs)
+    [InlineData(60, false)]
+    [InlineData(250, false)]
+    [InlineData(450, false)]
+    [InlineData(60, true)]
+    [InlineData(180, true)]
+    [InlineData(320, true)]
+    public void TheEchoAsTheFirstRepliesFirstSoundIsNeverTakenForACaller(int echoDelayMs, bool digitalSilence)
     {
-        // The speech detector hears speech all along (the echo is speech): only the match with the bot's audio tells.
-        var run = Run(Reply, echoDelay: 8 * echoDelayMs);
+        // The speech detector hears speech all along (the echo is speech): only the match with the bot's audio tells. On a line of
+        // digital silence (as the call simulator's) the echo of the reply's faintest first samples must not be the sound judged.
+        var run = Run(Reply, echoDelay: 8 * echoDelayMs, noiseDbfs: digitalSilence ? null : -65);
 
         Assert.Equal(0, run.Listener.CallersFirst);
         Assert.True(run.Listener.FirstSoundCorrelation >= 0.9, $"the echo's first sound correlated {run.Listener.FirstSoundCorrelation:F2}");
@@ -164,17 +168,18 @@ public sealed class FirstSoundTests
 
     /// <summary>
     /// A call's first reply, 200 ms into a quiet line: the line plays <paramref name="bot"/> and feeds it back
-    /// <paramref name="echoDelay"/> later, 6 dB down, over −65 dBFS noise, with <paramref name="caller"/> from <paramref name="callerAt"/>
+    /// <paramref name="echoDelay"/> later, 6 dB down, over <paramref name="noiseDbfs"/> of white noise (null: digital silence), with <paramref name="caller"/> from <paramref name="callerAt"/>
     /// (samples into the reply). The listener's reference is the reply as the worker placed it: <paramref name="referenceLead"/>
     /// ahead of what the line played until <paramref name="leadCorrectedAt"/>, then where it played. The speech detector is taken to
     /// hear speech in every frame with the caller's voice or the echo in it (as Silero does).
     /// </summary>
-    private static Result Run(byte[] bot, int echoDelay, byte[]? caller = null, int callerAt = 0, int referenceLead = 0, int leadCorrectedAt = 0)
+    private static Result Run(byte[] bot, int echoDelay, byte[]? caller = null, int callerAt = 0, int referenceLead = 0, int leadCorrectedAt = 0,
+        double? noiseDbfs = -65)
     {
         const int start = 8 * 200;
         var reference = MuLaw.Decode(bot);
         var length = (start + reference.Length + echoDelay + 8 * 1000) / Frame * Frame;
-        var noise = NoiseSignals.White(length, -65, seed: 7);
+        var noise = noiseDbfs is { } level ? NoiseSignals.White(length, level, seed: 7) : new short[length];
         var line = new double[length];
         var voiced = new bool[length / Frame];
         for (var n = 0; n < length; n++)
@@ -207,7 +212,8 @@ public sealed class FirstSoundTests
             var at = o - start + (o - start < leadCorrectedAt ? referenceLead : 0); // where in the reply the worker's reference is
             var scheduled = at >= 0 && at < bot.Length ? bot.AsSpan(at, Math.Min(Frame, bot.Length - at)) : [];
             var speechHeard = o >= Frame && voiced[o / Frame - 1];
-            listener.Process(inbound.AsSpan(o, Frame), scheduled, playing: o >= start, TimeSpan.FromTicks(o * TimeSpan.TicksPerSecond / 8000), NoiseFloor,
+            listener.Process(inbound.AsSpan(o, Frame), scheduled, playing: o >= start, TimeSpan.FromTicks(o * TimeSpan.TicksPerSecond / 8000),
+                noiseDbfs ?? AudioLevel.SilenceDbfs, // the speech detector's floor on a line of digital silence
                 out var bargeIn, speechHeard);
             if (bargeIn)
             {

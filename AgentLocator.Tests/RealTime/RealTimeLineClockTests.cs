@@ -136,7 +136,7 @@ public sealed class RealTimeLineClockTests(RealTimeLineClockTests.LaggingLinesFi
 
     private static string TurnLog(PipelineWorker worker, string callSid) => string.Join(" | ", worker.Logs.Lines
         .Where(l => l.Contains(callSid, StringComparison.Ordinal) && (l.Contains("BARGE_IN", StringComparison.Ordinal)
-            || l.Contains("ECHO_PATH", StringComparison.Ordinal) || l.Contains("HEBREW_SPEECH", StringComparison.Ordinal)
+            || l.Contains("ECHO_PATH", StringComparison.Ordinal) || l.Contains("CALLER_FIRST", StringComparison.Ordinal) || l.Contains("HEBREW_SPEECH", StringComparison.Ordinal)
             || l.Contains("SPEECH_IGNORED", StringComparison.Ordinal) || l.Contains("PLAYBACK_START", StringComparison.Ordinal)))
         .Select(l => l[l.IndexOf(']', StringComparison.Ordinal)..]));
 
