@@ -1,6 +1,7 @@
 using AgentLocator.Media;
 using AgentLocator.Testing.Audio;
 using AgentLocator.Tests.RealTime;
+using static AgentLocator.Tests.Media.RoomEchoReply;
 
 namespace AgentLocator.Tests.Media;
 
@@ -14,13 +15,6 @@ namespace AgentLocator.Tests.Media;
 /// </summary>
 public sealed class RoomEchoBargeInTests
 {
-    private const double EchoGain = 0.5; // −6 dB
-
-    private static byte[] Prompt(string key) => RealTimeScenarios.Prompts[key].MuLaw.ToArray();
-
-    /// <summary>Three of the receptionist's questions back to back, as one reply (4-5 s).</summary>
-    private static byte[] Reply => [.. Prompt(PromptKeys.AskName), .. Prompt(PromptKeys.AskReason), .. Prompt(PromptKeys.AskCallbackTime)];
-
     /// <summary>
     /// A fresh call on a line whose echo comes back through <paramref name="room"/>, <paramref name="delayMs"/> late, with
     /// −65 dBFS noise: the bot's <paramref name="replies"/>, each 1.5 s after the last one's echo ended, and

@@ -1,6 +1,7 @@
 using AgentLocator.Media;
 using AgentLocator.Testing.Audio;
 using AgentLocator.Tests.RealTime;
+using static AgentLocator.Tests.Media.RoomEchoReply;
 
 namespace AgentLocator.Tests.Media;
 
@@ -12,18 +13,11 @@ namespace AgentLocator.Tests.Media;
 /// </summary>
 public sealed class RoomEchoDoubleTalkTests
 {
-    private const double EchoGain = 0.5; // −6 dB
-
-    private static byte[] Prompt(string key) => RealTimeScenarios.Prompts[key].MuLaw.ToArray();
-
-    /// <summary>Three of the receptionist's questions back to back, as one reply (4-5 s).</summary>
-    private static byte[] Reply => [.. Prompt(PromptKeys.AskName), .. Prompt(PromptKeys.AskReason), .. Prompt(PromptKeys.AskCallbackTime)];
-
     /// <summary>The reply scheduled a second into the call.</summary>
     private const int ReplyAt = 8000;
 
     /// <summary>
-    /// The line of a call's first reply (<see cref="Reply"/> from <see cref="ReplyAt"/>) whose echo comes back through
+    /// The line of a call's first reply (<see cref="RoomEchoReply.Reply"/> from <see cref="ReplyAt"/>) whose echo comes back through
     /// <paramref name="room"/> <paramref name="delayMs"/> late with −65 dBFS noise, and <paramref name="caller"/> from
     /// <paramref name="callerAt"/> (line samples): mu-law, as Twilio sends it.
     /// </summary>
