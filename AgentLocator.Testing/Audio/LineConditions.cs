@@ -21,6 +21,15 @@ public sealed class LineConditions
     /// </summary>
     public EchoPathModel? EchoPath { get; init; }
 
+    /// <summary>
+    /// Late downlink media: the bot's audio that reaches an idle line (nothing queued before it, as at each reply's start)
+    /// plays only this long after it arrived (a multiple of 20 ms), as Twilio plays media that reaches it late (downlink
+    /// network jitter, or a worker whose sends stalled between a reply's start mark and its first frames). A mark with
+    /// nothing queued before it is still echoed at once, so a reply's start mark comes back this long before its first
+    /// frame plays. Zero: media plays as it arrives.
+    /// </summary>
+    public TimeSpan DownlinkDelay { get; init; }
+
     /// <summary>Noise added to every caller frame (looped), PCM16 at the level it is heard; null: none.</summary>
     public short[]? Noise { get; init; }
 

@@ -135,6 +135,9 @@ public sealed partial class CallSimulator
         public long Sequence { get; init; }
 
         public TimeSpan ReceivedAt { get; init; }
+
+        /// <summary>The line time before which it does not play (late downlink media: <see cref="Audio.LineConditions.DownlinkDelay"/>).</summary>
+        public TimeSpan PlaysFrom { get; init; }
     }
 
     /// <summary>
@@ -390,9 +393,9 @@ public sealed partial class CallSimulator
                 continue;
             }
 
-            if (budget == 0)
+            if (budget == 0 || item.PlaysFrom > _options.FrameDuration * tick)
             {
-                break;
+                break; // a full frame played, or the audio has not reached the line yet
             }
 
             var take = Math.Min(budget, item.Remaining);

@@ -86,7 +86,11 @@ public sealed partial class CallSimulator
                     });
                     if (message.Audio!.Length > 0)
                     {
-                        _playback.AddLast(new PlaybackItem { Audio = message.Audio, Sequence = ++_itemSequence, ReceivedAt = receivedAt });
+                        // Media reaching an idle line late (LineConditions.DownlinkDelay) plays when it arrives, the rest behind it.
+                        var playsFrom = _playback.Count == 0 && _options.Line is { DownlinkDelay: var late } && late > TimeSpan.Zero
+                            ? lineTime + late
+                            : TimeSpan.Zero;
+                        _playback.AddLast(new PlaybackItem { Audio = message.Audio, Sequence = ++_itemSequence, ReceivedAt = receivedAt, PlaysFrom = playsFrom });
                         if (Audible(message.Audio))
                         {
                             _botAudio.TrySetResult();

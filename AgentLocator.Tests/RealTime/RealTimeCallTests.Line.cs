@@ -107,4 +107,33 @@ public sealed partial class RealTimeCallTests
         AssertTheEchoNeverInterrupted(call, "the bot's echo");
         Assert.True(fixture.Worker.Logs.Contains($"ECHO_PATH {call.CallSid}"), "the echo path was never found: " + TurnLog(call));
     }
+
+    /// <summary>
+    /// Each reply's start mark comes back at once but its audio plays 60-100 ms later (late downlink media): the reply is anchored
+    /// early, and its first chunk's mark moves it to where it plays. An echo path found against the early reference is off by
+    /// that much once it moved: the echo must still never interrupt the bot (issue 10: it did, on the first question or the second reply).
+    /// </summary>
+    [Theory]
+    [InlineData(180, 100)]
+    [InlineData(320, 60)]
+    public async Task TheBotsOwnEchoNeverInterruptsItWhenItsAudioReachesTheLineLate(int echoDelayMs, int downlinkMs)
+    {
+        var call = await fixture.CallAsync(LateDownlinkEchoOnly(echoDelayMs, downlinkMs));
+        AssertTheEchoNeverInterrupted(call, $"the bot's echo (its audio {downlinkMs} ms late on the line)");
+        Assert.True(fixture.Worker.Logs.Contains($"ECHO_PATH {call.CallSid}"), "the echo path was never found: " + TurnLog(call));
+    }
+
+    [Theory]
+    [InlineData(180, 100)]
+    [InlineData(320, 60)]
+    public async Task ACallerAtTheEchosLevelInterruptsItWithin400MsWhenItsAudioReachesTheLineLate(int echoDelayMs, int downlinkMs)
+    {
+        var call = await fixture.CallAsync(LateDownlinkBargeIn(echoDelayMs, downlinkMs));
+        AssertEveryTurnAnswered(call, turns: 1);
+        AssertMarksAccountForEveryChunk(call.Sim);
+        Assert.True(fixture.Worker.Logs.Contains($"BARGE_IN {call.CallSid} reply=1"), "no barge-in on the first question: " + TurnLog(call));
+
+        AssertBargeInDetectedWithin(call, utterance: 0, BargeInBound, "at the echo's level, its audio late on the line");
+        Assert.Single(fixture.Worker.Spy.TurnsOf(call.CallSid));
+    }
 }

@@ -22,6 +22,24 @@ public static class RealTimeLineScenarios
 
     public static string EchoOnly(int delayMs) => $"line:echo-only:{delayMs}";
 
+    /// <summary>
+    /// The speakerphone lines whose downlink media comes late (<see cref="LineConditions.DownlinkDelay"/>): each reply's start mark
+    /// is echoed at once, its frames play this long after (echo delay, downlink delay; ms).
+    /// </summary>
+    public static readonly (int EchoMs, int DownlinkMs)[] LateDownlinks = [(180, 100), (320, 60)];
+
+    public static string LateDownlinkBargeIn(int delayMs, int downlinkMs) => $"line:late-downlink-barge-in:{delayMs}:{downlinkMs}";
+
+    public static string LateDownlinkEchoOnly(int delayMs, int downlinkMs) => $"line:late-downlink-echo-only:{delayMs}:{downlinkMs}";
+
+    /// <summary>A speakerphone (<see cref="Speakerphone"/>) whose reply audio reaches the line <paramref name="downlinkMs"/> after its start mark is echoed.</summary>
+    public static LineConditions SpeakerphoneWithLateDownlink(int delayMs, int downlinkMs) => new()
+    {
+        EchoGainDb = -6,
+        EchoDelay = TimeSpan.FromMilliseconds(delayMs),
+        DownlinkDelay = TimeSpan.FromMilliseconds(downlinkMs),
+    };
+
     /// <summary>The room echo's delay in the real-time calls on a speakerphone in a room.</summary>
     public const int RoomEchoDelayMs = 180;
 
@@ -66,6 +84,12 @@ public static class RealTimeLineScenarios
             {
                 yield return (EchoBargeIn(delay), Speakerphone(delay), BargeInAtEchoLevelAsync);
                 yield return (EchoOnly(delay), Speakerphone(delay), FullIntakeOnSpeakerphoneAsync);
+            }
+
+            foreach (var (delay, downlink) in LateDownlinks)
+            {
+                yield return (LateDownlinkBargeIn(delay, downlink), SpeakerphoneWithLateDownlink(delay, downlink), BargeInAtEchoLevelAsync);
+                yield return (LateDownlinkEchoOnly(delay, downlink), SpeakerphoneWithLateDownlink(delay, downlink), FullIntakeOnSpeakerphoneAsync);
             }
 
             yield return (RoomBargeIn, SpeakerphoneInARoom(), BargeInOverTheThirdReplyAsync);
