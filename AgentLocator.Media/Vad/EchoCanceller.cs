@@ -145,6 +145,10 @@ public sealed class EchoCanceller
     private int _lead;
     private long _lockedAt;
 
+    /// <summary>Where the reference last moved later (<see cref="ReferenceMoved"/>), and by how many samples (0: never).</summary>
+    private long _movedAt;
+    private int _moved;
+
     /// <summary>Whether an echo path is locked (its delay agreed by independent estimates and the filter running).</summary>
     public bool IsLocked { get; private set; }
 
@@ -765,6 +769,47 @@ public sealed class EchoCanceller
         Encode(_residual, residual);
     }
 
+    /// <summary>
+    /// The reference moved <paramref name="samples"/> later from here on (the session's playback schedule slipped: a reply's
+    /// chunk came back late). The reference already written stays as it was, so which delay the echo now comes at depends on
+    /// why it moved: after an anchor that was early (the reply's start mark echoed before its frames reached the line), the
+    /// delays found on the reference so far are that much too long, and the echo of what is referenced from now on comes back
+    /// <paramref name="samples"/> sooner; after a gap inside the reply (frames that reached the line late), the delays found
+    /// before it hold. Not knowing which, each delay in use (the locked one, the plausible ones) is kept and, moved by
+    /// <paramref name="samples"/>, made plausible too: the frames choose by measurement (the filter while it cancels, else the
+    /// best fit), and the searches move the lock once the echo agrees. A delay a later search finds on the reference from before
+    /// the move (the echo of a reply's first frames comes back after its first chunk's mark moved it) is made plausible moved too.
+    /// </summary>
+    public void ReferenceMoved(int samples)
+    {
+        if (samples <= 0)
+        {
+            return;
+        }
+
+        (_movedAt, _moved) = (_samples, samples);
+
+        Span<int> delays = stackalloc int[MaxCandidates + 1];
+        var count = 0;
+        if (IsLocked)
+        {
+            delays[count++] = DelaySamples;
+        }
+
+        for (var i = 0; i < _candidateCount; i++)
+        {
+            delays[count++] = _candidates[i].Delay;
+        }
+
+        foreach (var delay in delays[..count])
+        {
+            if (delay - samples >= 0)
+            {
+                AddCandidate(delay - samples, _samples);
+            }
+        }
+    }
+
     /// <summary>Forgets the echo path (a new line).</summary>
     public void Reset()
     {
@@ -783,6 +828,7 @@ public sealed class EchoCanceller
         _adaptiveJudged = false;
         _adaptiveLeftoverDb = AssumedAdaptiveLeftoverDb;
         _lock.Reset();
+        _moved = 0;
         Array.Clear(_weights);
     }
 
@@ -863,6 +909,13 @@ public sealed class EchoCanceller
         if (search.RunnerUpCorrelation >= CandidateCorrelation)
         {
             AddCandidate(search.RunnerUpDelay, at);
+        }
+
+        // Found (at least partly) on the reference from before it last moved: the echo of what was referenced since may come
+        // back that much sooner (ReferenceMoved), so that delay is plausible too.
+        if (search.Correlation >= CandidateCorrelation && _moved > 0 && at - FineWindow - search.Delay < _movedAt && search.Delay >= _moved)
+        {
+            AddCandidate(search.Delay - _moved, at);
         }
 
         if (!_lock.Offer(at, search.Delay, search.Correlation, search.RunnerUpCorrelation))

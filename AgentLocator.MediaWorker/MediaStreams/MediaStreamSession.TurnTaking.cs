@@ -69,6 +69,11 @@ internal sealed partial class MediaStreamSession
     {
         var playing = _playback.IsPlaying(frameEnd);
         var armed = playing && _ending == CallEnd.None;
+        if (_playback.TakeReferenceMoved() is var moved && moved != TimeSpan.Zero)
+        {
+            _bargeIn.Echo.ReferenceMoved((int)(moved.Ticks * 8000 / TimeSpan.TicksPerSecond));
+        }
+
         // The speech detector has heard up to the previous frame: whether that was speech confirms a caller sooner.
         heard = _bargeIn.Process(frame, _playback.FrameAt(timestamp), armed, timestamp, _speech.NoiseFloorDbfs, out var bargeIn, _speech.LastFrameVoiced);
         if (_bargeIn.Echo.Locks != _echoLocks)

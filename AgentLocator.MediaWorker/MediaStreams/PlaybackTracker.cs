@@ -38,7 +38,22 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
     /// </summary>
     private TimeSpan _receiveLag;
 
+    /// <summary>
+    /// How far the echo canceller's reference (<see cref="FrameAt"/>: anchored replies) moved later since the session last took it
+    /// (<see cref="TakeReferenceMoved"/>): an anchored reply slipped. An echo path found on the reference before the move may be
+    /// off by that much (an anchor that was early, as the start mark came back before the reply's frames reached the line).
+    /// </summary>
+    private TimeSpan _referenceMoved;
+
     public ScheduledReply? Current => _replies.Count > 0 ? _replies[0] : null;
+
+    /// <summary>How far the echo canceller's reference moved later since the last call (zero: it did not move).</summary>
+    public TimeSpan TakeReferenceMoved()
+    {
+        var moved = _referenceMoved;
+        _referenceMoved = TimeSpan.Zero;
+        return moved;
+    }
 
     /// <summary>The last reply that finished or was interrupted, with what the caller heard of it.</summary>
     public ReplyHeard? LastHeard { get; private set; }
@@ -292,6 +307,11 @@ internal sealed class PlaybackTracker(MediaStreamOptions options)
     /// <summary>What is left of <paramref name="reply"/> (anchored) plays <paramref name="late"/> later than scheduled, and what follows it.</summary>
     private void Slip(ScheduledReply reply, TimeSpan late)
     {
+        if (reply.Anchored)
+        {
+            _referenceMoved += late;
+        }
+
         reply.Shift(late);
         ShiftAfter(reply, late);
     }

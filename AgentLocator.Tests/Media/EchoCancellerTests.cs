@@ -236,4 +236,115 @@ public sealed class EchoCancellerTests
         Assert.True(checks >= 5, $"only {checks} checks ran on a locked path");
         Assert.Empty(explainedAsEcho);
     }
+
+    /// <summary>
+    /// The reference moves <paramref name="movedMs"/> later at <paramref name="moveAtMs"/> (the playback tracker slipped the reply), and the canceller is told
+    /// (<see cref="EchoCanceller.ReferenceMoved"/>). <paramref name="earlyAnchor"/>: the whole reply played that much later than
+    /// referenced from its start (its start mark came back before its frames reached the line), so the path locked before the
+    /// move is off by it afterwards; else the reply played as referenced until a gap of that length 100 ms before the move
+    /// (frames that reached the line late), so the path locked before it holds. Returns the residual's level under the echo's
+    /// from <paramref name="echoMs"/> + 100 ms after the move for 900 ms, and the canceller.
+    /// </summary>
+    private static (double CancelledDb, EchoCanceller Canceller, int LockedBefore) RunWithReferenceMove(int echoMs, int movedMs, bool earlyAnchor,
+        bool tell = true, int moveAtMs = 2000)
+    {
+        var audio = MuLaw.Decode([.. PipelineAssertions.Prompts[PromptKeys.AskName].MuLaw.Span, .. PipelineAssertions.Prompts[PromptKeys.AskReason].MuLaw.Span]);
+        var moved = movedMs * 8;
+        var delay = echoMs * 8;
+        var moveAt = moveAtMs * 8;
+        var gapAt = earlyAnchor ? 0 : moveAt - 100 * 8;
+        var length = (audio.Length + delay + moved + 8 * 500) / 160 * 160;
+        short At(int i) => i >= 0 && i < audio.Length ? audio[i] : (short)0;
+
+        // What the line played (the whole reply late, or a gap in it), and what the schedule says it played.
+        var played = new short[length];
+        var reference = new short[length];
+        for (var t = 0; t < length; t++)
+        {
+            played[t] = t < gapAt ? At(t) : t < gapAt + moved ? (short)0 : At(t - moved);
+            reference[t] = t < moveAt ? At(t) : At(t - moved);
+        }
+
+        var line = new short[length];
+        for (var t = delay; t < length; t++)
+        {
+            line[t] = (short)Math.Round(played[t - delay] * 0.5);
+        }
+
+        var inbound = MuLaw.Encode(line);
+        var bot = MuLaw.Encode(reference);
+        var canceller = new EchoCanceller();
+        var residual = new byte[length];
+        var lockedBefore = -1;
+        for (var o = 0; o < length; o += 160)
+        {
+            if (o == moveAt)
+            {
+                lockedBefore = canceller.IsLocked ? canceller.DelaySamples : -1;
+                if (tell)
+                {
+                    canceller.ReferenceMoved(moved);
+                }
+            }
+
+            canceller.Process(inbound.AsSpan(o, 160), bot.AsSpan(o, 160), residual.AsSpan(o, 160));
+        }
+
+        var from = moveAt + delay + 8 * 100;
+        var to = from + 8 * 900;
+        return (Level(inbound, from, to) - Level(residual, from, to), canceller, lockedBefore);
+    }
+
+    [Theory]
+    [InlineData(180, 100)]
+    [InlineData(320, 60)]
+    public void APathLockedOnAReplyAnchoredEarlyIsCorrectedWhenTheReplyIsMovedToWhereItPlays(int echoMs, int movedMs)
+    {
+        var run = RunWithReferenceMove(echoMs, movedMs, earlyAnchor: true);
+
+        Assert.Equal((echoMs + movedMs) * 8, run.LockedBefore); // locked on the early reference: off by the move
+        Assert.True(run.CancelledDb >= 20, $"after the move the echo is taken out by only {run.CancelledDb:F1} dB");
+        Assert.True(run.Canceller.IsLocked);
+        Assert.Equal(echoMs * 8, run.Canceller.DelaySamples);
+
+        var untold = RunWithReferenceMove(echoMs, movedMs, earlyAnchor: true, tell: false);
+        Assert.True(untold.CancelledDb < run.CancelledDb - 6,
+            $"untold, the echo is taken out by {untold.CancelledDb:F1} dB, told {run.CancelledDb:F1} dB: the test does not show the move");
+    }
+
+    [Theory]
+    [InlineData(180, 100)]
+    [InlineData(320, 60)]
+    public void APathLockedBeforeAGapInsideTheReplyHoldsWhenTheReplyIsMovedAfterIt(int echoMs, int movedMs)
+    {
+        var run = RunWithReferenceMove(echoMs, movedMs, earlyAnchor: false);
+
+        Assert.Equal(echoMs * 8, run.LockedBefore);
+        Assert.True(run.CancelledDb >= 20, $"after the move the echo is taken out by only {run.CancelledDb:F1} dB");
+        Assert.True(run.Canceller.IsLocked);
+        Assert.Equal(echoMs * 8, run.Canceller.DelaySamples);
+    }
+
+    /// <summary>
+    /// The first chunk's mark moves the reply before its echo has even come back (a 200 ms chunk, an echo 320 ms late): the path is
+    /// found afterwards, on the echo of the reference from before the move, and must not be kept once the echo of what was
+    /// referenced since comes back sooner.
+    /// </summary>
+    [Theory]
+    [InlineData(180, 100)]
+    [InlineData(320, 60)]
+    public void APathFoundAfterTheMoveOnTheEchoOfTheEarlyReferenceIsCorrectedToo(int echoMs, int movedMs)
+    {
+        var moveAtMs = 200 + movedMs;
+        var run = RunWithReferenceMove(echoMs, movedMs, earlyAnchor: true, moveAtMs: moveAtMs);
+
+        Assert.Equal(-1, run.LockedBefore);
+        Assert.True(run.CancelledDb >= 20, $"after the move the echo is taken out by only {run.CancelledDb:F1} dB");
+        Assert.True(run.Canceller.IsLocked);
+        Assert.Equal(echoMs * 8, run.Canceller.DelaySamples);
+
+        var untold = RunWithReferenceMove(echoMs, movedMs, earlyAnchor: true, tell: false, moveAtMs: moveAtMs);
+        Assert.True(untold.CancelledDb < run.CancelledDb - 6,
+            $"untold, the echo is taken out by {untold.CancelledDb:F1} dB, told {run.CancelledDb:F1} dB: the test does not show the move");
+    }
 }

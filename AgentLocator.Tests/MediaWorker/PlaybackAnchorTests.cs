@@ -118,6 +118,28 @@ public sealed class PlaybackAnchorTests
     }
 
     [Fact]
+    public void TheEchoCancellerIsToldHowFarItsReferenceMovedWhenAnAnchoredReplySlipsAndOnlyThen()
+    {
+        var playback = new PlaybackTracker(new MediaStreamOptions { PlaybackLead = TimeSpan.FromSeconds(10) });
+        var reply = playback.Enqueue([new ReplySegment("ask", Ramp(50))], Ms(0), CallEnd.None);
+        playback.Release(Ms(0), Queue());
+
+        // Anchoring moves a reply that was no reference yet: nothing the canceller heard moves.
+        playback.OnMarkEcho("s1", Ms(40));
+        Assert.Equal(TimeSpan.Zero, playback.TakeReferenceMoved());
+
+        // The first chunk's mark comes back 60 ms late (its frames reached the line after the start mark's echo): the reference moves.
+        playback.OnMarkEcho("r1.0", Ms(300));
+        Assert.Equal(Ms(100), reply.StartAt);
+        Assert.Equal(Ms(60), playback.TakeReferenceMoved());
+        Assert.Equal(TimeSpan.Zero, playback.TakeReferenceMoved()); // taken once
+
+        // On time: no move.
+        playback.OnMarkEcho("r1.1", Ms(500));
+        Assert.Equal(TimeSpan.Zero, playback.TakeReferenceMoved());
+    }
+
+    [Fact]
     public void IfTheStartMarksEchoIsLostTheFirstChunksMarkAnchorsTheReply()
     {
         var playback = new PlaybackTracker(new MediaStreamOptions { PlaybackLead = TimeSpan.FromSeconds(10) });
