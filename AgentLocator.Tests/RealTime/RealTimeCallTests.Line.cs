@@ -125,6 +125,8 @@ public sealed partial class RealTimeCallTests
     [Theory]
     [InlineData(180, 100)]
     [InlineData(320, 60)]
+    [InlineData(180, 60)]
+    [InlineData(320, 100)]
     public async Task TheBotsOwnEchoNeverInterruptsItWhenItsAudioReachesTheLineLate(int echoDelayMs, int downlinkMs)
     {
         var call = await fixture.CallAsync(LateDownlinkEchoOnly(echoDelayMs, downlinkMs));

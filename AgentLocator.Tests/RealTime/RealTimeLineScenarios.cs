@@ -26,7 +26,10 @@ public static class RealTimeLineScenarios
     /// The speakerphone lines whose downlink media comes late (<see cref="LineConditions.DownlinkDelay"/>): each reply's start mark
     /// is echoed at once, its frames play this long after (echo delay, downlink delay; ms).
     /// </summary>
-    public static readonly (int EchoMs, int DownlinkMs)[] LateDownlinks = [(180, 100), (320, 60)];
+    public static readonly (int EchoMs, int DownlinkMs)[] LateDownlinks = [(180, 100), (320, 60), (180, 60), (320, 100)];
+
+    /// <summary>The late-downlink lines a caller at the echo's level talks over the first question on.</summary>
+    public static readonly (int EchoMs, int DownlinkMs)[] LateDownlinkBargeIns = [(180, 100), (320, 60)];
 
     public static string LateDownlinkBargeIn(int delayMs, int downlinkMs) => $"line:late-downlink-barge-in:{delayMs}:{downlinkMs}";
 
@@ -88,8 +91,12 @@ public static class RealTimeLineScenarios
 
             foreach (var (delay, downlink) in LateDownlinks)
             {
-                yield return (LateDownlinkBargeIn(delay, downlink), SpeakerphoneWithLateDownlink(delay, downlink), BargeInAtEchoLevelAsync);
                 yield return (LateDownlinkEchoOnly(delay, downlink), SpeakerphoneWithLateDownlink(delay, downlink), FullIntakeOnSpeakerphoneAsync);
+            }
+
+            foreach (var (delay, downlink) in LateDownlinkBargeIns)
+            {
+                yield return (LateDownlinkBargeIn(delay, downlink), SpeakerphoneWithLateDownlink(delay, downlink), BargeInAtEchoLevelAsync);
             }
 
             yield return (RoomBargeIn, SpeakerphoneInARoom(), BargeInOverTheThirdReplyAsync);
