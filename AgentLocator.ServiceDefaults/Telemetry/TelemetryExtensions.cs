@@ -60,6 +60,10 @@ public static class TelemetryExtensions
             }
 
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            var timeout = int.TryParse(builder.Configuration["OTEL_EXPORTER_OTLP_TIMEOUT"], System.Globalization.CultureInfo.InvariantCulture, out var configured) && configured > 0
+                ? configured
+                : ExportTimeoutMilliseconds;
+            builder.Services.AddHostedService(services => new TelemetryShutdown(services, services.GetRequiredService<ILogger<TelemetryShutdown>>(), timeout));
         }
 
         return builder;

@@ -45,20 +45,30 @@ public sealed class AppHostProcessTests(ITestOutputHelper output)
         var graph = await appHost.WaitUntilUpAsync(UpTimeout);
         var answering = graph.Processes.Where(pid => !ProcessTree.CommandLine(pid).Contains("/tools/dcp ", StringComparison.Ordinal)).ToArray();
 
+        var names = answering.ToDictionary(pid => pid, ProcessTree.CommandLine);
+
         var stopwatch = Stopwatch.StartNew();
         Assert.True(ProcessTree.Signal(appHost.Id, signal));
-        var servicesLeft = await ProcessTree.WaitUntilAllDeadAsync(answering, TimeSpan.FromSeconds(5));
+        var exits = await ProcessTree.TimeExitsAsync(answering, TimeSpan.FromSeconds(5));
         var servicesGone = stopwatch.Elapsed;
+        var servicesLeft = exits.Where(exit => exit.Value is null).Select(exit => names[exit.Key]).ToArray();
         var exitCode = await appHost.WaitForExitAsync(TimeSpan.FromSeconds(30));
         var dcpLeft = await ProcessTree.WaitUntilAllDeadAsync(graph.Processes, TimeSpan.FromSeconds(20));
 
         output.WriteLine($"up (every resource healthy) {graph.UpAfter.TotalSeconds:0.0} s after the AppHost started; load {LoadAverage()}");
         output.WriteLine($"signal {signal}: services, servers and dashboard gone after {servicesGone.TotalSeconds:0.0} s, AppHost exited {exitCode}, everything (DCP too) after {stopwatch.Elapsed.TotalSeconds:0.0} s");
-        Assert.True(servicesLeft.Count == 0, $"still running 5 s after the signal: {ProcessTree.Describe(servicesLeft)}\n{appHost.Output}");
+        foreach (var (pid, exit) in exits.OrderBy(exit => exit.Value ?? TimeSpan.MaxValue))
+        {
+            output.WriteLine($"  {(exit is { } e ? $"{e.TotalSeconds:0.0} s" : "running")}  {Shorten(names[pid])}");
+        }
+
+        Assert.True(servicesLeft.Length == 0, $"still running 5 s after the signal: {string.Join("; ", servicesLeft)}\n{appHost.Output}");
         Assert.True(exitCode == 0, $"expected a clean exit, got {exitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none within 30 s"}:\n{appHost.Output}");
         Assert.True(dcpLeft.Count == 0, $"DCP outlived the AppHost: {ProcessTree.Describe(dcpLeft)}");
         Assert.False(await ProcessTree.AnswersAsync(graph.ApiPort), "the Api still answers");
     }
+
+    private static string Shorten(string commandLine) => commandLine.Length <= 120 ? commandLine : commandLine[..120] + "…";
 
     private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 

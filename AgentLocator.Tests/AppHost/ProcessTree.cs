@@ -55,21 +55,31 @@ internal static class ProcessTree
 
     public static IReadOnlyList<int> Alive(IEnumerable<int> pids) => pids.Where(IsAlive).ToArray();
 
-    public static async Task<IReadOnlyList<int>> WaitUntilAllDeadAsync(IEnumerable<int> pids, TimeSpan timeout)
+    public static async Task<IReadOnlyList<int>> WaitUntilAllDeadAsync(IEnumerable<int> pids, TimeSpan timeout) =>
+        [.. (await TimeExitsAsync(pids, timeout)).Where(exit => exit.Value is null).Select(exit => exit.Key)];
+
+    /// <summary>
+    /// Polls every 100 ms until each of <paramref name="pids"/> has exited or <paramref name="timeout"/> passes: when each was
+    /// first seen gone, counted from the call (null: still running at the timeout).
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<int, TimeSpan?>> TimeExitsAsync(IEnumerable<int> pids, TimeSpan timeout)
     {
-        var watched = pids.ToArray();
-        var deadline = Stopwatch.StartNew();
-        while (Alive(watched) is { Count: > 0 } alive)
+        var exits = pids.Distinct().ToDictionary(pid => pid, _ => (TimeSpan?)null);
+        var clock = Stopwatch.StartNew();
+        while (true)
         {
-            if (deadline.Elapsed > timeout)
+            foreach (var pid in exits.Keys.Where(pid => exits[pid] is null && !IsAlive(pid)).ToArray())
             {
-                return alive;
+                exits[pid] = clock.Elapsed;
+            }
+
+            if (exits.Values.All(exit => exit is not null) || clock.Elapsed > timeout)
+            {
+                return exits;
             }
 
             await Task.Delay(100);
         }
-
-        return [];
     }
 
     /// <summary>Sends a signal with kill(1); false if the process is gone.</summary>

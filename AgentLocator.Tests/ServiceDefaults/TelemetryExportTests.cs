@@ -114,6 +114,46 @@ public sealed class TelemetryExportTests(PostgresDatabaseFixture database) : ICl
     }
 
     [Fact]
+    public async Task ACollectorThatHasGoneHoldsShutdownForOneExportTimeoutNotOnePerSignal()
+    {
+        // As when the AppHost stops: its dashboard, the collector, is gone before the services stop. Aspire's exporter settings.
+        int port;
+        using (var closed = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            closed.Start();
+            port = ((IPEndPoint)closed.LocalEndpoint).Port;
+        }
+        var api = ApiTestHost.Create(database.ConnectionString, extra: new Dictionary<string, string?>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{port}",
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc",
+            ["OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY"] = "in_memory",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "1000",
+            ["OTEL_BLRP_SCHEDULE_DELAY"] = "1000",
+        });
+        using (var client = api.CreateClient())
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/openapi/v1.json")).StatusCode);
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await api.DisposeAsync();
+
+        // Traces, metrics and logs are flushed side by side, so the stop waits one export timeout (1 s), not three, and says so.
+        // Traces, metrics and logs are flushed side by side, so each host (the factory runs two) waits one export timeout (1 s),
+        // not one per signal, and says so. Before, the API's two hosts took 6 s.
+        var unflushed = api.Logs.Lines.Where(line => line.Contains("TELEMETRY_UNFLUSHED", StringComparison.Ordinal)).ToArray();
+        Assert.NotEmpty(unflushed);
+        foreach (var line in unflushed)
+        {
+            var waited = int.Parse(System.Text.RegularExpressions.Regex.Match(line, @"after (\d+) ms").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(waited, 0, TelemetryExtensions.ExportTimeoutMilliseconds + 500);
+        }
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromMilliseconds(unflushed.Length * TelemetryExtensions.ExportTimeoutMilliseconds + 2000));
+    }
+
+    [Fact]
     public async Task NothingIsExportedWithoutAnEndpoint()
     {
         await using var collector = await OtlpCollector.StartAsync();
