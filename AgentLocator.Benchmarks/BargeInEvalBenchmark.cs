@@ -317,10 +317,10 @@ public sealed class BargeInEvalBenchmark : IBenchmark
 
     /// <summary>One frame of a latency trial as the listener saw it.</summary>
     private sealed record TraceFrame(long At, double Inbound, double Heard, double Echo, double Threshold, bool Cancelled, bool Locked, bool Speech, bool Voiced, bool BargeIn,
-        bool Adaptive = false, double ErleDb = 0)
+        bool Adaptive = false, double ErleDb = 0, bool EchoCheck = false, bool Spectral = false)
     {
         public string Describe(long onset) => string.Create(CultureInfo.InvariantCulture,
-            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB)" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}");
+            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB)" : Spectral ? "spectral" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}{(EchoCheck ? " ECHO-CHECK (taken for the echo, started over)" : "")}");
     }
 
     /// <summary>Round trip through mu-law: what the phone line carries.</summary>
@@ -452,6 +452,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                     listener.Reset(); // the session arms barge-in as it schedules a reply
                 }
 
+                var rejections = listener.EchoRejections;
                 var watch = Stopwatch.StartNew();
                 // The speech detector has heard up to the previous frame, as in the session.
                 var heard = listener.Process(inboundMuLaw, scheduled, playing, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate), speech.NoiseFloorDbfs, out var bargeIn, speech.LastFrameVoiced);
@@ -466,7 +467,8 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                     var threshold = listener.Detector.ThresholdDbfs(speech.NoiseFloorDbfs);
                     var heardDbfs = AudioLevel.MuLawDbfs(heard);
                     trace.Add(new TraceFrame(t, listener.Echo.InboundDbfs, heardDbfs, listener.Echo.EchoDbfs, threshold, listener.Echo.LastFrameCancelled,
-                        listener.Echo.IsLocked, speech.LastFrameVoiced, playing && heardDbfs > threshold, bargeIn, listener.Echo.LastFrameAdaptive, listener.Echo.Adaptive?.ErleDb ?? 0));
+                        listener.Echo.IsLocked, speech.LastFrameVoiced, playing && heardDbfs > threshold, bargeIn, listener.Echo.LastFrameAdaptive, listener.Echo.Adaptive?.ErleDb ?? 0,
+                        listener.EchoRejections > rejections, listener.Echo.LastFrameSpectral));
                 }
 
                 speech.Process(heard, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate));
