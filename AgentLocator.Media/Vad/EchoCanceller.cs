@@ -308,6 +308,11 @@ public sealed class EchoCanceller
             }
 
             PassThrough(inbound, residual);
+
+            // Nothing of the bot's is within reach of an echo: with a plain echo's path locked and verified no echo is due, and the
+            // line is the caller's, judged as over a cancelled echo with nothing left of it (a caller in a long pause of a reply is
+            // not held to the level rule).
+            LastFrameCancelled = IsLocked && !Reverberant && _samples - _verifiedAt <= VerifiedFor;
             return;
         }
 
