@@ -21,8 +21,10 @@ public sealed class BargeInDetector
     private double _echoDbfs = AudioLevel.SilenceDbfs;
     private double _echoMarginDb;
     private bool _echoCancelled;
+    private bool _echoSubtracted;
     private bool _inCandidate;
     private bool _fired;
+    private bool _confirmedInRun;
     private readonly (TimeSpan Start, TimeSpan Duration, bool Voiced, double Level)[] _history = new (TimeSpan, TimeSpan, bool, double)[HistoryFrames];
     private TimeSpan? _callerFrom;
     private int _historyAt;
@@ -59,10 +61,15 @@ public sealed class BargeInDetector
     /// Whether the next caller frame had the bot's echo cancelled, and the level of the echo that was
     /// predicted in it (peak-held and decaying like the playback level), and what cancelling leaves of the echo
     /// (dB relative to it): the caller must stand out from that by <see cref="BargeInOptions.CancelledLeftoverMarginDb"/>.
+    /// <paramref name="subtracted"/>: whether the echo was taken out of the frame's waveform (the filter or a fit), not only judged by its
+    /// power (the spectral model scales the frame down, and the speech detector may still hear the echo's speech in it): only then does
+    /// speech heard once confirm the caller for the rest of their run.
     /// </summary>
-    public void ObserveEcho(bool cancelled, double predictedEchoDbfs, TimeSpan frameDuration, double leftoverDb = EchoCanceller.AssumedLeftoverDb)
+    public void ObserveEcho(bool cancelled, double predictedEchoDbfs, TimeSpan frameDuration, double leftoverDb = EchoCanceller.AssumedLeftoverDb,
+        bool subtracted = true)
     {
         _echoCancelled = cancelled;
+        _echoSubtracted = cancelled && subtracted;
         _echoMarginDb = Math.Clamp(leftoverDb + _options.CancelledLeftoverMarginDb, _options.MinCancelledEchoMarginDb, 0);
         var decayed = _echoDbfs - _options.PlaybackReleaseDbPerSecond * frameDuration.TotalSeconds;
         _echoDbfs = Math.Max(cancelled ? predictedEchoDbfs : AudioLevel.SilenceDbfs, Math.Max(decayed, AudioLevel.SilenceDbfs));
@@ -130,8 +137,14 @@ public sealed class BargeInDetector
         return Math.Max(floor, Math.Max(overBot, noiseFloorDbfs + _options.NoiseMarginDb));
     }
 
-    /// <summary>Whether the speech detector has heard speech long enough to confirm a caller (<see cref="BargeInOptions.ConfirmingSpeech"/>).</summary>
-    private bool Confirmed => _options.ConfirmingSpeech > TimeSpan.Zero && _speechHeard >= _options.ConfirmingSpeech;
+    /// <summary>
+    /// Whether the speech detector has heard speech long enough to confirm a caller (<see cref="BargeInOptions.ConfirmingSpeech"/>), now or
+    /// earlier in the run of voice being judged: a caller's soft first syllable and the pause after it are not speech to it, their
+    /// next syllable is, and the run stays theirs.
+    /// </summary>
+    private bool Confirmed => _confirmedInRun || SpeechConfirmsNow;
+
+    private bool SpeechConfirmsNow => _options.ConfirmingSpeech > TimeSpan.Zero && _speechHeard >= _options.ConfirmingSpeech;
 
     /// <summary>
     /// Processes one caller frame (stream time <paramref name="timestamp"/>); returns true once, on
@@ -167,6 +180,7 @@ public sealed class BargeInDetector
 
         var voiced = levelDbfs > ThresholdDbfs(noiseFloorDbfs);
         Remember(timestamp, frameDuration, voiced, levelDbfs);
+        _confirmedInRun |= (voiced || _inCandidate) && _echoSubtracted && SpeechConfirmsNow;
         if (voiced)
         {
             if (!_inCandidate)
@@ -188,6 +202,7 @@ public sealed class BargeInDetector
             if (_candidateGap > GapToleranceNow)
             {
                 _inCandidate = false;
+                _confirmedInRun = false;
                 _callerFrom = null; // the caller who spoke first stopped: what follows is judged as before
             }
         }
@@ -266,6 +281,7 @@ public sealed class BargeInDetector
     public void Reset()
     {
         _inCandidate = false;
+        _confirmedInRun = false;
         _fired = false;
         _historyCount = 0;
         _callerFrom = null;

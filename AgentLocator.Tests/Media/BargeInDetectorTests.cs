@@ -162,6 +162,64 @@ public class BargeInDetectorTests
         Assert.Equal(TimeSpan.FromMilliseconds(1300), firedAt);
     }
 
+    /// <summary>
+    /// As <see cref="RunCancelled"/>, with the speech detector hearing speech in the frames <paramref name="speech"/> says (by start, ms);
+    /// <paramref name="subtracted"/>: whether the echo was taken out of the waveform (false: the spectral model judged the frames).
+    /// </summary>
+    private static TimeSpan? FiredAtOverCancelledEcho(byte[] residual, Func<int, bool> speech, bool subtracted = true)
+    {
+        var bot = Signals.Tone(400, -12, residual.Length / 8);
+        var detector = new BargeInDetector();
+        for (var offset = 0; offset + 160 <= residual.Length; offset += 160)
+        {
+            var at = TimeSpan.FromMilliseconds(offset / 8);
+            detector.ObservePlayback(bot.AsSpan(offset, 160));
+            detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20), subtracted: subtracted);
+            var speechHeard = offset >= 160 && speech(offset / 8 - 20); // heard up to the previous frame
+            if (detector.Process(residual.AsSpan(offset, 160), at, out _, noiseFloorDbfs: -60, speechHeard))
+            {
+                return at + TimeSpan.FromMilliseconds(20);
+            }
+        }
+
+        return null;
+    }
+
+    [Fact]
+    public void ACallerConfirmedOnTheirFirstSyllableKeepsTheShorterRunOverThePauseAfterIt()
+    {
+        // A 100 ms syllable, 120 ms of quiet, then the next word: the speech detector hears the end of the first syllable (60 ms of
+        // it, which confirms the caller) and not the pause, nor yet the next word's start. The run is theirs, confirmed: 240 ms of it,
+        // half voiced, is enough (the full rule waits for 300 ms, 60 % voiced).
+        var residual = Signals.Concat(Signals.Silence(1000), Signals.Tone(220, -26, 100), Signals.Silence(120), Signals.Tone(220, -26, 600));
+        var fired = FiredAtOverCancelledEcho(residual, ms => ms is >= 1040 and < 1100);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(1240), fired);
+        Assert.Equal(TimeSpan.FromMilliseconds(1300), FiredAtOverCancelledEcho(residual, _ => false));
+    }
+
+    [Fact]
+    public void SpeechHeardInWhatTheSpectralModelLeftConfirmsOnlyWhileItLasts()
+    {
+        // The same caller over an echo the spectral model judged (the frame scaled down, not the echo taken out): the speech detector
+        // may hear the echo's own speech in what is left, so a moment of it does not carry over the pause.
+        var residual = Signals.Concat(Signals.Silence(1000), Signals.Tone(220, -26, 100), Signals.Silence(120), Signals.Tone(220, -26, 600));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(1300), FiredAtOverCancelledEcho(residual, ms => ms is >= 1040 and < 1100, subtracted: false));
+    }
+
+    [Fact]
+    public void ACallerConfirmedInARunThatEndedDoesNotShortenTheNext()
+    {
+        // A confirmed "mm" (100 ms), 300 ms of quiet (longer than the gap tolerance: its run ended), then a second of leftover echo
+        // that passes the bar every other frame and is never speech: the confirmed rule (200 ms, half voiced) would take it for a
+        // caller, the full one (300 ms, 60 % voiced) does not.
+        var blips = Enumerable.Range(0, 25).Select(_ => Signals.Concat(Signals.Tone(220, -26, 20), Signals.Silence(20))).ToArray();
+        var residual = Signals.Concat([Signals.Silence(1000), Signals.Tone(220, -26, 100), Signals.Silence(300), .. blips, Signals.Silence(200)]);
+
+        Assert.Null(FiredAtOverCancelledEcho(residual, ms => ms is >= 1020 and < 1100));
+    }
+
     [Fact]
     public void BlipsOfLeftoverEchoBeforeTheCallerBeganDoNotHoldTheirBargeInBack()
     {
