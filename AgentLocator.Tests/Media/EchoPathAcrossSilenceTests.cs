@@ -14,16 +14,12 @@ namespace AgentLocator.Tests.Media;
 public sealed class EchoPathAcrossSilenceTests
 {
     private const int Frame = 160;
-    private const double EchoGain = 0.5; // −6 dB
     private const double NoiseFloor = -65;
 
-    private static byte[] Prompt(string key) => RealTimeScenarios.Prompts[key].MuLaw.ToArray();
+    private static byte[] AskName => RealTimeScenarios.Prompts[PromptKeys.AskName].MuLaw.ToArray();
 
-    /// <summary>Three of the receptionist's questions back to back, as one reply (4-5 s).</summary>
-    private static byte[] Reply => [.. Prompt(PromptKeys.AskName), .. Prompt(PromptKeys.AskReason), .. Prompt(PromptKeys.AskCallbackTime)];
-
-    /// <summary>Two questions with <paramref name="pauseMs"/> of the bot's silence between them, as one reply.</summary>
-    private static byte[] ReplyWithPause(int pauseMs) => [.. Prompt(PromptKeys.AskName), .. Enumerable.Repeat(MuLaw.Encode((short)0), 8 * pauseMs), .. Prompt(PromptKeys.AskReason)];
+    /// <summary>The first question, <paramref name="pauseMs"/> of the bot's silence, then the whole reply, as one reply.</summary>
+    private static byte[] ReplyWithPause(int pauseMs) => [.. AskName, .. Enumerable.Repeat(MuLaw.Encode((short)0), 8 * pauseMs), .. RoomEchoReply.Reply];
 
     /// <summary>A reply the session scheduled at line sample <paramref name="Start"/>, whose echo comes back <paramref name="EchoDelay"/> samples later.</summary>
     private sealed record Scheduled(int Start, byte[] Audio, int EchoDelay)
@@ -39,7 +35,7 @@ public sealed class EchoPathAcrossSilenceTests
         // The caller begins 500 ms into a 1.2 s pause of the reply: 640 ms on, nothing of the bot's is within reach of an echo.
         var reply = new Scheduled(8 * 200, ReplyWithPause(1200), 8 * echoDelayMs);
         var answer = RealTimeLineScenarios.AnswerAtEchoLevel;
-        var callerAt = reply.Start + Prompt(PromptKeys.AskName).Length + 8 * 500 - RealTimeScenarios.VoiceStart(answer);
+        var callerAt = reply.Start + AskName.Length + 8 * 500 - RealTimeScenarios.VoiceStart(answer);
         var run = Run([reply], answer, callerAt);
 
         var fired = Assert.Single(run.BargeIns);
@@ -59,7 +55,7 @@ public sealed class EchoPathAcrossSilenceTests
         // A reply with a long pause in it, 1.5 s of silence, a reply whose echo comes back nextShiftMs later than the first one's,
         // 1 s of silence, and one more reply on that path.
         var first = new Scheduled(8 * 200, ReplyWithPause(1200), 8 * echoDelayMs);
-        var next = new Scheduled(first.End + 8 * 1500, Reply, 8 * (echoDelayMs + nextShiftMs));
+        var next = new Scheduled(first.End + 8 * 1500, RoomEchoReply.Reply, 8 * (echoDelayMs + nextShiftMs));
         var last = new Scheduled(next.End + 8 * 1000, ReplyWithPause(900), next.EchoDelay);
         var run = Run([first, next, last]);
 
@@ -97,7 +93,7 @@ public sealed class EchoPathAcrossSilenceTests
                     var source = n - replies[r].Start - replies[r].EchoDelay;
                     if (source >= 0 && replies[r].Start + source < cutAt[r])
                     {
-                        var echo = MuLaw.Decode(replies[r].Audio[source]) * EchoGain;
+                        var echo = MuLaw.Decode(replies[r].Audio[source]) * RoomEchoReply.EchoGain;
                         sample += echo;
                         voiced[n / Frame] |= Math.Abs(echo) > 100;
                     }
