@@ -28,7 +28,6 @@ public sealed class BargeInDetector
     private int _historyAt;
     private int _historyCount;
     private TimeSpan _candidateGap;
-    private TimeSpan _heldUntil = TimeSpan.MinValue;
     private TimeSpan _speechHeard;
     private double _candidateNoiseFloorDbfs;
 
@@ -177,7 +176,7 @@ public sealed class BargeInDetector
             }
 
             _candidateGap = TimeSpan.Zero;
-            if (timestamp >= _heldUntil && EnoughVoice(timestamp + frameDuration, out onset))
+            if (EnoughVoice(timestamp + frameDuration, out onset))
             {
                 _fired = true;
                 return true;
@@ -263,20 +262,9 @@ public sealed class BargeInDetector
     /// <summary>With the echo cancelled, the voice needed now: less once the speech detector confirms the caller.</summary>
     private TimeSpan MinDurationNow => Confirmed && _options.ConfirmedMinDuration < _options.MinDuration ? _options.ConfirmedMinDuration : _options.MinDuration;
 
-    /// <summary>
-    /// The run that completed was checked and not passed yet (the echo check could not tell a caller from the echo): it is kept, and
-    /// completes again on its first voiced frame from <paramref name="until"/> on (the check then runs again with more of it).
-    /// </summary>
-    public void Hold(TimeSpan until)
-    {
-        _heldUntil = until;
-        _fired = false;
-    }
-
     /// <summary>Arms the detector for a new playback (keeps the playback level).</summary>
     public void Reset()
     {
-        _heldUntil = TimeSpan.MinValue;
         _inCandidate = false;
         _fired = false;
         _historyCount = 0;

@@ -34,12 +34,6 @@ public sealed class BargeInListener
     /// <summary>A first sound quieter than this over its judged frames is not judged (its waveform is a few mu-law steps: it matches nothing).</summary>
     public const double FirstSoundMinDbfs = -50;
 
-    /// <summary>
-    /// After the spectral model explained a run of voice as the echo, how long until the run is checked again (100 ms; the run is
-    /// kept, not started over: a caller whose voice had not yet stood alone in the window shows in the next one).
-    /// </summary>
-    public static readonly TimeSpan EchoRecheckAfter = TimeSpan.FromMilliseconds(100);
-
     public BargeInListener(BargeInOptions? options = null) => Detector = new BargeInDetector(options);
 
     public EchoCanceller Echo { get; } = new();
@@ -123,16 +117,7 @@ public sealed class BargeInListener
             if (!Detector.CallerSpokeFirst && Echo.ExplainsRecentAudioAsEcho())
             {
                 EchoRejections++;
-                if (Echo.LastCheckSpectral)
-                {
-                    // The spectral model explained the window: the caller may not have shown in it yet. The run is kept and checked
-                    // again with more of it (a caller's voice alone between the bot's words), not started over.
-                    Detector.Hold(timestamp + EchoRecheckAfter);
-                }
-                else
-                {
-                    Detector.Reset(); // the bot's own echo: the canceller has its path now
-                }
+                Detector.Reset(); // the bot's own echo: the canceller has its path now
             }
             else
             {

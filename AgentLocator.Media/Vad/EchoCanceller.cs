@@ -435,7 +435,6 @@ public sealed class EchoCanceller
     /// </summary>
     public bool ExplainsRecentAudioAsEcho(int window = 3200)
     {
-        LastCheckSpectral = false;
         if (_samples - _lastReferenceSample > MaxDelay + Taps + window)
         {
             return false;
@@ -472,12 +471,8 @@ public sealed class EchoCanceller
         // above): the spectral check is for an echo path no waveform matches.
         // A line that has shown a clear plain copy of the bot's audio (a vote for its delay) and nothing only the spectral model
         // explains is the waveform rule's alone.
-        LastCheckSpectral = !cancelled && (Reverberant || _lock.Votes == 0);
-        return LastCheckSpectral && ExplainsAsSpectralEcho(window / FrameSamples, coarse);
+        return !cancelled && (Reverberant || _lock.Votes == 0) && ExplainsAsSpectralEcho(window / FrameSamples, coarse);
     }
-
-    /// <summary>Whether the last <see cref="ExplainsRecentAudioAsEcho"/> was decided by the spectral model (no waveform matched the bot's).</summary>
-    public bool LastCheckSpectral { get; private set; }
 
     /// <summary>
     /// The best waveform correlation of the last <paramref name="window"/> inbound samples with the bot's audio at any delay from
