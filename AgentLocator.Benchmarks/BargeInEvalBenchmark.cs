@@ -307,7 +307,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         }
 
         return string.Create(CultureInfo.InvariantCulture,
-            $"{window.Count} frames: {window.Count(x => x.Cancelled)} cancelled ({window.Count(x => x.Locked)} locked), {window.Count(x => x.Voiced)} over the bar, {window.Count(x => x.Speech)} speech; mean margin over the bar {window.Average(x => Math.Max(-30, x.Heard - x.Threshold)):F1} dB");
+            $"{window.Count} frames: {window.Count(x => x.Cancelled)} cancelled ({window.Count(x => x.Locked)} locked, {window.Count(x => x.Adaptive)} adapted, {window.Count(x => x.Spectral)} spectral), {window.Count(x => x.Voiced)} over the bar, {window.Count(x => x.Speech)} speech, {window.Count(x => x.EchoChecked)} echo-check turn-downs; mean margin over the bar {window.Average(x => Math.Max(-30, x.Heard - x.Threshold)):F1} dB");
     }
 
     /// <summary>How the last reply's first sound after a quiet line was judged: not at all, the bot's echo, or a caller's.</summary>
@@ -317,10 +317,10 @@ public sealed class BargeInEvalBenchmark : IBenchmark
 
     /// <summary>One frame of a latency trial as the listener saw it.</summary>
     private sealed record TraceFrame(long At, double Inbound, double Heard, double Echo, double Threshold, bool Cancelled, bool Locked, bool Speech, bool Voiced, bool BargeIn,
-        bool Adaptive = false, double ErleDb = 0, bool EchoCheck = false, bool Spectral = false)
+        bool Adaptive = false, double ErleDb = 0, bool Spectral = false, double FilterResidual = AudioLevel.SilenceDbfs, bool EchoChecked = false)
     {
         public string Describe(long onset) => string.Create(CultureInfo.InvariantCulture,
-            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB)" : Spectral ? "spectral" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}{(EchoCheck ? " ECHO-CHECK (taken for the echo, started over)" : "")}");
+            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB, filter left {FilterResidual:F1})" : Spectral ? "spectral" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}{(EchoChecked ? " ECHO-CHECK turned down" : "")}");
     }
 
     /// <summary>Round trip through mu-law: what the phone line carries.</summary>
@@ -452,9 +452,9 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                     listener.Reset(); // the session arms barge-in as it schedules a reply
                 }
 
-                var rejections = listener.EchoRejections;
                 var watch = Stopwatch.StartNew();
                 // The speech detector has heard up to the previous frame, as in the session.
+                var rejectionsBefore = listener.EchoRejections;
                 var heard = listener.Process(inboundMuLaw, scheduled, playing, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate), speech.NoiseFloorDbfs, out var bargeIn, speech.LastFrameVoiced);
                 if (listener.Echo.BotAudible)
                 {
@@ -466,9 +466,10 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                 {
                     var threshold = listener.Detector.ThresholdDbfs(speech.NoiseFloorDbfs);
                     var heardDbfs = AudioLevel.MuLawDbfs(heard);
+                    var filterLeft = listener.Echo.Adaptive is { } adaptive && adaptive.ResidualEnergy > 0 ? 10 * Math.Log10(adaptive.ResidualEnergy / Frame) : AudioLevel.SilenceDbfs;
                     trace.Add(new TraceFrame(t, listener.Echo.InboundDbfs, heardDbfs, listener.Echo.EchoDbfs, threshold, listener.Echo.LastFrameCancelled,
                         listener.Echo.IsLocked, speech.LastFrameVoiced, playing && heardDbfs > threshold, bargeIn, listener.Echo.LastFrameAdaptive, listener.Echo.Adaptive?.ErleDb ?? 0,
-                        listener.EchoRejections > rejections, listener.Echo.LastFrameSpectral));
+                        listener.Echo.LastFrameSpectral, filterLeft, listener.EchoRejections > rejectionsBefore));
                 }
 
                 speech.Process(heard, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate));

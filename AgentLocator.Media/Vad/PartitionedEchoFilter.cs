@@ -79,8 +79,12 @@ public sealed class PartitionedEchoFilter
     /// <summary>Frames with echo the filter must have followed since it converged before it judges (500 ms): a first fit can be lucky.</summary>
     public const int TrustAfterFrames = 25;
 
-    /// <summary>Blocks of silence in every partition after which the next echo is checked for a shift before it is judged (640 ms, on top of the filter's 192 ms).</summary>
-    private const int GapBlocks = 5;
+    /// <summary>
+    /// Blocks of silence in every partition after which the next echo is checked for a shift before it is judged (640 ms, on top of
+    /// the filter's 192 ms): a gap between replies, where Twilio's jitter buffer may move the echo, not the pause between two
+    /// sentences of one reply (300–500 ms), whose echo comes back on the same path.
+    /// </summary>
+    public const int GapBlocks = 40;
 
     /// <summary>Frames of the next reply's echo before the shift check (300 ms: the check correlates 200 ms of it, 50 ms back).</summary>
     private const int RecheckAfterFrames = 15;

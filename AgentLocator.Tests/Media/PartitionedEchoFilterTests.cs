@@ -161,6 +161,42 @@ public sealed class PartitionedEchoFilterTests(ITestOutputHelper output)
         Assert.InRange(judgedAgain, 0, 8 * 500);
     }
 
+    /// <summary>
+    /// A pause between two sentences of one reply (300 ms, the bot's audio silent) is not a gap between replies: the echo after it comes
+    /// back on the same path, and the filter judges it from its first frames instead of holding off for a shift check (300 ms of
+    /// the echo, which a caller who began in the pause spent under the level rule and the spectral check).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1600)]
+    [InlineData(3, 960)]
+    public void AfterAPauseBetweenTwoSentencesTheFilterJudgesTheEchoAtOnce(int roomSeed, int delay)
+    {
+        var secondAt = SpeechLength + 8 * 300;
+        var run = Simulate(roomSeed, delay, startDelay: delay + 24, secondAt: secondAt, secondDelay: delay);
+
+        var secondEcho = (secondAt + delay) / 160;
+        var judged = run.Judged[(secondEcho + 3)..(secondEcho + 25)].Count(j => j);
+        output.WriteLine($"judged {judged} of the 22 frames from 60 to 500 ms into the echo after the pause; shifts {run.Filter.Shifts}");
+        Assert.True(judged >= 18, $"the filter judged {judged} of 22 frames after the pause");
+        Assert.Equal(0, run.Filter.Shifts);
+    }
+
+    /// <summary>
+    /// Between two replies (the bot silent for longer than <see cref="PartitionedEchoFilter.GapBlocks"/> blocks beyond the filter's
+    /// length), the next echo is checked for a shift before it is judged: its first 300 ms are not.
+    /// </summary>
+    [Fact]
+    public void AfterAGapBetweenRepliesTheNextEchoIsCheckedBeforeItIsJudged()
+    {
+        const int delay = 1600;
+        var secondAt = SpeechLength + 8 * 1200;
+        var run = Simulate(1, delay, startDelay: delay + 24, secondAt: secondAt, secondDelay: delay);
+
+        var secondEcho = (secondAt + delay) / 160;
+        Assert.DoesNotContain(true, run.Judged[secondEcho..(secondEcho + 14)]);
+        Assert.Contains(true, run.Judged[(secondEcho + 15)..(secondEcho + 50)]);
+    }
+
     [Fact]
     public void NothingIsAllocatedPerFrame()
     {

@@ -1,6 +1,7 @@
 using AgentLocator.Media;
 using AgentLocator.Testing.Audio;
 using AgentLocator.Tests.RealTime;
+using Xunit.Abstractions;
 using static AgentLocator.Tests.Media.RoomEchoReply;
 
 namespace AgentLocator.Tests.Media;
@@ -13,7 +14,7 @@ namespace AgentLocator.Tests.Media;
 /// the frequency-domain adaptive filter (<see cref="PartitionedEchoFilter"/>) has taken the echo out of the waveform, and a
 /// caller at the echo's level, heard in what it leaves, interrupts within 400 ms.
 /// </summary>
-public sealed class RoomEchoBargeInTests
+public sealed class RoomEchoBargeInTests(ITestOutputHelper output)
 {
     /// <summary>
     /// A fresh call on a line whose echo comes back through <paramref name="room"/>, <paramref name="delayMs"/> late, with
@@ -21,7 +22,8 @@ public sealed class RoomEchoBargeInTests
     /// <paramref name="caller"/> from <paramref name="callerAt"/> (line samples). Returns where barge-ins fired (end of the
     /// firing frame; the run stops at the first) and where the last reply began.
     /// </summary>
-    private static (List<int> BargeIns, int LastReplyAt, BargeInListener Listener) Run(EchoPathModel room, int delayMs, int replies = 1, Func<int, (byte[] Voice, int At)>? caller = null)
+    private static (List<int> BargeIns, int LastReplyAt, BargeInListener Listener) Run(EchoPathModel room, int delayMs, int replies = 1, Func<int, (byte[] Voice, int At)>? caller = null,
+        List<(int At, double Heard, bool Adaptive, bool DoubleTalk)>? frames = null)
     {
         var reply = Reply;
         var reference = MuLaw.Decode(reply);
@@ -59,7 +61,8 @@ public sealed class RoomEchoBargeInTests
                 listener.Reset(); // the session arms barge-in as it schedules a reply
             }
 
-            listener.Process(inbound.AsSpan(o, 160), scheduled, playing, TimeSpan.FromTicks(o * TimeSpan.TicksPerSecond / 8000), -65, out var bargeIn);
+            var heard = listener.Process(inbound.AsSpan(o, 160), scheduled, playing, TimeSpan.FromTicks(o * TimeSpan.TicksPerSecond / 8000), -65, out var bargeIn);
+            frames?.Add((o, AudioLevel.MuLawDbfs(heard), listener.Echo.LastFrameAdaptive, listener.Echo.LastFrameDoubleTalk));
             if (bargeIn)
             {
                 bargeIns.Add(o + 160);
@@ -120,5 +123,53 @@ public sealed class RoomEchoBargeInTests
         var fired = Assert.Single(bargeIns); // the first reply's echo did not interrupt it
         Assert.InRange((fired - onset) / 8, 1, 400);
         Assert.True(listener.Echo.LastFrameAdaptive, "the barge-in was not judged on the adaptive filter's residual");
+    }
+
+    /// <summary>
+    /// The bot's echo alone over three replies of a call, the adaptive filter converged from the second on: the double-talk test on
+    /// its residual (<see cref="EchoCanceller.LastFrameDoubleTalk"/>) never lets the echo interrupt a reply.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Rooms))]
+    public void AReverberantEchoAloneNeverInterruptsLaterReplies(int roomSeed, int delayMs)
+    {
+        var frames = new List<(int At, double Heard, bool Adaptive, bool DoubleTalk)>();
+        var (bargeIns, _, _) = Run(EchoPathModel.Room(roomSeed, rt60Ms: null, clipDrive: 2), delayMs, replies: 3, frames: frames);
+
+        Assert.Empty(bargeIns);
+        Assert.Contains(frames, f => f.Adaptive); // the later replies were judged on the filter's residual
+    }
+
+    /// <summary>
+    /// The double-talk test on the converged filter's residual (<see cref="EchoCanceller.LastFrameDoubleTalk"/>), both sides: over a
+    /// later reply's echo alone it flags hardly a frame the filter judged (each would be heard unsuppressed), and with a caller at the
+    /// echo's level over it, it flags a good share of the frames where their voice is loud (−35 dBFS or more), which the residual echo
+    /// suppressor would otherwise scale down with the echo.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CallerRooms))]
+    public void TheResidualsDoubleTalkTestFlagsACallerOverTheEchoAndHardlyTheEchoAlone(int roomSeed, int delayMs)
+    {
+        var answer = RealTimeLineScenarios.AnswerAtEchoLevel;
+        var voice = MuLaw.Decode(answer);
+        var callerAt = 0;
+        var withCaller = new List<(int At, double Heard, bool Adaptive, bool DoubleTalk)>();
+        var echoAlone = new List<(int At, double Heard, bool Adaptive, bool DoubleTalk)>();
+        Run(EchoPathModel.Room(roomSeed, rt60Ms: null, clipDrive: 2), delayMs, replies: 2, replyAt =>
+        {
+            callerAt = replyAt + delayMs * 8 + 8 * 1000;
+            return (answer, callerAt);
+        }, withCaller);
+        Run(EchoPathModel.Room(roomSeed, rt60Ms: null, clipDrive: 2), delayMs, replies: 2, frames: echoAlone);
+
+        var judgedEcho = echoAlone.Where(f => f.Adaptive).ToList();
+        var loudCaller = withCaller
+            .Where(f => f.Adaptive && f.At >= callerAt && f.At + 160 <= callerAt + voice.Length && AudioLevel.Pcm16Dbfs(voice.AsSpan(f.At - callerAt, 160)) >= -35)
+            .ToList();
+        output.WriteLine($"echo alone: {judgedEcho.Count(f => f.DoubleTalk)} of {judgedEcho.Count} judged frames flagged; caller: {loudCaller.Count(f => f.DoubleTalk)} of {loudCaller.Count} loud frames flagged");
+        Assert.True(judgedEcho.Count >= 50, $"the filter judged only {judgedEcho.Count} frames of the echo alone");
+        Assert.True(judgedEcho.Count(f => f.DoubleTalk) <= judgedEcho.Count / 50, $"{judgedEcho.Count(f => f.DoubleTalk)} of {judgedEcho.Count} frames of the echo alone flagged as double talk");
+        Assert.True(loudCaller.Count >= 5, $"only {loudCaller.Count} loud frames of the caller were judged on the filter's residual");
+        Assert.True(loudCaller.Count(f => f.DoubleTalk) >= loudCaller.Count / 3, $"{loudCaller.Count(f => f.DoubleTalk)} of {loudCaller.Count} loud frames of the caller flagged as double talk");
     }
 }
