@@ -317,10 +317,11 @@ public sealed class BargeInEvalBenchmark : IBenchmark
 
     /// <summary>One frame of a latency trial as the listener saw it.</summary>
     private sealed record TraceFrame(long At, double Inbound, double Heard, double Echo, double Threshold, bool Cancelled, bool Locked, bool Speech, bool Voiced, bool BargeIn,
-        bool Adaptive = false, double ErleDb = 0, bool Spectral = false, double FilterResidual = AudioLevel.SilenceDbfs, bool EchoChecked = false)
+        bool Adaptive = false, double ErleDb = 0, bool Spectral = false, double FilterResidual = AudioLevel.SilenceDbfs, bool EchoChecked = false,
+        bool DoubleTalk = false, bool BotAudible = true, bool CarriedConfirm = false)
     {
         public string Describe(long onset) => string.Create(CultureInfo.InvariantCulture,
-            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB, filter left {FilterResidual:F1})" : Spectral ? "spectral" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}{(EchoChecked ? " ECHO-CHECK turned down" : "")}");
+            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB, filter left {FilterResidual:F1})" : Spectral ? "spectral" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}{(EchoChecked ? " ECHO-CHECK turned down" : "")}{(DoubleTalk ? " double-talk" : "")}{(!BotAudible && Cancelled ? " pause-rule" : "")}{(CarriedConfirm ? " confirmed-in-run" : "")}");
     }
 
     /// <summary>Round trip through mu-law: what the phone line carries.</summary>
@@ -469,7 +470,8 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                     var filterLeft = listener.Echo.Adaptive is { } adaptive && adaptive.ResidualEnergy > 0 ? 10 * Math.Log10(adaptive.ResidualEnergy / Frame) : AudioLevel.SilenceDbfs;
                     trace.Add(new TraceFrame(t, listener.Echo.InboundDbfs, heardDbfs, listener.Echo.EchoDbfs, threshold, listener.Echo.LastFrameCancelled,
                         listener.Echo.IsLocked, speech.LastFrameVoiced, playing && heardDbfs > threshold, bargeIn, listener.Echo.LastFrameAdaptive, listener.Echo.Adaptive?.ErleDb ?? 0,
-                        listener.Echo.LastFrameSpectral, filterLeft, listener.EchoRejections > rejectionsBefore));
+                        listener.Echo.LastFrameSpectral, filterLeft, listener.EchoRejections > rejectionsBefore,
+                        listener.Echo.LastFrameDoubleTalk, listener.Echo.BotAudible, listener.Detector.ConfirmedInRun));
                 }
 
                 speech.Process(heard, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate));

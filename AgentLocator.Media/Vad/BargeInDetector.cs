@@ -144,6 +144,9 @@ public sealed class BargeInDetector
     /// </summary>
     private bool Confirmed => _confirmedInRun || SpeechConfirmsNow;
 
+    /// <summary>Whether speech heard earlier in the run being judged confirmed the caller for the rest of it (<see cref="Confirmed"/>; diagnostics).</summary>
+    public bool ConfirmedInRun => _confirmedInRun;
+
     private bool SpeechConfirmsNow => _options.ConfirmingSpeech > TimeSpan.Zero && _speechHeard >= _options.ConfirmingSpeech;
 
     /// <summary>
