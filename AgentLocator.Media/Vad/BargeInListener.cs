@@ -93,7 +93,9 @@ public sealed class BargeInListener
             Detector.ObservePlayback(bot);
         }
 
-        Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb, subtracted: !Echo.LastFrameSpectral);
+        // Speech heard once confirms the caller for the rest of the run only on frames whose echo a proven path took out of the waveform.
+        Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb,
+            subtracted: !Echo.LastFrameSpectral && (!Echo.LastFrameAdaptive || Echo.LastFrameAdaptiveTrusted));
         if (FirstSound.FramesSinceSound == FirstSoundFrames - 1 && FirstSound.QuietBefore >= FirstSoundQuiet && inbound.Length == EchoCanceller.FrameSamples)
         {
             JudgeFirstSound(timestamp - frameDuration * (FirstSoundFrames - 1));

@@ -196,6 +196,13 @@ public sealed class EchoCanceller
     public bool LastFrameAdaptive => _adaptiveJudged;
 
     /// <summary>
+    /// Whether the last frame was judged on the adaptive filter's residual after the filter had judged <see cref="AdaptiveTrustedFrames"/>
+    /// (400 ms) with no break in its alignment: a filter that just began judging a reply (after the shift check) may follow it badly, and
+    /// its loud syllables then leave enough over the double-talk bar for the speech detector to hear the bot's speech in them.
+    /// </summary>
+    public bool LastFrameAdaptiveTrusted => _adaptiveJudged && _adaptiveJudgedFrames >= AdaptiveTrustedFrames;
+
+    /// <summary>
     /// Whether the last frame, judged on the adaptive filter's residual, was double talk: the filter left far more of it than it
     /// leaves of the echo alone (<see cref="DoubleTalkResidualDb"/>), so the residual echo suppressor did not scale it down.
     /// </summary>

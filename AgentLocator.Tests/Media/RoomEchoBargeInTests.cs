@@ -23,7 +23,7 @@ public sealed class RoomEchoBargeInTests(ITestOutputHelper output)
     /// firing frame; the run stops at the first) and where the last reply began.
     /// </summary>
     private static (List<int> BargeIns, int LastReplyAt, BargeInListener Listener) Run(EchoPathModel room, int delayMs, int replies = 1, Func<int, (byte[] Voice, int At)>? caller = null,
-        List<(int At, double Heard, bool Adaptive, bool DoubleTalk)>? frames = null)
+        List<(int At, double Heard, bool Adaptive, bool DoubleTalk)>? frames = null, Func<int, double, bool>? speech = null)
     {
         var reply = Reply;
         var reference = MuLaw.Decode(reply);
@@ -51,6 +51,7 @@ public sealed class RoomEchoBargeInTests(ITestOutputHelper output)
         var inbound = MuLaw.Encode(line);
         var listener = new BargeInListener();
         var bargeIns = new List<int>();
+        var speechHeard = false; // the speech detector's verdict on the previous frame it was given
         for (var o = 0; o + 160 <= length; o += 160)
         {
             var at = o % spacing;
@@ -61,7 +62,8 @@ public sealed class RoomEchoBargeInTests(ITestOutputHelper output)
                 listener.Reset(); // the session arms barge-in as it schedules a reply
             }
 
-            var heard = listener.Process(inbound.AsSpan(o, 160), scheduled, playing, TimeSpan.FromTicks(o * TimeSpan.TicksPerSecond / 8000), -65, out var bargeIn);
+            var heard = listener.Process(inbound.AsSpan(o, 160), scheduled, playing, TimeSpan.FromTicks(o * TimeSpan.TicksPerSecond / 8000), -65, out var bargeIn, speechHeard);
+            speechHeard = speech?.Invoke(o, AudioLevel.MuLawDbfs(heard)) ?? false;
             frames?.Add((o, AudioLevel.MuLawDbfs(heard), listener.Echo.LastFrameAdaptive, listener.Echo.LastFrameDoubleTalk));
             if (bargeIn)
             {
@@ -138,6 +140,39 @@ public sealed class RoomEchoBargeInTests(ITestOutputHelper output)
 
         Assert.Empty(bargeIns);
         Assert.Contains(frames, f => f.Adaptive); // the later replies were judged on the filter's residual
+    }
+
+    /// <summary>
+    /// The frames right after the adaptive filter resumes judging a later reply (after the reply's shift check) are not yet proven: a
+    /// filter that follows the new reply badly leaves loud syllables of the echo over the double-talk bar, and Silero hears the bot's
+    /// speech in them (barge-in-eval room seed 1, 320 ms: the echo alone interrupted once in 10 min of bot speech). Speech heard there
+    /// confirms only while it lasts, not for the rest of the run (<see cref="EchoCanceller.LastFrameAdaptiveTrusted"/>): a 100 ms
+    /// sound heard as speech, a 100 ms dip and one more loud frame (as in that trace) do not interrupt; the same from 600 ms after
+    /// the filter resumed, once it has judged 400 ms, is a caller confirmed on their first syllable and does (the rule kept).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 320)]
+    [InlineData(2, 320)]
+    [InlineData(3, 250)]
+    public void SpeechOnTheFramesRightAfterTheFilterResumesConfirmsACallerOnlyWhileItLasts(int roomSeed, int delayMs)
+    {
+        var room = () => EchoPathModel.Room(roomSeed, rt60Ms: null, clipDrive: 2);
+        var frames = new List<(int At, double Heard, bool Adaptive, bool DoubleTalk)>();
+        var (_, lastReplyAt, _) = Run(room(), delayMs, replies: 2, frames: frames);
+        var resumed = frames.First(f => f.At >= lastReplyAt && f.Adaptive).At; // the filter judges the second reply from here
+
+        // 100 ms at -30 dBFS, 100 ms quiet, 20 ms at -30 dBFS.
+        var sound = NoiseSignals.White(800, -30, roomSeed);
+        var voice = MuLaw.Encode([.. sound.AsSpan(0, 800), .. new short[800], .. sound.AsSpan(0, 160)]);
+        bool Interrupts(int at)
+        {
+            var (bargeIns, _, listener) = Run(room(), delayMs, replies: 2, replyAt => (voice, at),
+                speech: (frameAt, _) => frameAt >= at && frameAt < at + 800); // the speech detector hears the first 100 ms as speech
+            return bargeIns.Count > 0 && bargeIns[0] > at;
+        }
+
+        Assert.False(Interrupts(resumed + 3 * 160), "a sound over the frames right after the filter resumed was taken for a caller confirmed on their first syllable");
+        Assert.True(Interrupts(resumed + 30 * 160), "the same sound once the filter has judged 400 ms did not interrupt: the scenario no longer exercises the confirmed rule");
     }
 
     /// <summary>
