@@ -93,9 +93,10 @@ public sealed class BargeInListener
             Detector.ObservePlayback(bot);
         }
 
-        // Speech heard once confirms the caller for the rest of the run only on frames whose echo a proven path took out of the waveform.
+        // Speech heard once confirms the caller for the rest of the run only on frames whose echo a proven path took out of the waveform,
+        // or whose residual is louder than the echo the filter predicted there (a caller; a badly followed echo leaves less than itself).
         Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb,
-            subtracted: !Echo.LastFrameSpectral && (!Echo.LastFrameAdaptive || Echo.LastFrameAdaptiveTrusted));
+            subtracted: !Echo.LastFrameSpectral && (!Echo.LastFrameAdaptive || Echo.LastFrameAdaptiveTrusted || Echo.ResidualDbfs > Echo.EchoDbfs));
         if (FirstSound.FramesSinceSound == FirstSoundFrames - 1 && FirstSound.QuietBefore >= FirstSoundQuiet && inbound.Length == EchoCanceller.FrameSamples)
         {
             JudgeFirstSound(timestamp - frameDuration * (FirstSoundFrames - 1));

@@ -144,35 +144,50 @@ public sealed class RoomEchoBargeInTests(ITestOutputHelper output)
 
     /// <summary>
     /// The frames right after the adaptive filter resumes judging a later reply (after the reply's shift check) are not yet proven: a
-    /// filter that follows the new reply badly leaves loud syllables of the echo over the double-talk bar, and Silero hears the bot's
-    /// speech in them (barge-in-eval room seed 1, 320 ms: the echo alone interrupted once in 10 min of bot speech). Speech heard there
-    /// confirms only while it lasts, not for the rest of the run (<see cref="EchoCanceller.LastFrameAdaptiveTrusted"/>): a 100 ms
-    /// sound heard as speech, a 100 ms dip and one more loud frame (as in that trace) do not interrupt; the same from 600 ms after
-    /// the filter resumed, once it has judged 400 ms, is a caller confirmed on their first syllable and does (the rule kept).
+    /// filter that follows the new reply badly leaves loud syllables of the echo over the double-talk bar, a few dB under the echo it
+    /// predicted, and Silero hears the bot's speech in them (barge-in-eval room seed 1, 320 ms: the echo alone interrupted once in
+    /// 10 min of bot speech). Here the echo comes back 5 dB louder than the filter learned for 100 ms, from 20 to 240 ms after the filter
+    /// resumed, is heard as speech, dips for 100 ms and comes back louder for one frame (as in that trace): speech heard there confirms
+    /// only while it lasts (<see cref="EchoCanceller.LastFrameAdaptiveTrusted"/>), and it does not interrupt (without that, it did at
+    /// 180-240 ms). A caller louder than the echo the filter predicted (-30 dBFS noise), 20-120 ms after it resumed, is confirmed on
+    /// their first syllable and does.
     /// </summary>
     [Theory]
     [InlineData(1, 320)]
     [InlineData(2, 320)]
     [InlineData(3, 250)]
-    public void SpeechOnTheFramesRightAfterTheFilterResumesConfirmsACallerOnlyWhileItLasts(int roomSeed, int delayMs)
+    public void SpeechOnTheFramesRightAfterTheFilterResumesConfirmsOnlyACallerLouderThanTheEcho(int roomSeed, int delayMs)
     {
-        var room = () => EchoPathModel.Room(roomSeed, rt60Ms: null, clipDrive: 2);
+        EchoPathModel Room() => EchoPathModel.Room(roomSeed, rt60Ms: null, clipDrive: 2);
         var frames = new List<(int At, double Heard, bool Adaptive, bool DoubleTalk)>();
-        var (_, lastReplyAt, _) = Run(room(), delayMs, replies: 2, frames: frames);
+        var (_, lastReplyAt, _) = Run(Room(), delayMs, replies: 2, frames: frames);
         var resumed = frames.First(f => f.At >= lastReplyAt && f.Adaptive).At; // the filter judges the second reply from here
 
-        // 100 ms at -30 dBFS, 100 ms quiet, 20 ms at -30 dBFS.
-        var sound = NoiseSignals.White(800, -30, roomSeed);
-        var voice = MuLaw.Encode([.. sound.AsSpan(0, 800), .. new short[800], .. sound.AsSpan(0, 160)]);
-        bool Interrupts(int at)
+        // What the line adds over 220 ms from a line sample on: 100 ms of it, 100 ms nothing, 20 ms of it.
+        var reference = MuLaw.Decode(Reply);
+        var room = Room();
+        room.Calibrate(reference);
+        var speaker = room.Loudspeaker(reference);
+        byte[] Pattern(Func<int, double> sample) => MuLaw.Encode(Enumerable.Range(0, 1760)
+            .Select(i => i is >= 800 and < 1600 ? (short)0 : (short)Math.Clamp(Math.Round(sample(i)), short.MinValue, short.MaxValue)).ToArray());
+        bool Interrupts(int at, byte[] added)
         {
-            var (bargeIns, _, listener) = Run(room(), delayMs, replies: 2, replyAt => (voice, at),
+            var (bargeIns, _, _) = Run(Room(), delayMs, replies: 2, replyAt => (added, at),
                 speech: (frameAt, _) => frameAt >= at && frameAt < at + 800); // the speech detector hears the first 100 ms as speech
             return bargeIns.Count > 0 && bargeIns[0] > at;
         }
 
-        Assert.False(Interrupts(resumed + 3 * 160), "a sound over the frames right after the filter resumed was taken for a caller confirmed on their first syllable");
-        Assert.True(Interrupts(resumed + 30 * 160), "the same sound once the filter has judged 400 ms did not interrupt: the scenario no longer exercises the confirmed rule");
+        var caller = NoiseSignals.White(800, -30, roomSeed);
+        for (var k = 1; k <= 12; k++) // the confirming speech heard before the filter has judged 400 ms
+        {
+            var at = resumed + k * 160;
+            var louderEcho = Pattern(i => 0.8 * EchoGain * room.Echo(speaker, at + i - lastReplyAt - delayMs * 8, reference.Length));
+            Assert.False(Interrupts(at, louderEcho), $"the echo, 5 dB louder than the filter learned {k * 20} ms after it resumed, interrupted");
+            if (k <= 6)
+            {
+                Assert.True(Interrupts(at, Pattern(i => caller[i % 800])), $"a caller louder than the echo {k * 20} ms after the filter resumed did not interrupt");
+            }
+        }
     }
 
     /// <summary>
