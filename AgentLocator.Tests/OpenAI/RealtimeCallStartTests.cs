@@ -81,6 +81,7 @@ public sealed class RefusingProviderFixture : ProductConnectTimeoutFixture
 }
 
 /// <summary>Fifty whole calls with the AI receptionist at once, on a worker of their own.</summary>
+[Collection(MachineLoadCollection.Name)]
 public sealed class RealtimeLoadTests(RealtimeLoadTests.Fixture fixture) : IClassFixture<RealtimeLoadTests.Fixture>
 {
     public sealed class Fixture : RealtimeCallsFixture;
