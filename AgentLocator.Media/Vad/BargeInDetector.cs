@@ -23,6 +23,7 @@ public sealed class BargeInDetector
     private bool _echoCancelled;
     private bool _echoSubtracted;
     private bool _echoOverPrediction;
+    private bool _echoProvisional;
     private bool _inCandidate;
     private bool _fired;
     private bool _confirmedInRun;
@@ -67,11 +68,14 @@ public sealed class BargeInDetector
     /// speech heard once confirm the caller for the rest of their run.
     /// <paramref name="overPrediction"/>: whether what was left is louder than the echo predicted in the frame (a filter that took the echo
     /// out of the waveform leaves less than the echo it follows, even a badly followed one: more is a caller's voice); voiced frames of a run
-    /// so judged are counted (<see cref="RunFramesOverEcho"/>).
+    /// so judged are counted (<see cref="RunFramesOverEcho"/>). <paramref name="provisional"/>: the echo was taken out by a filter not yet
+    /// proven on this reply, which may follow it badly (its leftover of the bot's loud syllables is speech to the speech detector): speech
+    /// heard on such a frame confirms the caller for the rest of the run only when the run has had a frame louder than the echo predicted.
     /// </summary>
     public void ObserveEcho(bool cancelled, double predictedEchoDbfs, TimeSpan frameDuration, double leftoverDb = EchoCanceller.AssumedLeftoverDb,
-        bool subtracted = true, bool overPrediction = false)
+        bool subtracted = true, bool overPrediction = false, bool provisional = false)
     {
+        _echoProvisional = cancelled && provisional;
         _echoCancelled = cancelled;
         _echoSubtracted = cancelled && subtracted;
         _echoOverPrediction = cancelled && overPrediction;
@@ -195,7 +199,7 @@ public sealed class BargeInDetector
         var voiced = levelDbfs > ThresholdDbfs(noiseFloorDbfs);
         Remember(timestamp, frameDuration, voiced, levelDbfs);
         RunFramesOverEcho += voiced && _echoOverPrediction ? 1 : 0;
-        _confirmedInRun |= (voiced || _inCandidate) && _echoSubtracted && SpeechConfirmsNow;
+        _confirmedInRun |= (voiced || _inCandidate) && (_echoSubtracted || (_echoProvisional && RunFramesOverEcho > 0)) && SpeechConfirmsNow;
         if (voiced)
         {
             if (!_inCandidate)

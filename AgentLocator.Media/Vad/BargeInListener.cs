@@ -100,10 +100,12 @@ public sealed class BargeInListener
         }
 
         // Speech heard once confirms the caller for the rest of the run only on frames whose echo a proven path took out of the waveform,
-        // or whose residual is louder than the echo the filter predicted there (a caller; a badly followed echo leaves less than itself).
+        // or whose residual is louder than the echo the filter predicted there (a caller; a badly followed echo leaves less than itself),
+        // or, in the filter's first 400 ms of judging a reply, once the run has had such a frame.
         var overEcho = Echo.LastFrameAdaptive && Echo.ResidualDbfs > Echo.EchoDbfs;
         Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb,
-            subtracted: !Echo.LastFrameSpectral && (!Echo.LastFrameAdaptive || Echo.LastFrameAdaptiveTrusted || overEcho), overPrediction: overEcho);
+            subtracted: !Echo.LastFrameSpectral && (!Echo.LastFrameAdaptive || Echo.LastFrameAdaptiveTrusted || overEcho), overPrediction: overEcho,
+            provisional: Echo.LastFrameAdaptive && !Echo.LastFrameAdaptiveTrusted);
         if (FirstSound.FramesSinceSound == FirstSoundFrames - 1 && FirstSound.QuietBefore >= FirstSoundQuiet && inbound.Length == EchoCanceller.FrameSamples)
         {
             JudgeFirstSound(timestamp - frameDuration * (FirstSoundFrames - 1));
