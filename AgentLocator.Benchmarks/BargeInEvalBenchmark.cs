@@ -107,6 +107,8 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
         var random = new Random(seed);
         var traceLate = options.Get("trace-late", "false") == "true";
+        // --latency-only: the callers alone (the echo-only runs are drawn as always, so the callers' draws stay the same, but not run).
+        var latencyOnly = options.Get("latency-only", "false") == "true";
         var falseTraces = new List<string>();
         long falseTotal = 0;
         var speechTotal = TimeSpan.Zero;
@@ -121,6 +123,11 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                 replies.Add(new Reply(at, audio, delay * SampleRate / 1000 + random.Next(line.JitterSamples + 1)));
                 speech += audio.Length;
                 at += audio.Length + random.Next(SampleRate, 3 * SampleRate);
+            }
+
+            if (latencyOnly)
+            {
+                continue;
             }
 
             var longTrace = traceLate ? new List<TraceFrame>() : null;
@@ -152,7 +159,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         }
 
         // False barge-ins on the first reply of a call (before any echo path is known), which the long calls above have once each.
-        var firstCalls = int.Parse(options.Get("first-calls", "50"), CultureInfo.InvariantCulture);
+        var firstCalls = latencyOnly ? 0 : int.Parse(options.Get("first-calls", "50"), CultureInfo.InvariantCulture);
         Console.WriteLine();
         Console.WriteLine("| echo delay (ms) | calls | first-reply speech (min) | false barge-ins |");
         Console.WriteLine("|---:|---:|---:|---:|");
@@ -318,10 +325,10 @@ public sealed class BargeInEvalBenchmark : IBenchmark
     /// <summary>One frame of a latency trial as the listener saw it.</summary>
     private sealed record TraceFrame(long At, double Inbound, double Heard, double Echo, double Threshold, bool Cancelled, bool Locked, bool Speech, bool Voiced, bool BargeIn,
         bool Adaptive = false, double ErleDb = 0, bool Spectral = false, double FilterResidual = AudioLevel.SilenceDbfs, bool EchoChecked = false,
-        bool DoubleTalk = false, bool BotAudible = true, bool CarriedConfirm = false)
+        bool DoubleTalk = false, bool BotAudible = true, bool CarriedConfirm = false, double Caller = AudioLevel.SilenceDbfs)
     {
         public string Describe(long onset) => string.Create(CultureInfo.InvariantCulture,
-            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB, filter left {FilterResidual:F1})" : Spectral ? "spectral" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}{(EchoChecked ? " ECHO-CHECK turned down" : "")}{(DoubleTalk ? " double-talk" : "")}{(!BotAudible && Cancelled ? " pause-rule" : "")}{(CarriedConfirm ? " confirmed-in-run" : "")}");
+            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} (caller {Caller,6:F1}) heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB, filter left {FilterResidual:F1})" : Spectral ? "spectral" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}{(EchoChecked ? " ECHO-CHECK turned down" : "")}{(DoubleTalk ? " double-talk" : "")}{(!BotAudible && Cancelled ? " pause-rule" : "")}{(CarriedConfirm ? " confirmed-in-run" : "")}");
     }
 
     /// <summary>Round trip through mu-law: what the phone line carries.</summary>
@@ -471,7 +478,10 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                     trace.Add(new TraceFrame(t, listener.Echo.InboundDbfs, heardDbfs, listener.Echo.EchoDbfs, threshold, listener.Echo.LastFrameCancelled,
                         listener.Echo.IsLocked, speech.LastFrameVoiced, playing && heardDbfs > threshold, bargeIn, listener.Echo.LastFrameAdaptive, listener.Echo.Adaptive?.ErleDb ?? 0,
                         listener.Echo.LastFrameSpectral, filterLeft, listener.EchoRejections > rejectionsBefore,
-                        listener.Echo.LastFrameDoubleTalk, listener.Echo.BotAudible, listener.Detector.ConfirmedInRun));
+                        listener.Echo.LastFrameDoubleTalk, listener.Echo.BotAudible, listener.Detector.ConfirmedInRun,
+                        caller is not null && t + Frame > callerAt && t < callerAt + caller.Length
+                            ? AudioLevel.Pcm16Dbfs(caller.AsSpan((int)Math.Max(0, t - callerAt), (int)Math.Min(Frame, Math.Min(t + Frame - callerAt, callerAt + caller.Length - t))))
+                            : AudioLevel.SilenceDbfs));
                 }
 
                 speech.Process(heard, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate));

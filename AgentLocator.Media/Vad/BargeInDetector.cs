@@ -22,6 +22,8 @@ public sealed class BargeInDetector
     private double _echoMarginDb;
     private bool _echoCancelled;
     private bool _echoSubtracted;
+    private bool _echoOverPrediction;
+    private bool _echoProvisional;
     private bool _inCandidate;
     private bool _fired;
     private bool _confirmedInRun;
@@ -64,12 +66,19 @@ public sealed class BargeInDetector
     /// <paramref name="subtracted"/>: whether the echo was taken out of the frame's waveform (the filter or a fit), not only judged by its
     /// power (the spectral model scales the frame down, and the speech detector may still hear the echo's speech in it): only then does
     /// speech heard once confirm the caller for the rest of their run.
+    /// <paramref name="overPrediction"/>: whether what was left is louder than the echo predicted in the frame (a filter that took the echo
+    /// out of the waveform leaves less than the echo it follows, even a badly followed one: more is a caller's voice); voiced frames of a run
+    /// so judged are counted (<see cref="RunFramesOverEcho"/>). <paramref name="provisional"/>: the echo was taken out by a filter not yet
+    /// proven on this reply, which may follow it badly (its leftover of the bot's loud syllables is speech to the speech detector): speech
+    /// heard on such a frame confirms the caller for the rest of the run only when the run has had a frame louder than the echo predicted.
     /// </summary>
     public void ObserveEcho(bool cancelled, double predictedEchoDbfs, TimeSpan frameDuration, double leftoverDb = EchoCanceller.AssumedLeftoverDb,
-        bool subtracted = true)
+        bool subtracted = true, bool overPrediction = false, bool provisional = false)
     {
+        _echoProvisional = cancelled && provisional;
         _echoCancelled = cancelled;
         _echoSubtracted = cancelled && subtracted;
+        _echoOverPrediction = cancelled && overPrediction;
         _echoMarginDb = Math.Clamp(leftoverDb + _options.CancelledLeftoverMarginDb, _options.MinCancelledEchoMarginDb, 0);
         var decayed = _echoDbfs - _options.PlaybackReleaseDbPerSecond * frameDuration.TotalSeconds;
         _echoDbfs = Math.Max(cancelled ? predictedEchoDbfs : AudioLevel.SilenceDbfs, Math.Max(decayed, AudioLevel.SilenceDbfs));
@@ -147,6 +156,12 @@ public sealed class BargeInDetector
     /// <summary>Whether speech heard earlier in the run being judged confirmed the caller for the rest of it (<see cref="Confirmed"/>; diagnostics).</summary>
     public bool ConfirmedInRun => _confirmedInRun;
 
+    /// <summary>
+    /// Voiced frames of the run being judged in which what the canceller left was louder than the echo it predicted there
+    /// (<see cref="ObserveEcho"/>'s <c>overPrediction</c>): the caller's own voice standing over the echo.
+    /// </summary>
+    public int RunFramesOverEcho { get; private set; }
+
     private bool SpeechConfirmsNow => _options.ConfirmingSpeech > TimeSpan.Zero && _speechHeard >= _options.ConfirmingSpeech;
 
     /// <summary>
@@ -183,7 +198,8 @@ public sealed class BargeInDetector
 
         var voiced = levelDbfs > ThresholdDbfs(noiseFloorDbfs);
         Remember(timestamp, frameDuration, voiced, levelDbfs);
-        _confirmedInRun |= (voiced || _inCandidate) && _echoSubtracted && SpeechConfirmsNow;
+        RunFramesOverEcho += voiced && _echoOverPrediction ? 1 : 0;
+        _confirmedInRun |= (voiced || _inCandidate) && (_echoSubtracted || (_echoProvisional && RunFramesOverEcho > 0)) && SpeechConfirmsNow;
         if (voiced)
         {
             if (!_inCandidate)
@@ -206,6 +222,7 @@ public sealed class BargeInDetector
             {
                 _inCandidate = false;
                 _confirmedInRun = false;
+                RunFramesOverEcho = 0;
                 _callerFrom = null; // the caller who spoke first stopped: what follows is judged as before
             }
         }
@@ -285,6 +302,7 @@ public sealed class BargeInDetector
     {
         _inCandidate = false;
         _confirmedInRun = false;
+        RunFramesOverEcho = 0;
         _fired = false;
         _historyCount = 0;
         _callerFrom = null;

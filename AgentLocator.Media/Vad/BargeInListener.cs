@@ -34,6 +34,12 @@ public sealed class BargeInListener
     /// <summary>A first sound quieter than this over its judged frames is not judged (its waveform is a few mu-law steps: it matches nothing).</summary>
     public const double FirstSoundMinDbfs = -50;
 
+    /// <summary>
+    /// Voiced frames of a run, judged on the adaptive filter's residual, whose residual was louder than the echo the filter predicted
+    /// (60 ms), after which the run's barge-in is not checked against the echo (<see cref="EchoCanceller.ExplainsRecentAudioAsEcho"/>).
+    /// </summary>
+    public const int CallerOverEchoFrames = 3;
+
     public BargeInListener(BargeInOptions? options = null) => Detector = new BargeInDetector(options);
 
     public EchoCanceller Echo { get; } = new();
@@ -94,9 +100,12 @@ public sealed class BargeInListener
         }
 
         // Speech heard once confirms the caller for the rest of the run only on frames whose echo a proven path took out of the waveform,
-        // or whose residual is louder than the echo the filter predicted there (a caller; a badly followed echo leaves less than itself).
+        // or whose residual is louder than the echo the filter predicted there (a caller; a badly followed echo leaves less than itself),
+        // or, in the filter's first 400 ms of judging a reply, once the run has had such a frame.
+        var overEcho = Echo.LastFrameAdaptive && Echo.ResidualDbfs > Echo.EchoDbfs;
         Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb,
-            subtracted: !Echo.LastFrameSpectral && (!Echo.LastFrameAdaptive || Echo.LastFrameAdaptiveTrusted || Echo.ResidualDbfs > Echo.EchoDbfs));
+            subtracted: !Echo.LastFrameSpectral && (!Echo.LastFrameAdaptive || Echo.LastFrameAdaptiveTrusted || overEcho), overPrediction: overEcho,
+            provisional: Echo.LastFrameAdaptive && !Echo.LastFrameAdaptiveTrusted);
         if (FirstSound.FramesSinceSound == FirstSoundFrames - 1 && FirstSound.QuietBefore >= FirstSoundQuiet && inbound.Length == EchoCanceller.FrameSamples)
         {
             JudgeFirstSound(timestamp - frameDuration * (FirstSoundFrames - 1));
@@ -116,8 +125,10 @@ public sealed class BargeInListener
         if (Detector.Process(heard, timestamp, out _, noiseFloorDbfs, speechHeard))
         {
             // A run that began with a sound the echo could not have made is not checked again: the spectral check takes a caller over
-            // an echo that joins them for the echo (it explains most of the power), and would start them over.
-            if (!Detector.CallerSpokeFirst && Echo.ExplainsRecentAudioAsEcho())
+            // an echo that joins them for the echo (it explains most of the power), and would start them over. Nor is one with 60 ms of
+            // voice the adaptive filter left louder than the echo it predicted (the filter, in its first 400 ms of judging a reply, is
+            // checked by the spectral model, which turns such a caller down with the echo; the echo it follows badly leaves less than itself).
+            if (!Detector.CallerSpokeFirst && Detector.RunFramesOverEcho < CallerOverEchoFrames && Echo.ExplainsRecentAudioAsEcho())
             {
                 EchoRejections++;
                 Detector.Reset(); // the bot's own echo: the canceller has its path now

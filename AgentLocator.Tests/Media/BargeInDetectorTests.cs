@@ -208,6 +208,43 @@ public class BargeInDetectorTests
         Assert.Equal(TimeSpan.FromMilliseconds(1300), FiredAtOverCancelledEcho(residual, ms => ms is >= 1040 and < 1100, subtracted: false));
     }
 
+    /// <summary>
+    /// A caller over the echo a filter not yet proven on this reply took out (<c>provisional</c>): a 100 ms syllable whose first 40 ms
+    /// the filter left louder than the echo it predicted (<paramref name="overFirst40Ms"/>), 120 ms of quiet, the next word; the
+    /// speech detector hears the syllable's end. Returns the end of the frame that fired.
+    /// </summary>
+    private static TimeSpan? FiredOverAProvisionalFilter(bool overFirst40Ms)
+    {
+        var residual = Signals.Concat(Signals.Silence(1000), Signals.Tone(220, -26, 100), Signals.Silence(120), Signals.Tone(220, -26, 600));
+        var bot = Signals.Tone(400, -12, residual.Length / 8);
+        var detector = new BargeInDetector();
+        for (var offset = 0; offset + 160 <= residual.Length; offset += 160)
+        {
+            var at = TimeSpan.FromMilliseconds(offset / 8);
+            var ms = offset / 8;
+            detector.ObservePlayback(bot.AsSpan(offset, 160));
+            detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20), subtracted: false,
+                overPrediction: overFirst40Ms && ms is >= 1000 and < 1040, provisional: true);
+            var speechHeard = offset >= 160 && (ms - 20) is >= 1040 and < 1100; // heard up to the previous frame
+            if (detector.Process(residual.AsSpan(offset, 160), at, out _, noiseFloorDbfs: -60, speechHeard))
+            {
+                return at + TimeSpan.FromMilliseconds(20);
+            }
+        }
+
+        return null;
+    }
+
+    [Fact]
+    public void SpeechOverAProvisionalFilterConfirmsTheRunOnlyOnceTheRunWasLouderThanTheEcho()
+    {
+        // With 40 ms the filter left louder than the echo it predicted (a caller's voice standing over it), the speech heard later in the
+        // run confirms them for the rest of it, over the pause (as on a proven filter: 1240 ms); without, it confirms only while it lasts
+        // (an echo the filter follows badly leaves less than itself, and the speech detector may hear the bot in it): the full rule, 1300.
+        Assert.Equal(TimeSpan.FromMilliseconds(1240), FiredOverAProvisionalFilter(overFirst40Ms: true));
+        Assert.Equal(TimeSpan.FromMilliseconds(1300), FiredOverAProvisionalFilter(overFirst40Ms: false));
+    }
+
     [Fact]
     public void ACallerConfirmedInARunThatEndedDoesNotShortenTheNext()
     {

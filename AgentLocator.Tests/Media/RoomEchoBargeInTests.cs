@@ -128,6 +128,30 @@ public sealed class RoomEchoBargeInTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A caller at the echo's level over a later reply, in the adaptive filter's first 400 ms of judging it again (after a pause of the
+    /// reply): the barge-in was checked against the spectral model, which took the caller over the echo for the echo, turned them down
+    /// and started their run over (590 ms). What the filter left was louder than the echo it predicted in 60 ms of their voice (a
+    /// caller: an echo the filter follows badly leaves less than itself), so the run is not checked, and they interrupt within 400 ms.
+    /// </summary>
+    [Fact]
+    public void ACallerLouderThanTheEchoTheFilterPredictedIsNotTurnedDownByTheSpectralCheck()
+    {
+        const int delayMs = 450;
+        var answer = RealTimeLineScenarios.AnswerAtEchoLevel;
+        var callerAt = 0;
+        var (bargeIns, _, listener) = Run(EchoPathModel.Room(2, rt60Ms: null, clipDrive: 2), delayMs, replies: 2, replyAt =>
+        {
+            callerAt = replyAt + delayMs * 8 + 8 * 1160; // 1.16 s into the second reply's echo
+            return (answer, callerAt);
+        });
+
+        var onset = callerAt + RealTimeScenarios.VoiceStart(answer);
+        var fired = Assert.Single(bargeIns);
+        Assert.Equal(0, listener.EchoRejections);
+        Assert.InRange((fired - onset) / 8, 1, 400);
+    }
+
+    /// <summary>
     /// The bot's echo alone over three replies of a call, the adaptive filter converged from the second on: the double-talk test on
     /// its residual (<see cref="EchoCanceller.LastFrameDoubleTalk"/>) never lets the echo interrupt a reply.
     /// </summary>
