@@ -63,15 +63,18 @@ public sealed class BargeInDetector
     /// (dB relative to it): the caller must stand out from that by <see cref="BargeInOptions.CancelledLeftoverMarginDb"/>.
     /// <paramref name="subtracted"/>: whether the echo was taken out of the frame's waveform (the filter or a fit), not only judged by its
     /// power (the spectral model scales the frame down, and the speech detector may still hear the echo's speech in it): only then does
-    /// speech heard once confirm the caller for the rest of their run.
+    /// speech heard once confirm the caller for the rest of their run. <paramref name="spectral"/>: the echo was predicted by the spectral
+    /// model, whose prediction carries the room's reverberation: the remembered echo then decays at
+    /// <see cref="BargeInOptions.SpectralEchoReleaseDbPerSecond"/>.
     /// </summary>
     public void ObserveEcho(bool cancelled, double predictedEchoDbfs, TimeSpan frameDuration, double leftoverDb = EchoCanceller.AssumedLeftoverDb,
-        bool subtracted = true)
+        bool subtracted = true, bool spectral = false)
     {
         _echoCancelled = cancelled;
         _echoSubtracted = cancelled && subtracted;
         _echoMarginDb = Math.Clamp(leftoverDb + _options.CancelledLeftoverMarginDb, _options.MinCancelledEchoMarginDb, 0);
-        var decayed = _echoDbfs - _options.PlaybackReleaseDbPerSecond * frameDuration.TotalSeconds;
+        var release = cancelled && spectral ? _options.SpectralEchoReleaseDbPerSecond : _options.PlaybackReleaseDbPerSecond;
+        var decayed = _echoDbfs - release * frameDuration.TotalSeconds;
         _echoDbfs = Math.Max(cancelled ? predictedEchoDbfs : AudioLevel.SilenceDbfs, Math.Max(decayed, AudioLevel.SilenceDbfs));
     }
 
