@@ -71,16 +71,19 @@ public sealed class BargeInDetector
     /// so judged are counted (<see cref="RunFramesOverEcho"/>). <paramref name="provisional"/>: the echo was taken out by a filter not yet
     /// proven on this reply, which may follow it badly (its leftover of the bot's loud syllables is speech to the speech detector): speech
     /// heard on such a frame confirms the caller for the rest of the run only when the run has had a frame louder than the echo predicted.
+    /// <paramref name="spectral"/>: the echo was predicted by the spectral model, whose prediction carries the room's reverberation: the
+    /// remembered echo then decays at <see cref="BargeInOptions.SpectralEchoReleaseDbPerSecond"/>.
     /// </summary>
     public void ObserveEcho(bool cancelled, double predictedEchoDbfs, TimeSpan frameDuration, double leftoverDb = EchoCanceller.AssumedLeftoverDb,
-        bool subtracted = true, bool overPrediction = false, bool provisional = false)
+        bool subtracted = true, bool overPrediction = false, bool provisional = false, bool spectral = false)
     {
         _echoProvisional = cancelled && provisional;
         _echoCancelled = cancelled;
         _echoSubtracted = cancelled && subtracted;
         _echoOverPrediction = cancelled && overPrediction;
         _echoMarginDb = Math.Clamp(leftoverDb + _options.CancelledLeftoverMarginDb, _options.MinCancelledEchoMarginDb, 0);
-        var decayed = _echoDbfs - _options.PlaybackReleaseDbPerSecond * frameDuration.TotalSeconds;
+        var release = cancelled && spectral ? _options.SpectralEchoReleaseDbPerSecond : _options.PlaybackReleaseDbPerSecond;
+        var decayed = _echoDbfs - release * frameDuration.TotalSeconds;
         _echoDbfs = Math.Max(cancelled ? predictedEchoDbfs : AudioLevel.SilenceDbfs, Math.Max(decayed, AudioLevel.SilenceDbfs));
     }
 

@@ -102,10 +102,13 @@ public sealed class BargeInListener
         // Speech heard once confirms the caller for the rest of the run only on frames whose echo a proven path took out of the waveform,
         // or whose residual is louder than the echo the filter predicted there (a caller; a badly followed echo leaves less than itself),
         // or, in the filter's first 400 ms of judging a reply, once the run has had such a frame.
+        // The echo the spectral model predicts carries the room's reverberation: held only as long as it rings, while it is all the line
+        // has to go on (before the adaptive filter first converged: a call's first reply).
         var overEcho = Echo.LastFrameAdaptive && Echo.ResidualDbfs > Echo.EchoDbfs;
         Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb,
             subtracted: !Echo.LastFrameSpectral && (!Echo.LastFrameAdaptive || Echo.LastFrameAdaptiveTrusted || overEcho), overPrediction: overEcho,
-            provisional: Echo.LastFrameAdaptive && !Echo.LastFrameAdaptiveTrusted);
+            provisional: Echo.LastFrameAdaptive && !Echo.LastFrameAdaptiveTrusted,
+            spectral: Echo.LastFrameSpectral && Echo.Adaptive is not { Converged: true });
         if (FirstSound.FramesSinceSound == FirstSoundFrames - 1 && FirstSound.QuietBefore >= FirstSoundQuiet && inbound.Length == EchoCanceller.FrameSamples)
         {
             JudgeFirstSound(timestamp - frameDuration * (FirstSoundFrames - 1));

@@ -74,4 +74,14 @@ public sealed class BargeInOptions
 
     /// <summary>How fast the remembered playback level decays (covers echo delay and the tail after playback).</summary>
     public double PlaybackReleaseDbPerSecond { get; set; } = 20;
+
+    /// <summary>
+    /// How fast the remembered echo level decays on frames the spectral echo model judged (<see cref="EchoCanceller.LastFrameSpectral"/>)
+    /// before the adaptive filter first converged (a call's first reply): the model's prediction already carries the room's reverberation
+    /// (60 dB in about 300 ms), so holding it at <see cref="PlaybackReleaseDbPerSecond"/> kept the bar on echo that was gone (a caller at
+    /// the echo's level who began in a pause of the bot's speech stayed 3–10 dB under a bar held from its last syllable). barge-in-eval
+    /// room, within 400 ms: seed 1 156 -> 158 of 240 (first replies 51, unchanged), seed 2 152 -> 159 (first replies 53 -> 60); 0 false
+    /// barge-ins. 120 gave seed 2 62 on first replies but cost seed 1's later replies.
+    /// </summary>
+    public double SpectralEchoReleaseDbPerSecond { get; set; } = 60;
 }

@@ -269,4 +269,46 @@ public class BargeInDetectorTests
         Assert.NotNull(run);
         Assert.InRange(run.Value.FiredAt, TimeSpan.FromMilliseconds(1300), TimeSpan.FromMilliseconds(1400));
     }
+
+    /// <summary>
+    /// The bot talks for 500 ms (its echo predicted at −18 dBFS), then pauses (no echo predicted), and a caller at −34 dBFS begins
+    /// 240 ms into the pause; the levels the canceller reports are the residual's. Returns the end of the frame that fired.
+    /// <paramref name="spectral"/>: the spectral echo model predicted the echo (its prediction carries the room's reverberation).
+    /// </summary>
+    private static TimeSpan? FiredAfterAPauseOfTheBot(bool spectral)
+    {
+        var bot = Signals.Concat(Signals.Tone(400, -12, 500), Signals.Silence(1500));
+        var residual = Signals.Concat(Signals.Silence(740), Signals.Tone(220, -34, 1260));
+        var detector = new BargeInDetector();
+        for (var offset = 0; offset + 160 <= residual.Length; offset += 160)
+        {
+            var at = TimeSpan.FromMilliseconds(offset / 8);
+            detector.ObservePlayback(bot.AsSpan(offset, 160));
+            detector.ObserveEcho(cancelled: true, at < TimeSpan.FromMilliseconds(500) ? -18 : AudioLevel.SilenceDbfs, TimeSpan.FromMilliseconds(20),
+                EchoCanceller.AssumedSpectralLeftoverDb, subtracted: !spectral, spectral: spectral);
+            if (detector.Process(residual.AsSpan(offset, 160), at, out _, noiseFloorDbfs: -65))
+            {
+                return at + TimeSpan.FromMilliseconds(20);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// On frames the spectral echo model judged, the remembered echo decays at <see cref="BargeInOptions.SpectralEchoReleaseDbPerSecond"/>
+    /// (60 dB/s): a caller 16 dB under the echo, beginning 240 ms into a pause of the bot's speech, is over the bar at once and interrupts
+    /// after the full 300 ms run (barge-in-eval room seed 2: such first-reply callers stayed under a bar held at 20 dB/s). Over an echo a
+    /// filter or fit took out, the held echo still decays at <see cref="BargeInOptions.PlaybackReleaseDbPerSecond"/>: the same caller is
+    /// under the bar for its first 300 ms.
+    /// </summary>
+    [Fact]
+    public void TheEchoHeldOverAPauseDecaysAsTheRoomsReverberationOnSpectralFramesOnly()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(1040), FiredAfterAPauseOfTheBot(spectral: true));
+
+        var held = FiredAfterAPauseOfTheBot(spectral: false);
+        Assert.NotNull(held);
+        Assert.InRange(held.Value, TimeSpan.FromMilliseconds(1300), TimeSpan.FromMilliseconds(1500));
+    }
 }
