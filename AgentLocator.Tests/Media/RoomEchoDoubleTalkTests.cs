@@ -51,7 +51,8 @@ public sealed class RoomEchoDoubleTalkTests
     };
 
     /// <summary>The model alone on the first reply's line, at the echo's true delay; at each of <paramref name="checks"/> whether a fit over the last 400 ms explains it, and the frames it left mostly unexplained.</summary>
-    private static (bool Explained, int Unexplained, float Share)[] Model(EchoPathModel room, int delayMs, int[] checks, byte[]? caller = null, int callerAt = 0)
+    private static (bool Explained, int Unexplained, float Share)[] Model(EchoPathModel room, int delayMs, int[] checks, byte[]? caller = null, int callerAt = 0,
+        SpectralEchoModel? model = null)
     {
         var reply = Reply;
         var line = MuLaw.Decode(FirstReplyLine(room, delayMs, caller, callerAt)).Select(s => s / 32768f).ToArray();
@@ -63,7 +64,7 @@ public sealed class RoomEchoDoubleTalkTests
         }
 
         var length = line.Length;
-        var model = new SpectralEchoModel();
+        model ??= new SpectralEchoModel();
         var answers = new (bool, int, float)[checks.Length];
         for (var end = 320; end <= length; end += 160)
         {
@@ -181,5 +182,48 @@ public sealed class RoomEchoDoubleTalkTests
 
         Assert.InRange(Latency(null), 1, 400);
         Assert.InRange(Latency(new BargeInOptions { SpectralEchoReleaseDbPerSecond = new BargeInOptions().PlaybackReleaseDbPerSecond }), 401, 600);
+    }
+
+    /// <summary>
+    /// A caller at the echo's level 340–420 ms into a first reply, whose voice the spectral fit over the last 400 ms takes into its gains
+    /// (all but 15 % of the window explained, fewer than <see cref="SpectralEchoModel.DoubleTalkFrames"/> frames mostly unexplained), but
+    /// who puts power in bands where the bot's audio at that moment has little (<see cref="SpectralEchoModel.DoubleTalkBands"/>): the echo
+    /// check no longer turns them down with the echo, and they are caught within 400 ms (without the band count: 540–740 ms).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 250, 360)]
+    [InlineData(2, 60, 340)]
+    [InlineData(2, 320, 420)]
+    [InlineData(4, 250, 380)]
+    public void ACallerInBandsTheFirstRepliesEchoLeavesEmptyIsNotTurnedDownWithTheEcho(int roomSeed, int delayMs, int intoReplyMs)
+    {
+        var answer = RealTimeLineScenarios.AnswerAtEchoLevel;
+        var onset = (ReplyAt + intoReplyMs * 8) / 160 * 160;
+
+        var fired = Listen(EchoPathModel.Room(roomSeed, rt60Ms: null, clipDrive: 2), delayMs, answer, onset - RealTimeScenarios.VoiceStart(answer));
+
+        Assert.True(fired > 0, "the caller never interrupted the reply");
+        Assert.InRange((fired - onset) / 8, 1, 400);
+    }
+
+    /// <summary>
+    /// The band count alone: 360 ms after a caller at the echo's level began 560 ms into a first reply (room 3, 180 ms), the fit over the
+    /// last 400 ms explains all but 15 % of the window and leaves only one frame mostly unexplained, yet leaves band-frames 12 dB under
+    /// what came in (<see cref="SpectralEchoModel.DoubleTalkBands"/>): not the echo alone.
+    /// </summary>
+    [Fact]
+    public void BandsACallerFillsAreDoubleTalkWhereTheFitExplainsTheFramesPower()
+    {
+        var answer = RealTimeLineScenarios.AnswerAtEchoLevel;
+        var onset = (ReplyAt + 560 * 8) / 160 * 160;
+        var check = (onset + 360 * 8) / 160 * 160;
+        var model = new SpectralEchoModel();
+
+        var answers = Model(EchoPathModel.Room(3, rt60Ms: null, clipDrive: 2), 180, [check], answer, onset - RealTimeScenarios.VoiceStart(answer), model);
+
+        Assert.InRange(answers[0].Share, 0, EchoCanceller.SpectralEchoShare);
+        Assert.InRange(answers[0].Unexplained, 0, SpectralEchoModel.DoubleTalkFrames - 1);
+        Assert.InRange(model.LastUnexplainedBands, SpectralEchoModel.DoubleTalkBands, 400);
+        Assert.False(answers[0].Explained, "the caller was taken for the echo");
     }
 }
