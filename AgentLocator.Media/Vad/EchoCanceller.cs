@@ -496,11 +496,14 @@ public sealed class EchoCanceller
     /// much of a sound that just began could be the bot's echo, whatever the echo's delay. A plain echo correlates near 1 at its
     /// delay, a reverberant one 0.3–0.5; a caller alone 0.05–0.5, by chance. About 4 million multiply-adds (800 samples
     /// at every delay): once a reply, not per frame. A window quieter than <paramref name="minDbfs"/> is taken for the echo (1):
-    /// too faint to tell.
+    /// too faint to tell. <paramref name="loudestEchoDb"/>: only delays at which the bot's audio is loud enough to have made the window
+    /// are tried, no frame of it (over <paramref name="minDbfs"/>) louder than the bot's audio there (that frame or the
+    /// <see cref="EchoLevelLookBackFrames"/> before) by more than this: at a delay that reaches back to before the bot began, its first
+    /// sound at one end of the window matches a few of a caller's samples by chance.
     /// </summary>
-    public double BestCorrelation(int window, int minDelay, double minDbfs = AudioLevel.SilenceDbfs)
+    public double BestCorrelation(int window, int minDelay, double minDbfs = AudioLevel.SilenceDbfs, double? loudestEchoDb = null)
     {
-        window = Math.Clamp(window, FrameSamples, SearchWindow);
+        window = Math.Clamp(window, FrameSamples, SearchWindow) / FrameSamples * FrameSamples;
         var from = Math.Clamp(minDelay, 0, MaxDelay);
         const int to = MaxDelay;
         var y = InboundSpan(window);
@@ -508,6 +511,11 @@ public sealed class EchoCanceller
         if (yEnergy <= SilentMeanSquare * window || ToDbfs(yEnergy * FrameSamples / window) < minDbfs)
         {
             return 1;
+        }
+
+        if (loudestEchoDb is { } loudest)
+        {
+            PrepareEchoLevelCheck(y, from, to, minDbfs, loudest);
         }
 
         _allLagDots ??= new float[MaxDelay + 1];
@@ -524,7 +532,7 @@ public sealed class EchoCanceller
                 rEnergy = Math.Max(0, rEnergy - left * left + ReferenceSpan(window, lag)[0] * ReferenceSpan(window, lag)[0]);
             }
 
-            if (rEnergy <= SilentMeanSquare * window)
+            if (rEnergy <= SilentMeanSquare * window || (loudestEchoDb is not null && !EchoCouldBeThisLoud(lag, from, to)))
             {
                 continue;
             }
@@ -533,6 +541,74 @@ public sealed class EchoCanceller
         }
 
         return best;
+    }
+
+    /// <summary>
+    /// Frames of the reference before a judged frame whose audio may still sound in its echo (100 ms: a frame's echo split over two,
+    /// a room's reverberation): as many as a first sound's judged frames, so each frame's bound holds the bot's audio that began it.
+    /// </summary>
+    private const int EchoLevelLookBackFrames = 5;
+
+    private double[]? _referencePrefixEnergy; // made when a reply's first sound is first judged with the echo's level checked
+    private readonly double[] _echoLevelCheckBar = new double[SearchWindow / FrameSamples];
+    private int _echoLevelCheckFrames;
+
+    /// <summary>
+    /// For <see cref="EchoCouldBeThisLoud"/>: the prefix sums of the reference's energy over every delay from <paramref name="from"/>
+    /// to <paramref name="to"/> (and the frames before), and per frame of <paramref name="y"/> the least reference energy its echo needs
+    /// (frames under <paramref name="minDbfs"/> need none: too faint to tell).
+    /// </summary>
+    private void PrepareEchoLevelCheck(ReadOnlySpan<float> y, int from, int to, double minDbfs, double loudestEchoDb)
+    {
+        var lookBack = EchoLevelLookBackFrames * FrameSamples;
+        var r = ReferenceSpan(y.Length + to - from + lookBack, from);
+        _referencePrefixEnergy ??= new double[MaxDelay + SearchWindow + lookBack + 1];
+        var prefix = _referencePrefixEnergy;
+        prefix[0] = 0;
+        for (var i = 0; i < r.Length; i++)
+        {
+            prefix[i + 1] = prefix[i] + (double)r[i] * r[i];
+        }
+
+        _echoLevelCheckFrames = y.Length / FrameSamples;
+        for (var k = 0; k < _echoLevelCheckFrames; k++)
+        {
+            var frameEnergy = Energy(y.Slice(k * FrameSamples, FrameSamples));
+            var dbfs = ToDbfs(frameEnergy);
+            _echoLevelCheckBar[k] = dbfs < minDbfs ? 0 : frameEnergy * Math.Pow(10, -loudestEchoDb / 10);
+        }
+    }
+
+    /// <summary>
+    /// Whether the bot's audio at <paramref name="lag"/> is loud enough, frame by frame, to have made what the line holds (prepared by
+    /// <see cref="PrepareEchoLevelCheck"/>): an echo is no louder than the bot's audio it echoes (that frame or the
+    /// <see cref="EchoLevelLookBackFrames"/> before) by more than the loudest echo allowed.
+    /// </summary>
+    private bool EchoCouldBeThisLoud(int lag, int from, int to)
+    {
+        var prefix = _referencePrefixEnergy!;
+        var start = EchoLevelLookBackFrames * FrameSamples + to - lag; // frame 0 of the window at this lag, in the prepared span
+        for (var k = 0; k < _echoLevelCheckFrames; k++)
+        {
+            if (_echoLevelCheckBar[k] <= 0)
+            {
+                continue;
+            }
+
+            var loudest = 0d;
+            for (var j = k - EchoLevelLookBackFrames; j <= k; j++)
+            {
+                var a = start + j * FrameSamples;
+                loudest = Math.Max(loudest, prefix[a + FrameSamples] - prefix[a]);
+            }
+
+            if (loudest < _echoLevelCheckBar[k])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

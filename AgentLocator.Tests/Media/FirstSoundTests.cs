@@ -155,6 +155,27 @@ public sealed class FirstSoundTests
         }
     }
 
+    [Theory]
+    [InlineData("caller_yes_he.wav", 450, 240)]
+    [InlineData("caller_yes_he.wav", 450, 340)]
+    [InlineData("caller_yes_he.wav", 320, 220)]
+    [InlineData("caller_reason_he.wav", 450, 400)]
+    public void ACallersFirstSoundIsNotMatchedAtADelayWhereTheBotWasTooQuietToHaveMadeIt(string clip, int echoDelayMs, int onsetMs)
+    {
+        // At the delays that reach back to before the reply began, the bot's audio is silence with its first sound at one end: a
+        // waveform correlation there weighs a few of the caller's samples against that little of the bot's, and these callers matched
+        // 0.29-0.37 by chance (a short "ken" was then held to the level rule and missed altogether). An echo is no louder than the
+        // bot's audio it echoes (20 dB of room), so a delay where some frame of the sound is louder than that is not the echo's.
+        var answer = AtEchoLevel(clip);
+        var callerAt = 8 * onsetMs - RealTimeScenarios.VoiceStart(answer);
+        var run = Run(Reply, echoDelay: 8 * echoDelayMs, answer, callerAt);
+
+        Assert.True(run.Listener.CallersFirst == 1, $"the first sound correlated {run.Listener.FirstSoundCorrelation:F2} with the bot's audio: not taken for a caller");
+        var onset = callerAt + RealTimeScenarios.VoiceStart(answer);
+        var fired = Assert.Single(run.BargeIns);
+        Assert.InRange((fired - onset) / 8, 1, 400);
+    }
+
     /// <summary>A caller's clip at the level of the bot's echo: the question's active level − 6 dB.</summary>
     private static byte[] AtEchoLevel(string clip)
     {
