@@ -562,7 +562,12 @@ public sealed class EchoCanceller
     {
         var lookBack = EchoLevelLookBackFrames * FrameSamples;
         var r = ReferenceSpan(y.Length + to - from + lookBack, from);
-        _referencePrefixEnergy ??= new double[MaxDelay + SearchWindow + lookBack + 1];
+        if (_referencePrefixEnergy is null || _referencePrefixEnergy.Length < r.Length + 1)
+        {
+            // Sized for every delay (54 KB for a first sound's 100 ms: under the large object heap's 85 KB), once a line.
+            _referencePrefixEnergy = new double[y.Length + MaxDelay + lookBack + 1];
+        }
+
         var prefix = _referencePrefixEnergy;
         prefix[0] = 0;
         for (var i = 0; i < r.Length; i++)
