@@ -325,10 +325,10 @@ public sealed class BargeInEvalBenchmark : IBenchmark
     /// <summary>One frame of a latency trial as the listener saw it.</summary>
     private sealed record TraceFrame(long At, double Inbound, double Heard, double Echo, double Threshold, bool Cancelled, bool Locked, bool Speech, bool Voiced, bool BargeIn,
         bool Adaptive = false, double ErleDb = 0, bool Spectral = false, double FilterResidual = AudioLevel.SilenceDbfs, bool EchoChecked = false,
-        bool DoubleTalk = false, bool BotAudible = true, bool CarriedConfirm = false, double Caller = AudioLevel.SilenceDbfs)
+        bool DoubleTalk = false, bool BotAudible = true, bool CarriedConfirm = false, double Caller = AudioLevel.SilenceDbfs, double Leftover = 0, double Playback = 0, double EchoHeld = 0)
     {
         public string Describe(long onset) => string.Create(CultureInfo.InvariantCulture,
-            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} (caller {Caller,6:F1}) heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB, filter left {FilterResidual:F1})" : Spectral ? "spectral" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}{(EchoChecked ? " ECHO-CHECK turned down" : "")}{(DoubleTalk ? " double-talk" : "")}{(!BotAudible && Cancelled ? " pause-rule" : "")}{(CarriedConfirm ? " confirmed-in-run" : "")}");
+            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} (caller {Caller,6:F1}) heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} (lo {Leftover,5:F1} pb {Playback,5:F1} eh {EchoHeld,5:F1}) {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB, filter left {FilterResidual:F1})" : Spectral ? "spectral" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}{(EchoChecked ? " ECHO-CHECK turned down" : "")}{(DoubleTalk ? " double-talk" : "")}{(!BotAudible && Cancelled ? " pause-rule" : "")}{(CarriedConfirm ? " confirmed-in-run" : "")}");
     }
 
     /// <summary>Round trip through mu-law: what the phone line carries.</summary>
@@ -481,7 +481,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                         listener.Echo.LastFrameDoubleTalk, listener.Echo.BotAudible, listener.Detector.ConfirmedInRun,
                         caller is not null && t + Frame > callerAt && t < callerAt + caller.Length
                             ? AudioLevel.Pcm16Dbfs(caller.AsSpan((int)Math.Max(0, t - callerAt), (int)Math.Min(Frame, Math.Min(t + Frame - callerAt, callerAt + caller.Length - t))))
-                            : AudioLevel.SilenceDbfs));
+                            : AudioLevel.SilenceDbfs, listener.Echo.EchoLeftoverDb, listener.Detector.PlaybackLevelDbfs, listener.Detector.EchoLevelDbfs));
                 }
 
                 speech.Process(heard, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate));
