@@ -687,14 +687,16 @@ public sealed class EchoCanceller
     /// The tracked leftover after a frame (<see cref="EchoDbfs"/>, <see cref="ResidualDbfs"/> set): following what the frame left
     /// fast when it is less, slowly when more (a caller over the echo).
     /// </summary>
-    private double Track(double tracked, double best)
+    private double Track(double tracked, double best) => Track(tracked, best, EchoDbfs, ResidualDbfs);
+
+    private static double Track(double tracked, double best, double echoDbfs, double residualDbfs)
     {
-        if (EchoDbfs <= LeftoverEchoDbfs)
+        if (echoDbfs <= LeftoverEchoDbfs)
         {
             return tracked;
         }
 
-        var leftover = ResidualDbfs - EchoDbfs;
+        var leftover = residualDbfs - echoDbfs;
         return Math.Max(best, leftover < tracked
             ? tracked + 0.3 * (leftover - tracked)
             : Math.Min(leftover, tracked + LeftoverRisePerFrameDb));
@@ -740,6 +742,16 @@ public sealed class EchoCanceller
         }
 
         _adaptiveJudged = _adaptive.Judges;
+        if (!_adaptiveJudged && _adaptive.Converged && _adaptive.Aligned && _adaptive.TypicalErleDb >= PartitionedEchoFilter.ConvergedErleDb
+            && _adaptive.ResidualEnergy <= _adaptive.InboundEnergy)
+        {
+            // A frame the converged filter cancels but does not judge yet (its first 500 ms, a new reply's shift check): what it and the
+            // suppressor leave of the echo there is what they will leave once it judges (a first reply it judged little of left the
+            // leftover at the assumed −8 dB, and the bar on the plain level rule for the next reply's caller).
+            var gain = _suppressor.Gain;
+            _adaptiveLeftoverDb = Track(_adaptiveLeftoverDb, BestAdaptiveLeftoverDb, ToDbfs(_adaptive.EchoEnergy), ToDbfs(gain * gain * _adaptive.ResidualEnergy));
+        }
+
         // A frame it does not judge while it still has the path (one it made louder: a caller's syllable ending over the echo) does
         // not restart the count; a path lost or moved (a new reply's echo checked for a shift) does.
         _adaptiveJudgedFrames = _adaptiveJudged ? _adaptiveJudgedFrames + 1 : _adaptive.Converged && _adaptive.Aligned ? _adaptiveJudgedFrames : 0;
