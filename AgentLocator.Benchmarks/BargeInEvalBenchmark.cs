@@ -107,6 +107,8 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
         var random = new Random(seed);
         var traceLate = options.Get("trace-late", "false") == "true";
+        // --trace-false: each false barge-in on pure echo, its reply and the second before it, frame by frame (also with --trace-late).
+        var traceFalse = traceLate || options.Get("trace-false", "false") == "true";
         // --latency-only: the callers alone (the echo-only runs are drawn as always, so the callers' draws stay the same, but not run).
         var latencyOnly = options.Get("latency-only", "false") == "true";
         var falseTraces = new List<string>();
@@ -130,11 +132,13 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                 continue;
             }
 
-            var longTrace = traceLate ? new List<TraceFrame>() : null;
+            var longTrace = traceFalse ? new List<TraceFrame>() : null;
             var result = line.Run(replies, caller: null, callerAt: 0, detectors.Factory, stopAtFirstBargeIn: false, longTrace);
             foreach (var fired in longTrace is null ? [] : result.BargeIns)
             {
-                falseTraces.Add(string.Create(CultureInfo.InvariantCulture, $"{delay} ms, at {fired * 1000 / SampleRate} ms:"));
+                var index = replies.FindLastIndex(r => r.StartAt < fired);
+                var into = index >= 0 ? $"reply {index + 1} of {replies.Count} ({replies[index].Audio.Length * 1000 / SampleRate} ms, echo {replies[index].EchoOffset * 1000 / SampleRate} ms late), {(fired - replies[index].StartAt) * 1000 / SampleRate} ms into it" : "before the first reply";
+                falseTraces.Add(string.Create(CultureInfo.InvariantCulture, $"{delay} ms, at {fired * 1000 / SampleRate} ms: {into}:"));
                 falseTraces.Add("```");
                 falseTraces.AddRange(longTrace!.Where(x => x.At >= fired - 50 * Frame && x.At < fired).Select(x => x.Describe(fired)));
                 falseTraces.Add("```");
@@ -325,10 +329,11 @@ public sealed class BargeInEvalBenchmark : IBenchmark
     /// <summary>One frame of a latency trial as the listener saw it.</summary>
     private sealed record TraceFrame(long At, double Inbound, double Heard, double Echo, double Threshold, bool Cancelled, bool Locked, bool Speech, bool Voiced, bool BargeIn,
         bool Adaptive = false, double ErleDb = 0, bool Spectral = false, double FilterResidual = AudioLevel.SilenceDbfs, bool EchoChecked = false,
-        bool DoubleTalk = false, bool BotAudible = true, bool CarriedConfirm = false, double Caller = AudioLevel.SilenceDbfs, double Leftover = 0, double Playback = 0, double EchoHeld = 0)
+        bool DoubleTalk = false, bool BotAudible = true, bool CarriedConfirm = false, double Caller = AudioLevel.SilenceDbfs, double Leftover = 0, double Playback = 0, double EchoHeld = 0,
+        bool CallerFirst = false, int OverEcho = 0)
     {
         public string Describe(long onset) => string.Create(CultureInfo.InvariantCulture,
-            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} (caller {Caller,6:F1}) heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} (lo {Leftover,5:F1} pb {Playback,5:F1} eh {EchoHeld,5:F1}) {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB, filter left {FilterResidual:F1})" : Spectral ? "spectral" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? " BARGE-IN" : "")}{(EchoChecked ? " ECHO-CHECK turned down" : "")}{(DoubleTalk ? " double-talk" : "")}{(!BotAudible && Cancelled ? " pause-rule" : "")}{(CarriedConfirm ? " confirmed-in-run" : "")}");
+            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} (caller {Caller,6:F1}) heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} (lo {Leftover,5:F1} pb {Playback,5:F1} eh {EchoHeld,5:F1}) {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB, filter left {FilterResidual:F1})" : Spectral ? "spectral" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? CallerFirst ? " BARGE-IN (echo check skipped: caller first)" : OverEcho >= BargeInListener.CallerOverEchoFrames ? $" BARGE-IN (echo check skipped: {OverEcho} frames over the echo)" : " BARGE-IN (echo check: not the echo)" : "")}{(EchoChecked ? " ECHO-CHECK turned down" : "")}{(DoubleTalk ? " double-talk" : "")}{(!BotAudible && Cancelled ? " pause-rule" : "")}{(CarriedConfirm ? " confirmed-in-run" : "")}");
     }
 
     /// <summary>Round trip through mu-law: what the phone line carries.</summary>
@@ -481,7 +486,8 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                         listener.Echo.LastFrameDoubleTalk, listener.Echo.BotAudible, listener.Detector.ConfirmedInRun,
                         caller is not null && t + Frame > callerAt && t < callerAt + caller.Length
                             ? AudioLevel.Pcm16Dbfs(caller.AsSpan((int)Math.Max(0, t - callerAt), (int)Math.Min(Frame, Math.Min(t + Frame - callerAt, callerAt + caller.Length - t))))
-                            : AudioLevel.SilenceDbfs, listener.Echo.EchoLeftoverDb, listener.Detector.PlaybackLevelDbfs, listener.Detector.EchoLevelDbfs));
+                            : AudioLevel.SilenceDbfs, listener.Echo.EchoLeftoverDb, listener.Detector.PlaybackLevelDbfs, listener.Detector.EchoLevelDbfs,
+                        listener.Detector.CallerSpokeFirst, listener.Detector.RunFramesOverEcho));
                 }
 
                 speech.Process(heard, TimeSpan.FromTicks(t * TimeSpan.TicksPerSecond / SampleRate));
