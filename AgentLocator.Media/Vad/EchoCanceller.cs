@@ -532,7 +532,7 @@ public sealed class EchoCanceller
                 rEnergy = Math.Max(0, rEnergy - left * left + ReferenceSpan(window, lag)[0] * ReferenceSpan(window, lag)[0]);
             }
 
-            if (rEnergy <= SilentMeanSquare * window || (loudestEchoDb is not null && !EchoCouldBeThisLoud(lag, from, to)))
+            if (rEnergy <= SilentMeanSquare * window || (loudestEchoDb is not null && !EchoCouldBeThisLoud(lag, to)))
             {
                 continue;
             }
@@ -589,7 +589,7 @@ public sealed class EchoCanceller
     /// <see cref="PrepareEchoLevelCheck"/>): an echo is no louder than the bot's audio it echoes (that frame or the
     /// <see cref="EchoLevelLookBackFrames"/> before) by more than the loudest echo allowed.
     /// </summary>
-    private bool EchoCouldBeThisLoud(int lag, int from, int to)
+    private bool EchoCouldBeThisLoud(int lag, int to)
     {
         var prefix = _referencePrefixEnergy!;
         var start = EchoLevelLookBackFrames * FrameSamples + to - lag; // frame 0 of the window at this lag, in the prepared span
@@ -634,11 +634,12 @@ public sealed class EchoCanceller
     private bool ExplainsAsSpectralEcho(int frames, (int First, int Second) coarse, SearchResult whole)
     {
         var inUse = _spectrum.DelaySamples;
+        var refined = _adaptive is { Converged: true } && whole.Correlation >= CandidateCorrelation && FartherThanABlock(whole.Delay, coarse.First)
+            && FartherThanABlock(whole.Delay, coarse.Second) && FartherThanABlock(whole.Delay, inUse ?? -1);
         var explained = (coarse.First >= 0 && _spectrum.Explains(coarse.First, frames, SpectralEchoShare))
             || (coarse.Second >= 0 && _spectrum.Explains(coarse.Second, frames, SpectralEchoShare))
             || (inUse is { } delay && delay != coarse.First && delay != coarse.Second && _spectrum.Explains(delay, frames, SpectralEchoShare))
-            || (_adaptive is { Converged: true } && whole.Correlation >= CandidateCorrelation && FartherThanABlock(whole.Delay, coarse.First) && FartherThanABlock(whole.Delay, coarse.Second)
-                && FartherThanABlock(whole.Delay, inUse ?? -1) && _spectrum.Explains(whole.Delay, frames, SpectralEchoShare));
+            || (refined && _spectrum.Explains(whole.Delay, frames, SpectralEchoShare));
         return explained;
     }
 
