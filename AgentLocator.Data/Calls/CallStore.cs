@@ -67,7 +67,7 @@ public sealed class CallStore(AgentLocatorDbContext db)
         }, verifySucceeded: null, cancellationToken);
 
     // fresh: each CallSid once (its first call in the batch), and only if it is not written yet. caller: one customer per
-    // business and number (first and last contact across the batch's calls from it), one per anonymous call.
+    // business and number (first and last contact across its calls, in whatever order they are written), one per anonymous call.
     private const string RecordIncomingSql = """
         WITH batch AS (
             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::uuid[], $7::text[],
@@ -84,7 +84,8 @@ public sealed class CallStore(AgentLocatorDbContext db)
             UNION ALL
             SELECT customer_id, business_id, NULL, $14, $13, at, at, at, at FROM fresh WHERE phone IS NULL
             ON CONFLICT (business_id, phone) WHERE phone IS NOT NULL
-            DO UPDATE SET last_contact_at = GREATEST(customers.last_contact_at, excluded.last_contact_at), updated_at = excluded.updated_at
+            DO UPDATE SET first_contact_at = LEAST(customers.first_contact_at, excluded.first_contact_at),
+                          last_contact_at = GREATEST(customers.last_contact_at, excluded.last_contact_at), updated_at = excluded.updated_at
             RETURNING id, business_id, phone)
         INSERT INTO calls (id, call_sid, business_id, customer_id, "from", "to", direction, status, started_at,
                            stream_started, fallback_used, conversation_completed, is_test, trace_parent, created_at, updated_at)
