@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using AgentLocator.Api;
 using AgentLocator.Api.Voice;
+using AgentLocator.ServiceDefaults.Telemetry;
 using AgentLocator.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,8 +26,8 @@ public sealed class DeferredWritesTests : IAsyncLifetime
     [Fact]
     public async Task AWritePushedOutOfTheFullQueueIsLoggedCountedAndAlertedAndTheOthersAreStillWritten()
     {
-        using var dropped = new CounterTotals("agentlocator.deferred_writes.dropped", _ => true, "reason");
         await using var api = Start(capacity: 2, maxAttempts: 3);
+        using var dropped = Dropped(api);
         var deferred = api.Services.GetRequiredService<DeferredWrites>();
         var written = new ConcurrentQueue<string>();
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -51,8 +52,8 @@ public sealed class DeferredWritesTests : IAsyncLifetime
     [Fact]
     public async Task AWriteThatKeepsFailingForAReasonOtherThanTheDatabaseIsGivenUpVisiblyAndTheWritesBehindItGoOn()
     {
-        using var dropped = new CounterTotals("agentlocator.deferred_writes.dropped", _ => true, "reason");
         await using var api = Start(capacity: 100, maxAttempts: 2);
+        using var dropped = Dropped(api);
         var deferred = api.Services.GetRequiredService<DeferredWrites>();
         var written = new ConcurrentQueue<string>();
         var downTries = 0;
@@ -129,6 +130,16 @@ public sealed class DeferredWritesTests : IAsyncLifetime
         });
         api.CreateClient().Dispose(); // starts the host and its background loops
         return api;
+    }
+
+    /// <summary>
+    /// <c>agentlocator.deferred_writes.dropped</c> of this test's host only: other test classes run beside this one and
+    /// drop writes too (TelemetryExportTests records a queue_full drop), and a listener on every meter counted theirs.
+    /// </summary>
+    private static CounterTotals Dropped(ServiceFactory<ApiEntryPoint> api)
+    {
+        var meter = api.Services.GetRequiredService<ServiceTelemetry>().Meter;
+        return new CounterTotals("agentlocator.deferred_writes.dropped", m => ReferenceEquals(m, meter), "reason");
     }
 
     private static async Task<bool> EventuallyAsync(Func<bool> condition)
