@@ -20,7 +20,8 @@ public sealed class WhatsAppStore(AgentLocatorDbContext db)
 
     /// <summary>
     /// Stores an inbound message once per MessageSid, with its customer (upserted by phone, keeping
-    /// the WaId and the time of their last message) and, when the business has one, the auto-reply.
+    /// the WaId, the time of their first message and of their last: a sender's messages are posted side by side and
+    /// may commit in either order) and, when the business has one, the auto-reply.
     /// </summary>
     public async Task<InboundResult> StoreInboundAsync(InboundWhatsAppMessage message, WhatsAppSender sender, CancellationToken cancellationToken)
     {
@@ -78,6 +79,7 @@ public sealed class WhatsAppStore(AgentLocatorDbContext db)
             ON CONFLICT (business_id, phone) WHERE phone IS NOT NULL
             DO UPDATE SET wa_id = COALESCE(excluded.wa_id, customers.wa_id),
                 name = COALESCE(customers.name, excluded.name),
+                first_contact_at = LEAST(customers.first_contact_at, excluded.first_contact_at),
                 last_contact_at = GREATEST(customers.last_contact_at, excluded.last_contact_at),
                 last_inbound_message_at = GREATEST(customers.last_inbound_message_at, excluded.last_inbound_message_at),
                 updated_at = excluded.updated_at
