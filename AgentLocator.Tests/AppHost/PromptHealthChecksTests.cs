@@ -16,7 +16,11 @@ public sealed class PromptHealthChecksTests
     [Fact]
     public async Task AServerThatStartsListeningDuringACheckIsSeenHealthyWithinAFewTriesThenAnOutageIsReportedAtOnce()
     {
-        var port = FreePort();
+        // The port is the server's from the start (bound, not listening: a connect is refused), so no other test's server
+        // can take it while it is free, as with a port found free and bound again 1.5 s later.
+        using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)server.LocalEndPoint!).Port;
         await using var services = new ServiceCollection()
             .AddLogging()
             .AddHealthChecks().AddAsyncCheck("server", () => AcceptsAsync(port)).Services
@@ -24,18 +28,23 @@ public sealed class PromptHealthChecksTests
             .BuildServiceProvider();
         var health = services.GetRequiredService<HealthCheckService>();
 
-        // The server starts listening 1.5 s into the first check.
-        var listener = new TcpListener(IPAddress.Loopback, port);
-        var startsListening = Task.Delay(TimeSpan.FromSeconds(1.5)).ContinueWith(_ => listener.Start(), TaskScheduler.Default);
+        // The server starts listening 1.5 s into the first check (when that timer fired: it may fire a millisecond early).
         var clock = Stopwatch.StartNew();
+        var startsListening = Task.Delay(TimeSpan.FromSeconds(1.5)).ContinueWith(_ =>
+        {
+            var at = clock.Elapsed;
+            server.Listen();
+            return at;
+        }, TaskScheduler.Default);
         var first = await health.CheckHealthAsync();
-        await startsListening;
+        var seenAfter = clock.Elapsed;
+        var listening = await startsListening;
 
         Assert.Equal(HealthStatus.Healthy, first.Status);
-        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(1.5) + PromptHealthChecks.PollInterval * 10);
+        Assert.InRange(seenAfter, listening, listening + PromptHealthChecks.PollInterval * 10);
 
         // Once it passed, a check is one try: the server going away is reported by the next check, not after a window of tries.
-        listener.Stop();
+        server.Close();
         clock.Restart();
         var afterOutage = await health.CheckHealthAsync();
 
@@ -55,12 +64,5 @@ public sealed class PromptHealthChecksTests
         {
             return HealthCheckResult.Unhealthy(exception.SocketErrorCode.ToString());
         }
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new TcpListener(IPAddress.Loopback, 0);
-        socket.Start();
-        return ((IPEndPoint)socket.LocalEndpoint).Port;
     }
 }
