@@ -70,6 +70,12 @@ public sealed class BargeInListener
 
     public BargeInDetector Detector { get; }
 
+    /// <summary>
+    /// Frames of a caller who spoke first (<see cref="BargeInDetector.CallerFirst"/>) on which the spectral model predicted more echo than
+    /// the frame's own power, judged as they came instead.
+    /// </summary>
+    public int SpectralPredictionsDistrusted { get; private set; }
+
     /// <summary>Barge-ins the echo check turned down (the audio was the bot's echo).</summary>
     public int EchoRejections { get; private set; }
 
@@ -113,8 +119,18 @@ public sealed class BargeInListener
         // or, in the filter's first 400 ms of judging a reply, once the run has had such a frame.
         // The echo the spectral model predicts carries the room's reverberation: held only as long as it rings, while it is all the line
         // has to go on (before the adaptive filter first converged: a call's first reply).
+        // A caller who spoke first, on a frame the spectral model predicts more echo in than the frame's own power: that prediction is not
+        // the echo (a fit that took the caller's voice for the echo's onset, its gains scaled to their level), and the frame is judged as it
+        // came, over the line's noise, as their run began.
+        var distrusted = inbound.Length == EchoCanceller.FrameSamples && Detector.CallerSpokeFirst && Echo.LastFrameSpectral && Echo.EchoDbfs > Echo.InboundDbfs;
+        if (distrusted)
+        {
+            heard = inbound;
+            SpectralPredictionsDistrusted++;
+        }
+
         var overEcho = Echo.LastFrameAdaptive && Echo.ResidualDbfs > Echo.EchoDbfs;
-        Detector.ObserveEcho(Echo.LastFrameCancelled, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb,
+        Detector.ObserveEcho(Echo.LastFrameCancelled && !distrusted, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb,
             subtracted: !Echo.LastFrameSpectral && (!Echo.LastFrameAdaptive || Echo.LastFrameAdaptiveTrusted || overEcho), overPrediction: overEcho,
             provisional: Echo.LastFrameAdaptive && !Echo.LastFrameAdaptiveTrusted,
             spectral: Echo.LastFrameSpectral && Echo.Adaptive is not { Converged: true });
