@@ -176,6 +176,29 @@ public sealed class FirstSoundTests
         Assert.InRange((fired - onset) / 8, 1, 400);
     }
 
+    [Fact]
+    public void ACallerWhoBeginsAsTheFirstRepliesEchoIsDueIsNotJudgedAgainstASpectralFitOfTheirOwnVoice()
+    {
+        // barge-in-eval direct seed 2, 320 ms (+30 ms of jitter), utterance 1: the reply (the eval's bot voice, espeak-ng -p 70 -s 160,
+        // its first sound 170 ms in) echoes 2803 samples late, and the caller, at the echo's level, begins 2743 samples into it, 60
+        // samples before the echo is due and 170 ms before the echo's first sound. Their first 100 ms match the bot's audio at no delay
+        // the echo could have: they spoke first. But the spectral model's first-reply fit takes their voice for the echo's onset (at a
+        // delay where the bot's first sound lines up with it) and, its gains scaled to their level, predicts 6-12 dB more echo than
+        // the whole frame holds once the bot's audio is due: judged over that prediction they were heard 10-20 dB under the bar and
+        // interrupted only 657 ms after their voice began, on the fit's later frames. A prediction louder than the frame is not the
+        // echo: such frames are judged as they came, and the caller interrupts within 400 ms (297).
+        var reply = RealTimeScenarios.Audio("bot_reply_p70_he.wav"); // the reply's first 1.5 s
+        var answer = RealTimeScenarios.Audio("caller_plumber_he.wav"); // the eval's utterance 1 at its level (the bot's active level − 6 dB), first 1.5 s
+        const int callerAt = 2743;
+        var run = Run(reply, echoDelay: 2803, answer, callerAt, quietMs: 1000, noiseSeed: 2);
+
+        Assert.Equal(1, run.Listener.CallersFirst);
+        Assert.True(run.Listener.SpectralPredictionsDistrusted > 0, "no spectral prediction louder than the frame: the case this reproduces did not arise");
+        var onset = callerAt + RealTimeScenarios.VoiceStart(answer);
+        var fired = Assert.Single(run.BargeIns);
+        Assert.InRange((fired - onset) / 8, 1, 400);
+    }
+
     /// <summary>A caller's clip at the level of the bot's echo: the question's active level − 6 dB.</summary>
     private static byte[] AtEchoLevel(string clip)
     {
@@ -188,19 +211,19 @@ public sealed class FirstSoundTests
     private sealed record Result(List<int> BargeIns, BargeInListener Listener);
 
     /// <summary>
-    /// A call's first reply, 200 ms into a quiet line: the line plays <paramref name="bot"/> and feeds it back
-    /// <paramref name="echoDelay"/> later, 6 dB down, over <paramref name="noiseDbfs"/> of white noise (null: digital silence), with <paramref name="caller"/> from <paramref name="callerAt"/>
+    /// A call's first reply, <paramref name="quietMs"/> into a quiet line: the line plays <paramref name="bot"/> and feeds it back
+    /// <paramref name="echoDelay"/> later, 6 dB down, over <paramref name="noiseDbfs"/> of white noise (<paramref name="noiseSeed"/>; null: digital silence), with <paramref name="caller"/> from <paramref name="callerAt"/>
     /// (samples into the reply). The listener's reference is the reply as the worker placed it: <paramref name="referenceLead"/>
     /// ahead of what the line played until <paramref name="leadCorrectedAt"/>, then where it played. The speech detector is taken to
     /// hear speech in every frame with the caller's voice or the echo in it (as Silero does).
     /// </summary>
     private static Result Run(byte[] bot, int echoDelay, byte[]? caller = null, int callerAt = 0, int referenceLead = 0, int leadCorrectedAt = 0,
-        double? noiseDbfs = -65)
+        double? noiseDbfs = -65, int quietMs = 200, int noiseSeed = 7)
     {
-        const int start = 8 * 200;
+        var start = 8 * quietMs;
         var reference = MuLaw.Decode(bot);
         var length = (start + reference.Length + echoDelay + 8 * 1000) / Frame * Frame;
-        var noise = noiseDbfs is { } level ? NoiseSignals.White(length, level, seed: 7) : new short[length];
+        var noise = noiseDbfs is { } level ? NoiseSignals.White(length, level, noiseSeed) : new short[length];
         var line = new double[length];
         var voiced = new bool[length / Frame];
         for (var n = 0; n < length; n++)
