@@ -139,8 +139,10 @@ public sealed class BargeInListener
             JudgeFirstSound(timestamp - frameDuration * (FirstSoundFrames - 1));
         }
 
-        // A first sound that is not the echo is taken for a caller once the speech detector hears speech in it (it lags the onset).
-        if (_firstSoundNotEcho is { } onset && speechHeard && !Echo.LastFrameCancelled)
+        // A first sound that is not the echo is taken for a caller once the speech detector hears speech in it (it lags the onset), also
+        // when the echo has come back meanwhile and the canceller takes it out: a caller whose soft first syllable the speech detector
+        // hears only once the echo joins it is still the one who began the sound (the match, not the frame, told them apart).
+        if (_firstSoundNotEcho is { } onset && speechHeard)
         {
             _firstSoundNotEcho = null;
             CallersFirst++;

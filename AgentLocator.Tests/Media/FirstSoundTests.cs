@@ -199,6 +199,26 @@ public sealed class FirstSoundTests
         Assert.InRange((fired - onset) / 8, 1, 400);
     }
 
+    [Theory]
+    [InlineData(450, 400, 260)]
+    [InlineData(320, 260, 260)]
+    public void ACallerWhoseFirstSyllableTheSpeechDetectorHearsOnlyOnceTheEchoHasComeBackStillSpokeFirst(int echoDelayMs, int onsetMs, int deafMs)
+    {
+        // The speech detector hears nothing of the caller's soft first syllable for deafMs, within the 300 ms it is given, but by then
+        // the echo (back 50-60 ms after the onset) is taken out by the canceller: the first sound matched the bot's audio at no delay the echo could have,
+        // so the caller began it all the same (barge-in-eval direct seed 1, a caller 51 ms before a 450 ms echo: 421 ms, now within 400).
+        var answer = AtEchoLevel("caller_reason_he.wav");
+        var callerAt = 8 * onsetMs - RealTimeScenarios.VoiceStart(answer);
+        var run = Run(Reply, echoDelay: 8 * echoDelayMs, answer, callerAt, speechDeafUntil: 8 * (onsetMs + deafMs));
+
+        Assert.InRange(run.Listener.FirstSoundCorrelation, 0, BargeInListener.FirstSoundCallerCorrelation);
+        Assert.True(run.SpeechOnCancelledFrame, "the speech detector first heard the caller on a frame the canceller took the echo out of");
+        Assert.Equal(1, run.Listener.CallersFirst);
+        var onset = callerAt + RealTimeScenarios.VoiceStart(answer);
+        var fired = Assert.Single(run.BargeIns);
+        Assert.InRange((fired - onset) / 8, 1, 400);
+    }
+
     /// <summary>A caller's clip at the level of the bot's echo: the question's active level − 6 dB.</summary>
     private static byte[] AtEchoLevel(string clip)
     {
@@ -208,17 +228,22 @@ public sealed class FirstSoundTests
         return RealTimeScenarios.Quieter(RealTimeScenarios.Audio(clip), -gainDb);
     }
 
-    private sealed record Result(List<int> BargeIns, BargeInListener Listener);
+    private sealed record Result(List<int> BargeIns, BargeInListener Listener)
+    {
+        /// <summary>Whether the first frame after which the speech detector heard speech was one the canceller took the echo out of.</summary>
+        public bool SpeechOnCancelledFrame { get; set; }
+    }
 
     /// <summary>
     /// A call's first reply, <paramref name="quietMs"/> into a quiet line: the line plays <paramref name="bot"/> and feeds it back
     /// <paramref name="echoDelay"/> later, 6 dB down, over <paramref name="noiseDbfs"/> of white noise (<paramref name="noiseSeed"/>; null: digital silence), with <paramref name="caller"/> from <paramref name="callerAt"/>
     /// (samples into the reply). The listener's reference is the reply as the worker placed it: <paramref name="referenceLead"/>
     /// ahead of what the line played until <paramref name="leadCorrectedAt"/>, then where it played. The speech detector is taken to
-    /// hear speech in every frame with the caller's voice or the echo in it (as Silero does).
+    /// hear speech in every frame with the caller's voice or the echo in it (as Silero does), from <paramref name="speechDeafUntil"/>
+    /// (samples into the reply) on: before it, nothing (a soft first syllable).
     /// </summary>
     private static Result Run(byte[] bot, int echoDelay, byte[]? caller = null, int callerAt = 0, int referenceLead = 0, int leadCorrectedAt = 0,
-        double? noiseDbfs = -65, int quietMs = 200, int noiseSeed = 7)
+        double? noiseDbfs = -65, int quietMs = 200, int noiseSeed = 7, int speechDeafUntil = 0)
     {
         var start = 8 * quietMs;
         var reference = MuLaw.Decode(bot);
@@ -251,14 +276,21 @@ public sealed class FirstSoundTests
         var listener = new BargeInListener();
         listener.Reset(); // the session arms barge-in as it schedules the reply
         var result = new Result([], listener);
+        var heardBefore = false;
         for (var o = 0; o + Frame <= length; o += Frame)
         {
             var at = o - start + (o - start < leadCorrectedAt ? referenceLead : 0); // where in the reply the worker's reference is
             var scheduled = at >= 0 && at < bot.Length ? bot.AsSpan(at, Math.Min(Frame, bot.Length - at)) : [];
-            var speechHeard = o >= Frame && voiced[o / Frame - 1];
+            var speechHeard = o >= Frame && voiced[o / Frame - 1] && o - Frame - start >= speechDeafUntil;
             listener.Process(inbound.AsSpan(o, Frame), scheduled, playing: o >= start, TimeSpan.FromTicks(o * TimeSpan.TicksPerSecond / 8000),
                 noiseDbfs ?? AudioLevel.SilenceDbfs, // the speech detector's floor on a line of digital silence
                 out var bargeIn, speechHeard);
+            if (speechHeard && !heardBefore)
+            {
+                heardBefore = true;
+                result.SpeechOnCancelledFrame = listener.Echo.LastFrameCancelled; // the frame the listener was told of the speech on
+            }
+
             if (bargeIn)
             {
                 result.BargeIns.Add(o + Frame - start);
