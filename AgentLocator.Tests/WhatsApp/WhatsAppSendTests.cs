@@ -6,10 +6,31 @@ using AgentLocator.Tests.Infrastructure;
 namespace AgentLocator.Tests.WhatsApp;
 
 /// <summary>Sending from the CRM: validation, the 24-hour rule, the durable job, Twilio's answers and statuses.</summary>
-public sealed class WhatsAppSendTests(WhatsAppFixture fixture) : IClassFixture<WhatsAppFixture>
+/// <remarks>
+/// The tests share one jobs table, and a worker takes any due job, not only its own test's. A job a
+/// test leaves unfinished (queued and never worked, or handed back when its worker stopped) would be
+/// worked by the next test's worker and could take that test's injected Twilio failure. So every
+/// test leaves the queue empty (<see cref="DisposeAsync"/>), whatever order the tests run in.
+/// </remarks>
+public sealed class WhatsAppSendTests(WhatsAppFixture fixture) : IClassFixture<WhatsAppFixture>, IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private const string TemplateSid = "HX0123456789abcdef0123456789abcdef";
+    private const string UnfinishedJobs = "SELECT count(*) FROM jobs WHERE status IN ('pending', 'running')";
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Works off whatever jobs the test left unfinished, so the next test's worker only finds its own.</summary>
+    public async Task DisposeAsync()
+    {
+        if (await fixture.CountAsync(UnfinishedJobs) == 0)
+        {
+            return;
+        }
+        await using var worker = fixture.StartWorker();
+        Assert.True(await Sql.EventuallyAsync(async () => await fixture.CountAsync(UnfinishedJobs) == 0, Timeout),
+            "jobs this test left were still unfinished after " + Timeout + ": " + await fixture.CountAsync(UnfinishedJobs));
+    }
 
     private async Task<(TestBusiness Business, string Customer)> CustomerWhoWroteAsync()
     {
