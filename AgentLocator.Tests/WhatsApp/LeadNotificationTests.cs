@@ -8,6 +8,14 @@ using AgentLocator.Tests.Infrastructure;
 namespace AgentLocator.Tests.WhatsApp;
 
 /// <summary>The business hears about every lead on WhatsApp, once, with links to the caller's audio.</summary>
+/// <remarks>
+/// The tests share one jobs table (the class's own fixture) and a worker takes any due job, yet unlike
+/// <see cref="WhatsAppSendTests"/> they need no drain between tests: every test works its lead job at least
+/// until its MessageSid is recorded (or it is dead or skipped), and a lead job run again for a call whose
+/// notification has a MessageSid or failed sends nothing (LEAD_NOTIFY_DONE_BEFORE), so a job a stopped
+/// worker handed back cannot take the next test's injected Twilio failure. A test that queues a lead job
+/// and ends before its notification is sent would break this: drain the queue as WhatsAppSendTests does.
+/// </remarks>
 public sealed partial class LeadNotificationTests(WhatsAppFixture fixture) : IClassFixture<WhatsAppFixture>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
