@@ -187,8 +187,8 @@ public sealed class FirstSoundTests
         // the whole frame holds once the bot's audio is due: judged over that prediction they were heard 10-20 dB under the bar and
         // interrupted only 657 ms after their voice began, on the fit's later frames. A prediction louder than the frame is not the
         // echo: such frames are judged as they came, and the caller interrupts within 400 ms (297).
-        var reply = RealTimeScenarios.Audio("bot_reply_p70_he.wav"); // the reply's first 1.5 s
-        var answer = RealTimeScenarios.Audio("caller_plumber_he.wav"); // the eval's utterance 1 at its level (the bot's active level − 6 dB), first 1.5 s
+        var reply = RealTimeScenarios.Audio("eval_bot_reply_p70_he.wav"); // the reply's first 1.5 s
+        var answer = RealTimeScenarios.Audio("eval_caller_plumber_he.wav"); // the eval's utterance 1 at its level (the bot's active level − 6 dB), first 1.5 s
         const int callerAt = 2743;
         var run = Run(reply, echoDelay: 2803, answer, callerAt, quietMs: 1000, noiseSeed: 2);
 

@@ -58,6 +58,7 @@ public class WavFileTests
             Assert.InRange(wav.Duration.TotalSeconds, 0.8, 10); // up to the 8 s answer of the real-time tests
         }
 
+        // The caller clips the benchmarks take as their callers' answers; eval_* are excerpts of barge-in-eval's audio for one test each.
         Assert.Equal(6, Directory.GetFiles(TestAudio.FixturesDirectory, "caller_*_he.wav").Length);
     }
 

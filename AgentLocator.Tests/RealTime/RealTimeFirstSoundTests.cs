@@ -61,9 +61,9 @@ public sealed class RealTimeFirstSoundTests(MediaPipelineFixture fixture) : ICla
                 File.Copy(file, Path.Combine(prompts.FullName, Path.GetFileName(file)));
             }
 
-            File.WriteAllBytes(Path.Combine(prompts.FullName, PromptKeys.AskName + "_he.ulaw"), [.. Enumerable.Repeat(MuLawSilence, 8 * LeadInMs), .. Audio("bot_reply_p70_he.wav")]);
+            File.WriteAllBytes(Path.Combine(prompts.FullName, PromptKeys.AskName + "_he.ulaw"), [.. Enumerable.Repeat(MuLawSilence, 8 * LeadInMs), .. Audio("eval_bot_reply_p70_he.wav")]);
             var worker = fixture.StartWorker(new Dictionary<string, string?> { ["MediaStream:IdleReprompt"] = "00:01:00", ["Prompts:Directory"] = prompts.FullName });
-            var answer = Audio("caller_plumber_he.wav");
+            var answer = Audio("eval_caller_plumber_he.wav");
             var options = await fixture.StartCallAsync(speed: 1);
             options.Line = new LineConditions { EchoGainDb = -6, EchoDelay = TimeSpan.FromMilliseconds(340), Noise = NoiseSignals.White(80_000, -65, 2) };
             await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
