@@ -332,8 +332,14 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         bool DoubleTalk = false, bool BotAudible = true, bool CarriedConfirm = false, double Caller = AudioLevel.SilenceDbfs, double Leftover = 0, double Playback = 0, double EchoHeld = 0,
         bool CallerFirst = false, int OverEcho = 0)
     {
+        /// <summary>The barge-in on this frame, if any, and why the echo check let it through or was skipped.</summary>
+        private string BargeInNote => !BargeIn ? ""
+            : CallerFirst ? " BARGE-IN (echo check skipped: caller first)"
+            : OverEcho >= BargeInListener.CallerOverEchoFrames ? string.Create(CultureInfo.InvariantCulture, $" BARGE-IN (echo check skipped: {OverEcho} frames over the echo)")
+            : " BARGE-IN (echo check: not the echo)";
+
         public string Describe(long onset) => string.Create(CultureInfo.InvariantCulture,
-            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} (caller {Caller,6:F1}) heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} (lo {Leftover,5:F1} pb {Playback,5:F1} eh {EchoHeld,5:F1}) {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB, filter left {FilterResidual:F1})" : Spectral ? "spectral" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{(BargeIn ? CallerFirst ? " BARGE-IN (echo check skipped: caller first)" : OverEcho >= BargeInListener.CallerOverEchoFrames ? $" BARGE-IN (echo check skipped: {OverEcho} frames over the echo)" : " BARGE-IN (echo check: not the echo)" : "")}{(EchoChecked ? " ECHO-CHECK turned down" : "")}{(DoubleTalk ? " double-talk" : "")}{(!BotAudible && Cancelled ? " pause-rule" : "")}{(CarriedConfirm ? " confirmed-in-run" : "")}");
+            $"{(At - onset) * 1000 / SampleRate,5} ms in {Inbound,6:F1} (caller {Caller,6:F1}) heard {Heard,6:F1} echo {Echo,6:F1} bar {Threshold,6:F1} (lo {Leftover,5:F1} pb {Playback,5:F1} eh {EchoHeld,5:F1}) {(Cancelled ? (Locked ? "locked" : Adaptive ? $"adapted (ERLE {ErleDb:F0} dB, filter left {FilterResidual:F1})" : Spectral ? "spectral" : "fitted") : "level ")} {(Speech ? "speech" : "      ")} {(Voiced ? "voiced" : "")}{BargeInNote}{(EchoChecked ? " ECHO-CHECK turned down" : "")}{(DoubleTalk ? " double-talk" : "")}{(!BotAudible && Cancelled ? " pause-rule" : "")}{(CarriedConfirm ? " confirmed-in-run" : "")}");
     }
 
     /// <summary>Round trip through mu-law: what the phone line carries.</summary>

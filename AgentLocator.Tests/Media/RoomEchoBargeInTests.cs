@@ -104,9 +104,6 @@ public sealed class RoomEchoBargeInTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The rooms above (with the spectral model alone, only the callers of the last four were caught within 400 ms).
-    /// </summary>
-    /// <summary>
     /// What the adaptive filter and the residual echo suppressor leave of the echo is tracked from the filter's convergence on, not only
     /// on the frames it judges: on its first judged frame the tracked leftover is already what they achieve (−20 dB or less), not the
     /// assumed −8 dB. (Tracked only on judged frames, it stayed at −11 dB in barge-in-eval after a first reply the filter judged little
@@ -130,6 +127,9 @@ public sealed class RoomEchoBargeInTests(ITestOutputHelper output)
         Assert.InRange(firstJudged.Value, EchoCanceller.BestAdaptiveLeftoverDb, -20);
     }
 
+    /// <summary>
+    /// The rooms above (with the spectral model alone, only the callers of the last four were caught within 400 ms).
+    /// </summary>
     public static TheoryData<int, int> CallerRooms => new()
     {
         { 1, 250 }, { 1, 450 }, { 2, 320 }, { 2, 450 }, { 3, 180 }, { 3, 320 }, { 4, 250 }, { 4, 450 },
