@@ -1,6 +1,8 @@
 using AgentLocator.Media;
+using AgentLocator.MediaWorker.SpeechDetection;
 using AgentLocator.Testing.Audio;
 using AgentLocator.Tests.RealTime;
+using AgentLocator.Tests.SpeechDetection;
 
 namespace AgentLocator.Tests.Media;
 
@@ -10,7 +12,7 @@ namespace AgentLocator.Tests.Media;
 /// before the echo came back. Both sides: such a caller at the echo's level interrupts the first reply within 400 ms; the echo itself,
 /// as the first sound, is never taken for a caller, also when the worker's reference ran ahead of the line and was moved back mid-reply.
 /// </summary>
-public sealed class FirstSoundTests
+public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<SileroModelFixture>
 {
     private const int Frame = 160;
     private const double EchoGain = 0.5; // −6 dB
@@ -211,6 +213,25 @@ public sealed class FirstSoundTests
         AssertInterruptedWithin400Ms(run, callerAt, answer);
     }
 
+    [Fact]
+    public void ACallerWhoseSoftFirstSyllableSileroHearsOnlyAfter300MsStillSpokeFirst()
+    {
+        // barge-in-eval direct seed 2, 320 ms (+22 ms of jitter), utterance 18 ("mezeg ha'avir...", a soft "m" at the echo's level):
+        // the caller begins 2882 samples into the call's first reply, whose echo is 2737 samples late and whose first sound comes back
+        // 120 ms after theirs. Their first 100 ms match the bot's audio at no delay the echo could have (0.13), but Silero hears speech
+        // only in "ha'avir", 380 ms after their voice began: past the 300 ms the first sound was given, it was taken for the echo's,
+        // and the caller, held to the level rule and then to the fitted echo, interrupted 520 ms after their voice began.
+        var reply = RealTimeScenarios.Audio("eval_bot_reply_p70_he.wav"); // the reply's first 1.5 s (the same three sentences begin it)
+        var answer = RealTimeScenarios.Audio("eval_caller_weather_he.wav"); // the eval's utterance 18 at its level (the bot's active level − 6 dB), first 1.5 s
+        const int callerAt = 2882;
+        using var speech = silero.Factory.Create(TimeSpan.FromMilliseconds(550));
+        var run = Run(reply, echoDelay: 2737, answer, callerAt, quietMs: 1000, noiseSeed: 2, speech: speech);
+
+        Assert.InRange(run.Listener.FirstSoundCorrelation, 0, BargeInListener.FirstSoundCallerCorrelation);
+        Assert.Equal(1, run.Listener.CallersFirst);
+        AssertInterruptedWithin400Ms(run, callerAt, answer);
+    }
+
     /// <summary>The reply was interrupted once, within 400 ms of the caller's voice (<paramref name="answer"/> from <paramref name="callerAt"/>).</summary>
     private static void AssertInterruptedWithin400Ms(Result run, int callerAt, byte[] answer)
     {
@@ -240,10 +261,11 @@ public sealed class FirstSoundTests
     /// (samples into the reply). The listener's reference is the reply as the worker placed it: <paramref name="referenceLead"/>
     /// ahead of what the line played until <paramref name="leadCorrectedAt"/>, then where it played. The speech detector is taken to
     /// hear speech in every frame with the caller's voice or the echo in it (as Silero does), from <paramref name="speechDeafUntil"/>
-    /// (samples into the reply) on: before it, nothing (a soft first syllable).
+    /// (samples into the reply) on: before it, nothing (a soft first syllable); or, given <paramref name="speech"/>, it is that detector,
+    /// hearing what the listener left of each frame and giving the line's noise floor.
     /// </summary>
     private static Result Run(byte[] bot, int echoDelay, byte[]? caller = null, int callerAt = 0, int referenceLead = 0, int leadCorrectedAt = 0,
-        double? noiseDbfs = -65, int quietMs = 200, int noiseSeed = 7, int speechDeafUntil = 0)
+        double? noiseDbfs = -65, int quietMs = 200, int noiseSeed = 7, int speechDeafUntil = 0, ISpeechDetector? speech = null)
     {
         var start = 8 * quietMs;
         var reference = MuLaw.Decode(bot);
@@ -280,10 +302,12 @@ public sealed class FirstSoundTests
         {
             var at = o - start + (o - start < leadCorrectedAt ? referenceLead : 0); // where in the reply the worker's reference is
             var scheduled = at >= 0 && at < bot.Length ? bot.AsSpan(at, Math.Min(Frame, bot.Length - at)) : [];
-            var speechHeard = o >= Frame && voiced[o / Frame - 1] && o - Frame - start >= speechDeafUntil;
-            listener.Process(inbound.AsSpan(o, Frame), scheduled, playing: o >= start, TimeSpan.FromTicks(o * TimeSpan.TicksPerSecond / 8000),
-                noiseDbfs ?? AudioLevel.SilenceDbfs, // the speech detector's floor on a line of digital silence
+            var speechHeard = speech?.LastFrameVoiced ?? (o >= Frame && voiced[o / Frame - 1] && o - Frame - start >= speechDeafUntil);
+            var timestamp = TimeSpan.FromTicks(o * TimeSpan.TicksPerSecond / 8000);
+            var heard = listener.Process(inbound.AsSpan(o, Frame), scheduled, playing: o >= start, timestamp,
+                speech?.NoiseFloorDbfs ?? noiseDbfs ?? AudioLevel.SilenceDbfs, // the speech detector's floor on a line of digital silence
                 out var bargeIn, speechHeard);
+            speech?.Process(heard, timestamp); // it hears what the listener left of the frame, as in the session
             if (speechHeard)
             {
                 result.SpeechOnCancelledFrame ??= listener.Echo.LastFrameCancelled; // the frame the listener was told of the speech on
