@@ -26,6 +26,7 @@ public sealed class BargeInDetector
     private bool _echoProvisional;
     private bool _inCandidate;
     private bool _fired;
+    private bool _rejudged;
     private bool _confirmedInRun;
     private readonly (TimeSpan Start, TimeSpan Duration, bool Voiced, double Level)[] _history = new (TimeSpan, TimeSpan, bool, double)[HistoryFrames];
     private TimeSpan? _callerFrom;
@@ -95,6 +96,8 @@ public sealed class BargeInDetector
     /// <see cref="BargeInOptions.MinDuration"/> of which <see cref="BargeInOptions.MinVoicedShare"/> voiced, not held to the bot's
     /// playback level; the frames since the onset are judged again so. It ends when the caller pauses longer than
     /// <see cref="BargeInOptions.CancelledGapTolerance"/> (the echo that comes after a short "mm" is judged as before), and at <see cref="Reset"/>.
+    /// The next frame weighs the run so judged even when it is not voiced itself: it may be found in a pause between the caller's words
+    /// (<see cref="BargeInListener.PlainEchoFirstSoundCorrelation"/>), and their voice since the onset is enough now, not at their next syllable.
     /// </summary>
     public void CallerFirst(TimeSpan onset, double noiseFloorDbfs)
     {
@@ -117,6 +120,7 @@ public sealed class BargeInDetector
         _inCandidate = true;
         _candidateNoiseFloorDbfs = noiseFloorDbfs;
         _candidateGap = lastVoicedEnd == TimeSpan.MinValue ? TimeSpan.Zero : end - lastVoicedEnd;
+        _rejudged = true; // the next frame weighs the run so judged, voiced or not: the caller may be between syllables
     }
 
     /// <summary>Whether the caller spoke first in this reply (<see cref="CallerFirst"/>).</summary>
@@ -228,8 +232,15 @@ public sealed class BargeInDetector
                 RunFramesOverEcho = 0;
                 _callerFrom = null; // the caller who spoke first stopped: what follows is judged as before
             }
+            else if (_rejudged && EnoughVoice(timestamp + frameDuration, out onset))
+            {
+                _rejudged = false;
+                _fired = true;
+                return true;
+            }
         }
 
+        _rejudged = false;
         return false;
     }
 
@@ -307,6 +318,7 @@ public sealed class BargeInDetector
         _confirmedInRun = false;
         RunFramesOverEcho = 0;
         _fired = false;
+        _rejudged = false;
         _historyCount = 0;
         _callerFrom = null;
     }

@@ -12,7 +12,9 @@ namespace AgentLocator.Media;
 /// A reply's first sound after a quiet line is judged on its own (<see cref="EchoReturnBound"/>): if it were the echo, the echo's
 /// delay would be one the quiet has not ruled out, and its waveform would match the bot's audio there; when it matches at no such
 /// delay (<see cref="FirstSoundCallerCorrelation"/>) and the speech detector hears speech in it, a caller began it before the echo
-/// came back, and is judged as over a cancelled echo (<see cref="BargeInDetector.CallerFirst"/>), not by the level rule. One per
+/// came back, and is judged as over a cancelled echo (<see cref="BargeInDetector.CallerFirst"/>), not by the level rule. So is a caller
+/// whose first sound matched as a room's echo might but a plain echo does not, once the echo shows it is a plain copy
+/// (<see cref="PlainEchoFirstSoundCorrelation"/>): the echo joined their voice within the first sound's 100 ms. One per
 /// call; not thread-safe.
 /// </summary>
 public sealed class BargeInListener
@@ -40,6 +42,22 @@ public sealed class BargeInListener
     /// </summary>
     public const double LoudestEchoDb = 20;
 
+    /// <summary>
+    /// A first sound that correlated with the bot's audio below this at every delay the echo could have, yet not below
+    /// <see cref="FirstSoundCallerCorrelation"/> (a room's echo reaches 0.3-0.5), was not the echo alone once the echo turns out to be a
+    /// plain copy of the bot's audio (<see cref="PlainEchoLeftDb"/>): a plain echo alone correlates 0.99-1 (barge-in-eval direct, 900 first
+    /// sounds: never under 1.00); with a caller at its level in the same 100 ms, 0.3-0.7.
+    /// </summary>
+    public const double PlainEchoFirstSoundCorrelation = 0.8;
+
+    /// <summary>
+    /// The echo is a plain copy of the bot's audio when a waveform (a locked path or a fit at a plausible delay, neither the adaptive filter
+    /// nor the spectral model) takes it out of a frame leaving this much less than it predicted (12 dB: 94 % of the frame, a correlation
+    /// of 0.97; a room's echo, correlating 0.3-0.5 with the bot's audio, leaves more than a fit explains). 20 dB caught one caller fewer
+    /// in barge-in-eval direct seed 1 (a caller's voice in the frame is left too): the fit came 60 ms later, 401 ms after their voice.
+    /// </summary>
+    public const double PlainEchoLeftDb = 12;
+
     /// <summary>A first sound quieter than this over its judged frames is not judged (its waveform is a few mu-law steps: it matches nothing).</summary>
     public const double FirstSoundMinDbfs = -50;
 
@@ -58,6 +76,15 @@ public sealed class BargeInListener
 
     /// <summary>Where the reply's first sound began, when it matched the bot's audio at no delay the echo could have (until the speech detector hears speech in it).</summary>
     private TimeSpan? _firstSoundNotEcho;
+
+    /// <summary>
+    /// Where the reply's first sound began, when it matched the bot's audio as a room's echo might but not as a plain echo does
+    /// (<see cref="PlainEchoFirstSoundCorrelation"/>): until the echo shows which it is, within <see cref="FirstSoundSpeechWithin"/>.
+    /// </summary>
+    private TimeSpan? _firstSoundUnlikePlainEcho;
+
+    /// <summary>Whether the speech detector has heard speech since the reply's first sound began.</summary>
+    private bool _speechSinceFirstSound;
 
     /// <summary>
     /// How long after the first sound's onset the speech detector may take to hear speech in it (500 ms): a caller's soft first syllable
@@ -147,6 +174,7 @@ public sealed class BargeInListener
         // A first sound that is not the echo is taken for a caller once the speech detector hears speech in it (it lags the onset), also
         // when the echo has come back meanwhile and the canceller takes it out: a caller whose soft first syllable the speech detector
         // hears only once the echo joins it is still the one who began the sound (the match, not the frame, told them apart).
+        _speechSinceFirstSound |= speechHeard && FirstSound.FramesSinceSound >= 1; // heard in the first sound's frames or after
         if (_firstSoundNotEcho is { } onset && speechHeard)
         {
             _firstSoundNotEcho = null;
@@ -157,6 +185,23 @@ public sealed class BargeInListener
         {
             _firstSoundNotEcho = null;
         }
+
+        // A first sound a room's echo might have made, on a line whose echo turns out to be a plain copy (a waveform takes 94 % of it out
+        // of a frame), was not the echo alone: a caller began with it (their voice and the echo's first syllable in the same 100 ms).
+        if (_firstSoundUnlikePlainEcho is { } mixedOnset && !Detector.CallerSpokeFirst && EchoIsPlainNow)
+        {
+            _firstSoundUnlikePlainEcho = null;
+            if (_speechSinceFirstSound)
+            {
+                CallersFirst++;
+                Detector.CallerFirst(mixedOnset, noiseFloorDbfs);
+            }
+        }
+        else if (_firstSoundUnlikePlainEcho is not null && FirstSound.FramesSinceSound >= FirstSoundSpeechWithin / frameDuration)
+        {
+            _firstSoundUnlikePlainEcho = null;
+        }
+
         if (Detector.Process(heard, timestamp, out _, noiseFloorDbfs, speechHeard))
         {
             // A run that began with a sound the echo could not have made is not checked again: the spectral check takes a caller over
@@ -187,7 +232,12 @@ public sealed class BargeInListener
         var minDelay = (int)(FirstSound.Delay.Ticks * Detector.Options.SampleRate / TimeSpan.TicksPerSecond);
         FirstSoundCorrelation = Echo.BestCorrelation(FirstSoundFrames * EchoCanceller.FrameSamples, minDelay, FirstSoundMinDbfs, LoudestEchoDb);
         _firstSoundNotEcho = FirstSoundCorrelation < FirstSoundCallerCorrelation ? onset : null;
+        _firstSoundUnlikePlainEcho = FirstSoundCorrelation is >= FirstSoundCallerCorrelation and < PlainEchoFirstSoundCorrelation ? onset : null;
     }
+
+    /// <summary>Whether the last frame's echo was taken out as a plain copy of the bot's audio (<see cref="PlainEchoLeftDb"/>).</summary>
+    private bool EchoIsPlainNow => Echo.LastFrameCancelled && !Echo.LastFrameSpectral && !Echo.LastFrameAdaptive && !Echo.Reverberant
+        && Echo.EchoDbfs >= FirstSoundMinDbfs && Echo.ResidualDbfs <= Echo.EchoDbfs - PlainEchoLeftDb;
 
     /// <summary>Arms barge-in for a new playback.</summary>
     public void Reset()
@@ -195,5 +245,7 @@ public sealed class BargeInListener
         Detector.Reset();
         FirstSound.Reset();
         _firstSoundNotEcho = null;
+        _firstSoundUnlikePlainEcho = null;
+        _speechSinceFirstSound = false;
     }
 }

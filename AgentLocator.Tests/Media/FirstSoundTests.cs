@@ -155,6 +155,33 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         }
     }
 
+    [Fact]
+    public void ACallerFoundToHaveSpokenFirstInAPauseInterruptsAtOnceWhenTheirVoiceSoFarIsEnough()
+    {
+        // The bot at −20 dBFS: the level rule's bar is −30 dBFS, the caller at −35 dBFS under it for 320 ms, then a pause between words.
+        // Only in the pause does it turn out they spoke first (the echo, fitted, showed what their first sound was): their 320 ms since
+        // the onset, judged again over the noise, are a barge-in now, not at their next syllable.
+        var detector = new BargeInDetector();
+        var frame = TimeSpan.FromMilliseconds(20);
+        var fired = new List<int>();
+        var levels = Enumerable.Repeat(-35.0, 16).Concat(Enumerable.Repeat(-65.0, 8)).Concat(Enumerable.Repeat(-35.0, 10)).ToArray();
+        for (var f = 0; f < levels.Length; f++)
+        {
+            detector.ObservePlaybackLevel(-20, frame);
+            if (f == 17)
+            {
+                detector.CallerFirst(TimeSpan.Zero, NoiseFloor); // as the listener calls it, before the frame is judged
+            }
+
+            if (detector.ProcessLevel(levels[f], frame * f, frame, out _, NoiseFloor))
+            {
+                fired.Add(f);
+            }
+        }
+
+        Assert.Equal([17], fired);
+    }
+
     [Theory]
     [InlineData("caller_yes_he.wav", 450, 240)]
     [InlineData("caller_yes_he.wav", 450, 340)]
@@ -228,6 +255,26 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         var run = Run(reply, echoDelay: 2737, answer, callerAt, quietMs: 1000, noiseSeed: 2, speech: speech);
 
         Assert.InRange(run.Listener.FirstSoundCorrelation, 0, BargeInListener.FirstSoundCallerCorrelation);
+        Assert.Equal(1, run.Listener.CallersFirst);
+        AssertInterruptedWithin400Ms(run, callerAt, answer);
+    }
+
+    [Fact]
+    public void ACallerWhoseFirstSoundTheFirstRepliesPlainEchoJoinedStillSpokeFirst()
+    {
+        // barge-in-eval direct seed 2, 320 ms (+35 ms of jitter), utterance 19 ("shamati...", at the echo's level): the caller begins
+        // 3859 samples into the call's first reply, whose echo is 2842 samples late; the echo's first syllable comes back 20 ms after
+        // their voice, and their first 100 ms, the two together, match the bot's audio at 0.63 at best: as a room's echo might (0.3-0.5
+        // and up), not as a plain echo does (1). Held to the bot's playback level, then paused as the echo was fitted, they interrupted
+        // 578 ms after their voice began. Once a fit takes 94 % of the echo out of a frame, the echo is a plain copy, and a first sound
+        // that matched it under 0.8 was not the echo alone: the caller began it, and the run since their onset is judged so.
+        var reply = RealTimeScenarios.Audio("eval_bot_reply_p70_he.wav"); // the reply's first 1.5 s (the same three sentences begin it)
+        var answer = RealTimeScenarios.Audio("eval_caller_restaurant_he.wav"); // the eval's utterance 19 at its level, first 1.5 s
+        const int callerAt = 3859;
+        using var speech = silero.Factory.Create(TimeSpan.FromMilliseconds(550));
+        var run = Run(reply, echoDelay: 2842, answer, callerAt, quietMs: 1000, noiseSeed: 2, speech: speech);
+
+        Assert.InRange(run.Listener.FirstSoundCorrelation, BargeInListener.FirstSoundCallerCorrelation, BargeInListener.PlainEchoFirstSoundCorrelation);
         Assert.Equal(1, run.Listener.CallersFirst);
         AssertInterruptedWithin400Ms(run, callerAt, answer);
     }
