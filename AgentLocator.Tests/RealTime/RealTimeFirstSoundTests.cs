@@ -49,9 +49,14 @@ public sealed class RealTimeFirstSoundTests(MediaPipelineFixture fixture) : ICla
     /// them under the bar: the question is cleared within 400 ms (without <see cref="BargeInListener.SpectralPredictionsDistrusted"/>:
     /// 650-700 ms). The silence stands for the eval's second of line before the reply: the line in a call is quiet for only a few
     /// frames before the first question, and with under 300 ms of quiet before the bot's first audio the fit is not taken.
+    /// And another of barge-in-eval direct seed 2's first-reply callers (<c>FirstSoundTests</c>), "shamati", 20 ms before the echo's
+    /// first syllable, which joined their first 100 ms (0.63 at best: not the plain echo alone,
+    /// <see cref="BargeInListener.PlainEchoFirstSoundCorrelation"/>): without that rule 580 ms here.
     /// </summary>
-    [Fact]
-    public async Task ACallerWhoBeginsAsTheFirstQuestionsEchoIsDueInterruptsItWithin400Ms()
+    [Theory]
+    [InlineData("eval_caller_plumber_he.wav", 340, 330)]
+    [InlineData("eval_caller_restaurant_he.wav", 355, 482)]
+    public async Task ACallerWhoBeginsAsTheFirstQuestionsEchoIsDueInterruptsItWithin400Ms(string clip, int echoDelayMs, int voiceAtMs)
     {
         var prompts = Directory.CreateTempSubdirectory("agentlocator-prompts-");
         try
@@ -63,13 +68,13 @@ public sealed class RealTimeFirstSoundTests(MediaPipelineFixture fixture) : ICla
 
             File.WriteAllBytes(Path.Combine(prompts.FullName, PromptKeys.AskName + "_he.ulaw"), [.. Enumerable.Repeat(MuLawSilence, 8 * LeadInMs), .. Audio("eval_bot_reply_p70_he.wav")]);
             var worker = fixture.StartWorker(new Dictionary<string, string?> { ["MediaStream:IdleReprompt"] = "00:01:00", ["Prompts:Directory"] = prompts.FullName });
-            var answer = Audio("eval_caller_plumber_he.wav");
+            var answer = Audio(clip);
             var options = await fixture.StartCallAsync(speed: 1);
-            options.Line = new LineConditions { EchoGainDb = -6, EchoDelay = TimeSpan.FromMilliseconds(340), Noise = NoiseSignals.White(80_000, -65, 2) };
+            options.Line = new LineConditions { EchoGainDb = -6, EchoDelay = TimeSpan.FromMilliseconds(echoDelayMs), Noise = NoiseSignals.White(80_000, -65, 2) };
             await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
 
             Assert.True(await sim.WaitForBotAudioAsync(RealTimeCallsFixture.Patience), "the first question never came");
-            await sim.SayWhenBotPlayedAsync(8 * (LeadInMs + 330) - VoiceStart(answer), answer);
+            await sim.SayWhenBotPlayedAsync(8 * (LeadInMs + voiceAtMs) - VoiceStart(answer), answer);
             await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(600));
             await sim.HangUpAsync();
 
