@@ -119,6 +119,7 @@ public sealed class EchoCanceller
     private readonly (int Delay, long At, long Since)[] _candidates = new (int, long, long)[MaxCandidates];
     private readonly EchoPathLock _lock = new();
     private readonly SpectralEchoModel _spectrum = new();
+    private readonly HarmonicDoubleTalk _harmonic = new();
     private PartitionedEchoFilter? _adaptive; // made when a line first needs it: most lines never do
     private readonly float[] _adaptiveResidual = new float[FrameSamples];
     private readonly ResidualEchoSuppressor _suppressor = new();
@@ -636,11 +637,32 @@ public sealed class EchoCanceller
         var inUse = _spectrum.DelaySamples;
         var refined = _adaptive is { Converged: true } && whole.Correlation >= CandidateCorrelation && FartherThanABlock(whole.Delay, coarse.First)
             && FartherThanABlock(whole.Delay, coarse.Second) && FartherThanABlock(whole.Delay, inUse ?? -1);
-        var explained = (coarse.First >= 0 && _spectrum.Explains(coarse.First, frames, SpectralEchoShare))
-            || (coarse.Second >= 0 && _spectrum.Explains(coarse.Second, frames, SpectralEchoShare))
-            || (inUse is { } delay && delay != coarse.First && delay != coarse.Second && _spectrum.Explains(delay, frames, SpectralEchoShare))
-            || (refined && _spectrum.Explains(whole.Delay, frames, SpectralEchoShare));
+        var explained = (coarse.First >= 0 && EchoAloneAt(coarse.First, frames))
+            || (coarse.Second >= 0 && EchoAloneAt(coarse.Second, frames))
+            || (inUse is { } delay && delay != coarse.First && delay != coarse.Second && EchoAloneAt(delay, frames))
+            || (refined && EchoAloneAt(whole.Delay, frames));
         return explained;
+    }
+
+    /// <summary>
+    /// Whether the last <paramref name="frames"/> frames are the bot's echo alone at <paramref name="delay"/>: the spectral model's fit
+    /// explains them (<see cref="SpectralEchoModel.Explains"/>), and fewer than <see cref="HarmonicDoubleTalk.DoubleTalkFrames"/> of their loud frames repeat at
+    /// a period the bot's audio there did not have (<see cref="HarmonicDoubleTalk"/>: a caller's voice).
+    /// </summary>
+    private bool EchoAloneAt(int delay, int frames) =>
+        _spectrum.Explains(delay, frames, SpectralEchoShare) && ForeignPeriodicFrames(delay, frames) < HarmonicDoubleTalk.DoubleTalkFrames;
+
+    /// <summary>Frames of the last <paramref name="frames"/> (at least half the window's mean power) whose period the bot's audio at <paramref name="delay"/> did not have.</summary>
+    private int ForeignPeriodicFrames(int delay, int frames)
+    {
+        frames = Math.Min(frames, (InboundLength - HarmonicDoubleTalk.MaxLag) / FrameSamples); // the inbound ring holds the window and its lags
+        var length = frames * FrameSamples;
+        var inbound = InboundSpan(length + HarmonicDoubleTalk.MaxLag);
+        var after = delay >= HarmonicDoubleTalk.LeadFrames * FrameSamples;
+        var afterSamples = after ? HarmonicDoubleTalk.LeadFrames * FrameSamples : 0;
+        var reference = ReferenceSpan(length + HarmonicDoubleTalk.TailFrames * FrameSamples + HarmonicDoubleTalk.MaxLag + afterSamples, delay - afterSamples);
+        var loud = SpectralEchoModel.DoubleTalkLoudShare * Energy(inbound[HarmonicDoubleTalk.MaxLag..]) / frames;
+        return _harmonic.ForeignFrames(inbound, reference, frames, after, loud);
     }
 
     /// <summary>Whether <paramref name="delay"/> is more than a block from <paramref name="tried"/> (−1: none tried) and would be fitted apart from it.</summary>
