@@ -1,0 +1,79 @@
+using AgentLocator.Media;
+using AgentLocator.Testing.Audio;
+using AgentLocator.Testing.MediaStreams;
+using AgentLocator.Tests.Media;
+using AgentLocator.Tests.MediaWorker;
+using Xunit.Abstractions;
+using static AgentLocator.Tests.RealTime.RealTimeLineScenarios;
+using static AgentLocator.Tests.RealTime.RealTimeScenarios;
+
+namespace AgentLocator.Tests.RealTime;
+
+/// <summary>
+/// A caller at the level of a speakerphone's room echo who talks over the call's first question, before the adaptive filter has
+/// converged, 1x through the real <c>/ws/twilio-media</c> (as <c>RoomEchoDoubleTalkTests.ACallerVoicedAtAPitchTheBotsAudioLacksIsNotTurnedDownWithTheEcho</c>
+/// runs the listener alone): the question is the room-echo tests' reply (<see cref="RoomEchoReply.Reply"/>, three questions back to back)
+/// after a second of silence, echoed through room 5 (<see cref="EchoPathModel.Room"/>) 180 ms late, 6 dB down, over −65 dBFS noise, and
+/// the caller's voice begins 620 ms into it. The spectral fit takes their voice for the echo; their voiced frames repeat at a period the
+/// bot's audio at the echo's delay lacks (<see cref="HarmonicDoubleTalk"/>), so the echo check does not turn them down with the echo and
+/// the question is cleared within 400 ms of their voice (280–340 ms in 16 of 16 runs at load 4–12; without the pitch test 520–580 ms in 10 of 10).
+/// </summary>
+public sealed class RealTimeRoomEchoFirstReplyTests(MediaPipelineFixture fixture, ITestOutputHelper output) : IClassFixture<MediaPipelineFixture>
+{
+    private static readonly TimeSpan BargeInBound = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>Silence before the reply in the question's audio: the unit test's and barge-in-eval's second of line before the reply.</summary>
+    private const int LeadInMs = 1000;
+
+    private const byte MuLawSilence = 0xFF;
+
+    private const int RoomSeed = 5;
+    private const int EchoDelayMs = 180;
+    private const int VoiceAtMs = 620;
+
+    [Fact]
+    public async Task ACallerVoicedAtAPitchTheBotsAudioLacksInterruptsTheFirstQuestionOverARoomEchoWithin400Ms()
+    {
+        var prompts = Directory.CreateTempSubdirectory("agentlocator-prompts-");
+        try
+        {
+            foreach (var file in Directory.GetFiles(TestAudio.PromptsDirectory, "*_he.ulaw"))
+            {
+                File.Copy(file, Path.Combine(prompts.FullName, Path.GetFileName(file)));
+            }
+
+            var reply = RoomEchoReply.Reply;
+            File.WriteAllBytes(Path.Combine(prompts.FullName, PromptKeys.AskName + "_he.ulaw"), [.. Enumerable.Repeat(MuLawSilence, 8 * LeadInMs), .. reply]);
+            var worker = fixture.StartWorker(new Dictionary<string, string?> { ["MediaStream:IdleReprompt"] = "00:01:00", ["Prompts:Directory"] = prompts.FullName });
+            var room = EchoPathModel.Room(RoomSeed, rt60Ms: null, clipDrive: 2);
+            room.Calibrate(MuLaw.Decode(reply));
+            var answer = AnswerAtEchoLevel;
+            var options = await fixture.StartCallAsync(speed: 1);
+            options.Line = new LineConditions
+            {
+                EchoGainDb = -6, EchoDelay = TimeSpan.FromMilliseconds(EchoDelayMs), EchoPath = room, Noise = NoiseSignals.White(8000, -65, EchoDelayMs),
+            };
+            await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
+
+            Assert.True(await sim.WaitForBotAudioAsync(RealTimeCallsFixture.Patience), "the first question never came");
+            await sim.SayWhenBotPlayedAsync(8 * (LeadInMs + VoiceAtMs) - VoiceStart(answer), answer);
+            Assert.True(await sim.WaitForTurnAsync(1, RealTimeCallsFixture.Patience), "turn 1 was never answered");
+            await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(600));
+            await sim.HangUpAsync();
+
+            var log = string.Join(" | ", worker.Logs.Lines.Where(l => l.Contains(options.CallSid, StringComparison.Ordinal)
+                && (l.Contains("BARGE_IN", StringComparison.Ordinal) || l.Contains("ECHO_PATH", StringComparison.Ordinal) || l.Contains("SPEECH_IGNORED", StringComparison.Ordinal))));
+            Assert.True(worker.Logs.Contains($"BARGE_IN {options.CallSid} reply=1"), "no barge-in on the first question: " + log);
+            var voiceOnset = sim.UtteranceStarts[0] + TimeSpan.FromTicks(VoiceStart(answer) * TimeSpan.TicksPerSecond / 8000);
+            var clear = Assert.Single(sim.Received, m => m.Kind == BotMessageKind.Clear);
+            var detectedAfter = clear.LineTime - voiceOnset;
+            output.WriteLine($"room {RoomSeed}, {EchoDelayMs} ms, {VoiceAtMs} ms in: cleared {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began");
+            Assert.True(detectedAfter > TimeSpan.Zero && detectedAfter <= BargeInBound,
+                $"barge-in detected {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began, bound {BargeInBound.TotalMilliseconds:0} ms; {log}");
+        }
+        finally
+        {
+            prompts.Delete(recursive: true);
+        }
+    }
+}
