@@ -2,10 +2,12 @@ using System.Collections.Concurrent;
 using AgentLocator.Data.Calls;
 using AgentLocator.Data.Infrastructure;
 using AgentLocator.Data.Model;
+using AgentLocator.Media;
 using AgentLocator.Testing.MediaStreams;
 using AgentLocator.MediaWorker;
 using AgentLocator.MediaWorker.Conversation;
 using AgentLocator.Tests.Infrastructure;
+using AgentLocator.Tests.Media;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentLocator.Tests.MediaWorker;
@@ -20,6 +22,7 @@ public sealed class MediaPipelineFixture : IAsyncLifetime
     public const string TokenSecret = "pipeline-test-secret";
 
     private readonly List<IAsyncDisposable> _workers = [];
+    private readonly List<DirectoryInfo> _promptDirectories = [];
 
     public FakeTwilioServer Twilio { get; private set; } = null!;
 
@@ -91,6 +94,23 @@ public sealed class MediaPipelineFixture : IAsyncLifetime
         return worker;
     }
 
+    /// <summary>
+    /// Another worker (idle re-prompt far away) whose first question (<see cref="PromptKeys.AskName"/>) plays <paramref name="firstQuestion"/>
+    /// (mu-law), its other prompts as shipped; its prompts folder is removed with the fixture.
+    /// </summary>
+    public PipelineWorker StartWorkerWithFirstQuestion(byte[] firstQuestion)
+    {
+        var prompts = Directory.CreateTempSubdirectory("agentlocator-prompts-");
+        _promptDirectories.Add(prompts);
+        foreach (var file in Directory.GetFiles(TestAudio.PromptsDirectory, "*_he.ulaw"))
+        {
+            File.Copy(file, Path.Combine(prompts.FullName, Path.GetFileName(file)));
+        }
+
+        File.WriteAllBytes(Path.Combine(prompts.FullName, PromptKeys.AskName + "_he.ulaw"), firstQuestion);
+        return StartWorker(new Dictionary<string, string?> { ["MediaStream:IdleReprompt"] = "00:01:00", ["Prompts:Directory"] = prompts.FullName });
+    }
+
     /// <summary>Records the call as incoming_call would and returns simulator options carrying its stream parameters.</summary>
     public async Task<CallSimulatorOptions> StartCallAsync(double speed, string? token = null, bool isTest = false)
     {
@@ -121,6 +141,10 @@ public sealed class MediaPipelineFixture : IAsyncLifetime
         }
 
         await Twilio.DisposeAsync();
+        foreach (var prompts in _promptDirectories)
+        {
+            prompts.Delete(recursive: true);
+        }
     }
 }
 

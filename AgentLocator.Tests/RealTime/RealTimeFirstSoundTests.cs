@@ -1,7 +1,6 @@
 using AgentLocator.Media;
 using AgentLocator.Testing.Audio;
 using AgentLocator.Testing.MediaStreams;
-using AgentLocator.Tests.Media;
 using AgentLocator.Tests.MediaWorker;
 using static AgentLocator.Tests.RealTime.RealTimeLineScenarios;
 using static AgentLocator.Tests.RealTime.RealTimeScenarios;
@@ -58,32 +57,18 @@ public sealed class RealTimeFirstSoundTests(MediaPipelineFixture fixture) : ICla
     [InlineData("eval_caller_restaurant_he.wav", 355, 482)]
     public async Task ACallerWhoBeginsAsTheFirstQuestionsEchoIsDueInterruptsItWithin400Ms(string clip, int echoDelayMs, int voiceAtMs)
     {
-        var prompts = Directory.CreateTempSubdirectory("agentlocator-prompts-");
-        try
-        {
-            foreach (var file in Directory.GetFiles(TestAudio.PromptsDirectory, "*_he.ulaw"))
-            {
-                File.Copy(file, Path.Combine(prompts.FullName, Path.GetFileName(file)));
-            }
+        var worker = fixture.StartWorkerWithFirstQuestion([.. Enumerable.Repeat(MuLawSilence, 8 * LeadInMs), .. Audio("eval_bot_reply_p70_he.wav")]);
+        var answer = Audio(clip);
+        var options = await fixture.StartCallAsync(speed: 1);
+        options.Line = new LineConditions { EchoGainDb = -6, EchoDelay = TimeSpan.FromMilliseconds(echoDelayMs), Noise = NoiseSignals.White(80_000, -65, 2) };
+        await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
 
-            File.WriteAllBytes(Path.Combine(prompts.FullName, PromptKeys.AskName + "_he.ulaw"), [.. Enumerable.Repeat(MuLawSilence, 8 * LeadInMs), .. Audio("eval_bot_reply_p70_he.wav")]);
-            var worker = fixture.StartWorker(new Dictionary<string, string?> { ["MediaStream:IdleReprompt"] = "00:01:00", ["Prompts:Directory"] = prompts.FullName });
-            var answer = Audio(clip);
-            var options = await fixture.StartCallAsync(speed: 1);
-            options.Line = new LineConditions { EchoGainDb = -6, EchoDelay = TimeSpan.FromMilliseconds(echoDelayMs), Noise = NoiseSignals.White(80_000, -65, 2) };
-            await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
+        Assert.True(await sim.WaitForBotAudioAsync(RealTimeCallsFixture.Patience), "the first question never came");
+        await sim.SayWhenBotPlayedAsync(8 * (LeadInMs + voiceAtMs) - VoiceStart(answer), answer);
+        await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(600));
+        await sim.HangUpAsync();
 
-            Assert.True(await sim.WaitForBotAudioAsync(RealTimeCallsFixture.Patience), "the first question never came");
-            await sim.SayWhenBotPlayedAsync(8 * (LeadInMs + voiceAtMs) - VoiceStart(answer), answer);
-            await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(600));
-            await sim.HangUpAsync();
-
-            AssertTheCallerSpokeFirstAndClearedTheQuestionWithin400Ms(worker, options.CallSid, sim, answer);
-        }
-        finally
-        {
-            prompts.Delete(recursive: true);
-        }
+        AssertTheCallerSpokeFirstAndClearedTheQuestionWithin400Ms(worker, options.CallSid, sim, answer);
     }
 
     /// <summary>The first question was cleared within 400 ms of the caller's voice (<paramref name="said"/>), and their first sound was taken for theirs.</summary>

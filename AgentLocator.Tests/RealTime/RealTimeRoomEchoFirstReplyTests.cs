@@ -34,46 +34,32 @@ public sealed class RealTimeRoomEchoFirstReplyTests(MediaPipelineFixture fixture
     [Fact]
     public async Task ACallerVoicedAtAPitchTheBotsAudioLacksInterruptsTheFirstQuestionOverARoomEchoWithin400Ms()
     {
-        var prompts = Directory.CreateTempSubdirectory("agentlocator-prompts-");
-        try
+        var reply = RoomEchoReply.Reply;
+        var worker = fixture.StartWorkerWithFirstQuestion([.. Enumerable.Repeat(MuLawSilence, 8 * LeadInMs), .. reply]);
+        var room = EchoPathModel.Room(RoomSeed, rt60Ms: null, clipDrive: 2);
+        room.Calibrate(MuLaw.Decode(reply));
+        var answer = AnswerAtEchoLevel;
+        var options = await fixture.StartCallAsync(speed: 1);
+        options.Line = new LineConditions
         {
-            foreach (var file in Directory.GetFiles(TestAudio.PromptsDirectory, "*_he.ulaw"))
-            {
-                File.Copy(file, Path.Combine(prompts.FullName, Path.GetFileName(file)));
-            }
+            EchoGainDb = -6, EchoDelay = TimeSpan.FromMilliseconds(EchoDelayMs), EchoPath = room, Noise = NoiseSignals.White(8000, -65, EchoDelayMs),
+        };
+        await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
 
-            var reply = RoomEchoReply.Reply;
-            File.WriteAllBytes(Path.Combine(prompts.FullName, PromptKeys.AskName + "_he.ulaw"), [.. Enumerable.Repeat(MuLawSilence, 8 * LeadInMs), .. reply]);
-            var worker = fixture.StartWorker(new Dictionary<string, string?> { ["MediaStream:IdleReprompt"] = "00:01:00", ["Prompts:Directory"] = prompts.FullName });
-            var room = EchoPathModel.Room(RoomSeed, rt60Ms: null, clipDrive: 2);
-            room.Calibrate(MuLaw.Decode(reply));
-            var answer = AnswerAtEchoLevel;
-            var options = await fixture.StartCallAsync(speed: 1);
-            options.Line = new LineConditions
-            {
-                EchoGainDb = -6, EchoDelay = TimeSpan.FromMilliseconds(EchoDelayMs), EchoPath = room, Noise = NoiseSignals.White(8000, -65, EchoDelayMs),
-            };
-            await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
+        Assert.True(await sim.WaitForBotAudioAsync(RealTimeCallsFixture.Patience), "the first question never came");
+        await sim.SayWhenBotPlayedAsync(8 * (LeadInMs + VoiceAtMs) - VoiceStart(answer), answer);
+        Assert.True(await sim.WaitForTurnAsync(1, RealTimeCallsFixture.Patience), "turn 1 was never answered");
+        await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(600));
+        await sim.HangUpAsync();
 
-            Assert.True(await sim.WaitForBotAudioAsync(RealTimeCallsFixture.Patience), "the first question never came");
-            await sim.SayWhenBotPlayedAsync(8 * (LeadInMs + VoiceAtMs) - VoiceStart(answer), answer);
-            Assert.True(await sim.WaitForTurnAsync(1, RealTimeCallsFixture.Patience), "turn 1 was never answered");
-            await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(600));
-            await sim.HangUpAsync();
-
-            var log = string.Join(" | ", worker.Logs.Lines.Where(l => l.Contains(options.CallSid, StringComparison.Ordinal)
-                && (l.Contains("BARGE_IN", StringComparison.Ordinal) || l.Contains("ECHO_PATH", StringComparison.Ordinal) || l.Contains("SPEECH_IGNORED", StringComparison.Ordinal))));
-            Assert.True(worker.Logs.Contains($"BARGE_IN {options.CallSid} reply=1"), "no barge-in on the first question: " + log);
-            var voiceOnset = sim.UtteranceStarts[0] + TimeSpan.FromTicks(VoiceStart(answer) * TimeSpan.TicksPerSecond / 8000);
-            var clear = Assert.Single(sim.Received, m => m.Kind == BotMessageKind.Clear);
-            var detectedAfter = clear.LineTime - voiceOnset;
-            output.WriteLine($"room {RoomSeed}, {EchoDelayMs} ms, {VoiceAtMs} ms in: cleared {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began");
-            Assert.True(detectedAfter > TimeSpan.Zero && detectedAfter <= BargeInBound,
-                $"barge-in detected {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began, bound {BargeInBound.TotalMilliseconds:0} ms; {log}");
-        }
-        finally
-        {
-            prompts.Delete(recursive: true);
-        }
+        var log = string.Join(" | ", worker.Logs.Lines.Where(l => l.Contains(options.CallSid, StringComparison.Ordinal)
+            && (l.Contains("BARGE_IN", StringComparison.Ordinal) || l.Contains("ECHO_PATH", StringComparison.Ordinal) || l.Contains("SPEECH_IGNORED", StringComparison.Ordinal))));
+        Assert.True(worker.Logs.Contains($"BARGE_IN {options.CallSid} reply=1"), "no barge-in on the first question: " + log);
+        var voiceOnset = sim.UtteranceStarts[0] + TimeSpan.FromTicks(VoiceStart(answer) * TimeSpan.TicksPerSecond / 8000);
+        var clear = Assert.Single(sim.Received, m => m.Kind == BotMessageKind.Clear);
+        var detectedAfter = clear.LineTime - voiceOnset;
+        output.WriteLine($"room {RoomSeed}, {EchoDelayMs} ms, {VoiceAtMs} ms in: cleared {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began");
+        Assert.True(detectedAfter > TimeSpan.Zero && detectedAfter <= BargeInBound,
+            $"barge-in detected {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began, bound {BargeInBound.TotalMilliseconds:0} ms; {log}");
     }
 }
