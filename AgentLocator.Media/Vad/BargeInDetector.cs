@@ -28,7 +28,10 @@ public sealed class BargeInDetector
     private bool _fired;
     private bool _rejudged;
     private bool _confirmedInRun;
-    private readonly (TimeSpan Start, TimeSpan Duration, bool Voiced, double Level)[] _history = new (TimeSpan, TimeSpan, bool, double)[HistoryFrames];
+    private bool _echoOnly;
+    private bool _overPlainEcho;
+    private readonly (TimeSpan Start, TimeSpan Duration, bool Voiced, double Level, bool EchoOnly)[] _history =
+        new (TimeSpan, TimeSpan, bool, double, bool)[HistoryFrames];
     private TimeSpan? _callerFrom;
     private int _historyAt;
     private int _historyCount;
@@ -74,10 +77,17 @@ public sealed class BargeInDetector
     /// heard on such a frame confirms the caller for the rest of the run only when the run has had a frame louder than the echo predicted.
     /// <paramref name="spectral"/>: the echo was predicted by the spectral model, whose prediction carries the room's reverberation: the
     /// remembered echo then decays at <see cref="BargeInOptions.SpectralEchoReleaseDbPerSecond"/>.
+    /// <paramref name="echoOnly"/>: a plain copy of the bot's audio (a locked path or a fit) took the echo out of the frame, leaving far less
+    /// than the echo (<see cref="BargeInListener.PlainEchoLeftDb"/>): the frame held the echo and nothing at a voice's level. Unvoiced, it
+    /// is a caller's stop ("mezeg": a soft "me-z", then 140 ms of nothing), and once the run has had a voiced frame louder than the echo such
+    /// a path predicted in it (<paramref name="overPlainEcho"/>; <see cref="RunFramesOverPlainEcho"/>), it does not count against the run's
+    /// voiced share (<see cref="BargeInOptions.MinVoicedShare"/>): the run's duration still counts it, and its gaps still end the run.
     /// </summary>
     public void ObserveEcho(bool cancelled, double predictedEchoDbfs, TimeSpan frameDuration, double leftoverDb = EchoCanceller.AssumedLeftoverDb,
-        bool subtracted = true, bool overPrediction = false, bool provisional = false, bool spectral = false)
+        bool subtracted = true, bool overPrediction = false, bool provisional = false, bool spectral = false, bool echoOnly = false, bool overPlainEcho = false)
     {
+        _echoOnly = cancelled && echoOnly;
+        _overPlainEcho = cancelled && overPlainEcho;
         _echoProvisional = cancelled && provisional;
         _echoCancelled = cancelled;
         _echoSubtracted = cancelled && subtracted;
@@ -169,6 +179,14 @@ public sealed class BargeInDetector
     /// </summary>
     public int RunFramesOverEcho { get; private set; }
 
+    /// <summary>
+    /// Voiced frames of the run being judged louder than the echo a plain copy of the bot's audio predicted in them
+    /// (<see cref="ObserveEcho"/>'s <c>overPlainEcho</c>): what such a path leaves of the echo is less than the echo, so the voice is a
+    /// caller's. Once there is one, the run's frames that held nothing but the echo (<c>echoOnly</c>) do not count against its
+    /// voiced share: the caller's stop, not a dip in their voice.
+    /// </summary>
+    public int RunFramesOverPlainEcho { get; private set; }
+
     private bool SpeechConfirmsNow => _options.ConfirmingSpeech > TimeSpan.Zero && _speechHeard >= _options.ConfirmingSpeech;
 
     /// <summary>
@@ -204,8 +222,9 @@ public sealed class BargeInDetector
         }
 
         var voiced = levelDbfs > ThresholdDbfs(noiseFloorDbfs);
-        Remember(timestamp, frameDuration, voiced, levelDbfs);
+        Remember(timestamp, frameDuration, voiced, levelDbfs, !voiced && _echoOnly);
         RunFramesOverEcho += voiced && _echoOverPrediction ? 1 : 0;
+        RunFramesOverPlainEcho += voiced && _overPlainEcho ? 1 : 0;
         _confirmedInRun |= (voiced || _inCandidate) && (_echoSubtracted || (_echoProvisional && RunFramesOverEcho > 0)) && SpeechConfirmsNow;
         if (voiced)
         {
@@ -230,6 +249,7 @@ public sealed class BargeInDetector
                 _inCandidate = false;
                 _confirmedInRun = false;
                 RunFramesOverEcho = 0;
+                RunFramesOverPlainEcho = 0;
                 _callerFrom = null; // the caller who spoke first stopped: what follows is judged as before
             }
             else if (_rejudged && EnoughVoice(timestamp + frameDuration, out onset))
@@ -248,7 +268,9 @@ public sealed class BargeInDetector
     /// Whether the frames up to <paramref name="end"/> hold a run of the caller's voice: going back from the newest
     /// frame over gaps no longer than the gap tolerance, some voiced frame starts a run long enough
     /// (<see cref="BargeInOptions.MinDuration"/>, or less once confirmed) and voiced enough (<see cref="BargeInOptions.MinVoicedShare"/>);
-    /// over the echo's level rule, one with <see cref="BargeInOptions.MinDuration"/> of voiced frames. Every start is tried,
+    /// over the echo's level rule, one with <see cref="BargeInOptions.MinDuration"/> of voiced frames. In a run whose voice stood over a
+    /// plain echo (<see cref="RunFramesOverPlainEcho"/>), the frames that held only the echo, taken out, are left out of the share.
+    /// Every start is tried,
     /// so what came before the caller began (the echo's last frames before the canceller took it out) does not dilute them.
     /// <paramref name="onset"/>: where the run starts.
     /// </summary>
@@ -259,11 +281,12 @@ public sealed class BargeInDetector
         var share = Confirmed && _echoCancelled ? Math.Min(_options.ConfirmedVoicedShare, _options.MinVoicedShare) : _options.MinVoicedShare;
         var tolerance = GapToleranceNow;
         var voiced = TimeSpan.Zero;
+        var echoOnly = TimeSpan.Zero;
         var gap = TimeSpan.Zero;
         var next = end;
         for (var k = 0; k < _historyCount; k++)
         {
-            var (start, duration, isVoiced, _) = _history[(_historyAt - 1 - k + HistoryFrames) % HistoryFrames];
+            var (start, duration, isVoiced, _, isEchoOnly) = _history[(_historyAt - 1 - k + HistoryFrames) % HistoryFrames];
             gap += next - (start + duration); // time no frame covered (nothing was played then) is a gap too
             if (gap > tolerance)
             {
@@ -276,7 +299,8 @@ public sealed class BargeInDetector
                 gap = TimeSpan.Zero;
                 var kept = end - start;
                 // Over the echo's level rule only voiced frames count: the echo itself passes it now and then.
-                if (asCancelled ? kept >= minDuration && voiced >= share * kept : voiced >= minDuration)
+                var counted = RunFramesOverPlainEcho > 0 ? kept - echoOnly : kept;
+                if (asCancelled ? kept >= minDuration && voiced >= share * counted : voiced >= minDuration)
                 {
                     onset = start;
                     return true;
@@ -285,6 +309,7 @@ public sealed class BargeInDetector
             else
             {
                 gap += duration;
+                echoOnly += isEchoOnly ? duration : TimeSpan.Zero;
             }
 
             if (gap > tolerance)
@@ -299,9 +324,9 @@ public sealed class BargeInDetector
         return false;
     }
 
-    private void Remember(TimeSpan start, TimeSpan duration, bool voiced, double level)
+    private void Remember(TimeSpan start, TimeSpan duration, bool voiced, double level, bool echoOnly)
     {
-        _history[_historyAt] = (start, duration, voiced, level);
+        _history[_historyAt] = (start, duration, voiced, level, echoOnly);
         _historyAt = (_historyAt + 1) % HistoryFrames;
         _historyCount = Math.Min(_historyCount + 1, HistoryFrames);
     }
@@ -317,6 +342,7 @@ public sealed class BargeInDetector
         _inCandidate = false;
         _confirmedInRun = false;
         RunFramesOverEcho = 0;
+        RunFramesOverPlainEcho = 0;
         _fired = false;
         _rejudged = false;
         _historyCount = 0;

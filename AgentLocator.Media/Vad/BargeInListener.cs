@@ -162,10 +162,13 @@ public sealed class BargeInListener
         }
 
         var overEcho = Echo.LastFrameAdaptive && Echo.ResidualDbfs > Echo.EchoDbfs;
+        // A frame a plain copy of the bot's audio took the echo out of, leaving nothing at a voice's level, is a caller's stop once
+        // their voice has stood over such an echo (louder than it predicted: that path leaves less than the echo), not a dip in it.
         Detector.ObserveEcho(Echo.LastFrameCancelled && !distrusted, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb,
             subtracted: !Echo.LastFrameSpectral && (!Echo.LastFrameAdaptive || Echo.LastFrameAdaptiveTrusted || overEcho), overPrediction: overEcho,
             provisional: Echo.LastFrameAdaptive && !Echo.LastFrameAdaptiveTrusted,
-            spectral: Echo.LastFrameSpectral && Echo.Adaptive is not { Converged: true });
+            spectral: Echo.LastFrameSpectral && Echo.Adaptive is not { Converged: true }, echoOnly: EchoIsPlainNow,
+            overPlainEcho: EchoTakenOutPlainly && Echo.ResidualDbfs > Echo.EchoDbfs);
         if (FirstSound.FramesSinceSound == FirstSoundFrames - 1 && FirstSound.QuietBefore >= FirstSoundQuiet && inbound.Length == EchoCanceller.FrameSamples)
         {
             JudgeFirstSound(timestamp - frameDuration * (FirstSoundFrames - 1));
@@ -236,8 +239,10 @@ public sealed class BargeInListener
     }
 
     /// <summary>Whether the last frame's echo was taken out as a plain copy of the bot's audio (<see cref="PlainEchoLeftDb"/>).</summary>
-    private bool EchoIsPlainNow => Echo.LastFrameCancelled && !Echo.LastFrameSpectral && !Echo.LastFrameAdaptive && !Echo.Reverberant
-        && Echo.EchoDbfs >= FirstSoundMinDbfs && Echo.ResidualDbfs <= Echo.EchoDbfs - PlainEchoLeftDb;
+    private bool EchoIsPlainNow => EchoTakenOutPlainly && Echo.EchoDbfs >= FirstSoundMinDbfs && Echo.ResidualDbfs <= Echo.EchoDbfs - PlainEchoLeftDb;
+
+    /// <summary>Whether the last frame's echo was taken out by a plain copy of the bot's audio: a locked path or a fit, not the adaptive filter nor the spectral model.</summary>
+    private bool EchoTakenOutPlainly => Echo.LastFrameCancelled && !Echo.LastFrameSpectral && !Echo.LastFrameAdaptive && !Echo.Reverberant;
 
     /// <summary>Arms barge-in for a new playback.</summary>
     public void Reset()

@@ -279,6 +279,24 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         AssertInterruptedWithin400Ms(run, callerAt, answer);
     }
 
+    [Fact]
+    public void ACallersStopOverAPlainEchoTakenOutDoesNotCountAgainstTheirVoice()
+    {
+        // Utterance 18 ("mezeg ha'avir...", at the echo's level) 2.64 s into a reply whose plain echo, 180 ms late, the canceller has
+        // locked onto: a soft "me-z" (80 ms voiced, in a pause of the bot's speech: louder than the echo predicted there), then a stop
+        // of 140 ms in which the line carries the echo alone, taken out 25-35 dB, then "ha'avir". Silero hears 60 ms of speech on end only
+        // in "ha'avir", so the run is held to 60 % voiced: with the stop counted against it that came 420 ms after their voice began
+        // (barge-in-eval direct seeds 1-3: three such callers at 423-437 ms). A frame that held nothing but the echo, in a run whose voice
+        // has stood over the echo, is the caller's stop, not a dip in their voice: 340 ms.
+        var answer = AtEchoLevel("eval_caller_weather_he.wav");
+        var callerAt = 8 * 2640 - RealTimeScenarios.VoiceStart(answer);
+        using var speech = silero.Factory.Create(TimeSpan.FromMilliseconds(550));
+        var run = Run(Reply, echoDelay: 8 * 180, answer, callerAt, speech: speech);
+
+        Assert.Equal(0, run.Listener.CallersFirst); // judged over the locked echo, not as a reply's first sound
+        AssertInterruptedWithin400Ms(run, callerAt, answer);
+    }
+
     /// <summary>The reply was interrupted once, within 400 ms of the caller's voice (<paramref name="answer"/> from <paramref name="callerAt"/>).</summary>
     private static void AssertInterruptedWithin400Ms(Result run, int callerAt, byte[] answer)
     {
