@@ -25,10 +25,13 @@ namespace AgentLocator.Benchmarks;
 /// onset (first 20 ms frame above -45 dBFS) to the end of the frame that fired (target: within 400 ms). Callers not
 /// caught within 400 ms are listed with what their first 400 ms were judged by (<c>--trace-late</c>: frame by frame).</item>
 /// </list>
-/// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- barge-in-eval [--minutes 10] [--first-calls 50] [--delays 60,120,180,250,320,450] [--jitter 40] [--echo-db -6] [--caller-db -6] [--seed 1] [--trace-late] [--echo-path direct|room] [--rt60 250] [--echo-clip 2]</code>
+/// <code>dotnet run -c Release --project AgentLocator.Benchmarks -- barge-in-eval [--minutes 10] [--first-calls 50] [--delays 60,120,180,250,320,450] [--jitter 40] [--echo-db -6] [--caller-db -6] [--seed 1] [--trace-late] [--echo-path direct|room] [--rt60 250] [--echo-clip 2] [--lead-in 1000]</code>
 /// <c>--echo-path room</c>: the echo is not a plain copy of the bot's audio but what a speakerphone in a room
 /// feeds back: band-passed, soft-clipped and reverberant (<see cref="EchoPathModel"/>), at the same active level.
 /// (<c>--echo-db -60 --caller-db -6</c>: the same callers on a line without echo, the detector's own latency.)
+/// <c>--lead-in</c>: ms of line (noise only) before a call's first reply, a multiple of 20 (1000 by default; in the real
+/// pipeline the worker's first question starts almost as soon as the stream connects: 0), in every run: long calls, first
+/// replies and callers.
 /// Exit code 1 when a target is missed. Needs espeak-ng and sox on the PATH.
 /// </summary>
 public sealed class BargeInEvalBenchmark : IBenchmark
@@ -70,6 +73,13 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                 double.Parse(options.Get("echo-clip", "2"), CultureInfo.InvariantCulture)),
             var other => throw new ArgumentException($"--echo-path {other}: expected direct or room"),
         };
+        var leadInMs = int.Parse(options.Get("lead-in", "1000"), CultureInfo.InvariantCulture);
+        if (leadInMs < 0 || leadInMs * SampleRate / 1000 % Frame != 0)
+        {
+            throw new ArgumentException($"--lead-in {leadInMs}: expected a multiple of 20 ms, at least 0 (a reply starts on a frame)");
+        }
+
+        var leadIn = leadInMs * SampleRate / 1000; // the line before a call's first reply
         var modelPath = options.Get("model", new SpeechDetectionOptions().ModelPath);
         using ISpeechDetectorFactoryOwner detectors = File.Exists(modelPath)
             ? new ISpeechDetectorFactoryOwner(new SileroSpeechDetectorFactory(SileroVadModel.Load(modelPath), new SpeechDetectionOptions()))
@@ -99,7 +109,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         var line = new LineModel(Math.Pow(10, echoDb / 20), jitterMs * SampleRate / 1000, NoiseSignals.White(SampleRate * 10, -65, seed), echoPath);
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Barge-in on a speakerphone: echo {echoDb} dB, caller {callerDb} dB (active level, relative to the bot's), delays {string.Join('/', delays)} ms + 0-{jitterMs} ms per reply, line noise -65 dBFS, mu-law; bot active level {botLevel:F1} dBFS; speech detector {detectors.Factory.Name}; echo path {echoPath.Description}, its waveform correlation with the bot's audio (300 ms windows, best lag 0-10 ms) median {echoPath.MedianCorrelation:F2}, 10th percentile {echoPath.LowCorrelation:F2}; {Environment.ProcessorCount} cores; load average {VadEvalBenchmark.LoadAverage()}"));
+            $"Barge-in on a speakerphone: echo {echoDb} dB, caller {callerDb} dB (active level, relative to the bot's), delays {string.Join('/', delays)} ms + 0-{jitterMs} ms per reply, line noise -65 dBFS, mu-law; {leadInMs} ms of line before a call's first reply; bot active level {botLevel:F1} dBFS; speech detector {detectors.Factory.Name}; echo path {echoPath.Description}, its waveform correlation with the bot's audio (300 ms windows, best lag 0-10 ms) median {echoPath.MedianCorrelation:F2}, 10th percentile {echoPath.LowCorrelation:F2}; {Environment.ProcessorCount} cores; load average {VadEvalBenchmark.LoadAverage()}"));
 
         // False barge-ins on pure echo.
         Console.WriteLine();
@@ -117,7 +127,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         foreach (var delay in delays)
         {
             var replies = new List<Reply>();
-            var at = SampleRate; // a second of line before the first reply
+            var at = leadIn; // the line before the first reply
             var speech = 0L;
             while (speech < minutes * 60 * SampleRate)
             {
@@ -178,7 +188,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
             for (var call = 0; call < firstCalls; call++)
             {
                 var audio = Concat(Enumerable.Range(0, firstRandom.Next(1, 4)).Select(_ => bot[firstRandom.Next(bot.Count)]).ToList(), SampleRate * 3 / 10);
-                var result = line.Run([new Reply(SampleRate, audio, delay * SampleRate / 1000 + firstRandom.Next(line.JitterSamples + 1))], caller: null, callerAt: 0, detectors.Factory, stopAtFirstBargeIn: false);
+                var result = line.Run([new Reply(leadIn, audio, delay * SampleRate / 1000 + firstRandom.Next(line.JitterSamples + 1))], caller: null, callerAt: 0, detectors.Factory, stopAtFirstBargeIn: false);
                 count += result.BargeIns.Count;
                 speech += audio.Length;
                 echoTakenForCallers += result.CallersFirst;
@@ -218,7 +228,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                 foreach (var (name, later) in new[] { ("first reply (300-700 ms in)", false), ("later reply (0.5-2.5 s in)", true) })
                 {
                     var replies = new List<Reply>();
-                    var at = SampleRate;
+                    var at = leadIn;
                     if (later)
                     {
                         var first = Concat([bot[random.Next(bot.Count)], bot[random.Next(bot.Count)]], SampleRate * 3 / 10);
