@@ -12,20 +12,18 @@ namespace AgentLocator.Tests.RealTime;
 /// <summary>
 /// A caller at the level of a speakerphone's room echo who talks over the call's first question, before the adaptive filter has
 /// converged, 1x through the real <c>/ws/twilio-media</c> (as <c>RoomEchoDoubleTalkTests.ACallerVoicedAtAPitchTheBotsAudioLacksIsNotTurnedDownWithTheEcho</c>
-/// runs the listener alone): the question is the room-echo tests' reply (<see cref="RoomEchoReply.Reply"/>, three questions back to back)
-/// after a second of silence, echoed through room 5 (<see cref="EchoPathModel.Room"/>) 180 ms late, 6 dB down, over −65 dBFS noise, and
-/// the caller's voice begins 620 ms into it. The spectral fit takes their voice for the echo; their voiced frames repeat at a period the
-/// bot's audio at the echo's delay lacks (<see cref="HarmonicDoubleTalk"/>), so the echo check does not turn them down with the echo and
-/// the question is cleared within 400 ms of their voice (280–340 ms in 16 of 16 runs at load 4–12; without the pitch test 520–580 ms in 10 of 10).
+/// runs the listener alone): the question is the room-echo tests' reply (<see cref="RoomEchoReply.Reply"/>, three questions back to back),
+/// played as the stream connects (as the worker's greeting is), echoed through room 5 (<see cref="EchoPathModel.Room"/>) 180 ms late, 6 dB
+/// down, over −65 dBFS noise, and the caller's voice begins 620 ms into it. The spectral model is fitted once the echo has come in, though
+/// the call is not yet 800 ms old (the line before the call is silence); its fit takes the caller's voice for the echo, but their voiced
+/// frames repeat at a period the bot's audio at the echo's delay lacks (<see cref="HarmonicDoubleTalk"/>), so the echo check does not turn
+/// them down with the echo and the question is cleared within 400 ms of their voice (280–320 ms in 6 of 6 runs at load 1–3; without the
+/// pitch test 560 ms, 2 of 2; with the model fitted only once the call is 800 ms old 440 ms, 2 of 2. With a second of silence before the
+/// question, which is how this test first ran: 280–340 ms in 16 of 16 runs at load 4–12, without the pitch test 520–580 ms in 10 of 10).
 /// </summary>
 public sealed class RealTimeRoomEchoFirstReplyTests(MediaPipelineFixture fixture, ITestOutputHelper output) : IClassFixture<MediaPipelineFixture>
 {
     private static readonly TimeSpan BargeInBound = TimeSpan.FromMilliseconds(400);
-
-    /// <summary>Silence before the reply in the question's audio: the unit test's and barge-in-eval's second of line before the reply.</summary>
-    private const int LeadInMs = 1000;
-
-    private const byte MuLawSilence = 0xFF;
 
     private const int RoomSeed = 5;
     private const int EchoDelayMs = 180;
@@ -35,7 +33,7 @@ public sealed class RealTimeRoomEchoFirstReplyTests(MediaPipelineFixture fixture
     public async Task ACallerVoicedAtAPitchTheBotsAudioLacksInterruptsTheFirstQuestionOverARoomEchoWithin400Ms()
     {
         var reply = RoomEchoReply.Reply;
-        var worker = fixture.StartWorkerWithFirstQuestion([.. Enumerable.Repeat(MuLawSilence, 8 * LeadInMs), .. reply]);
+        var worker = fixture.StartWorkerWithFirstQuestion(reply);
         var room = EchoPathModel.Room(RoomSeed, rt60Ms: null, clipDrive: 2);
         room.Calibrate(MuLaw.Decode(reply));
         var answer = AnswerAtEchoLevel;
@@ -47,7 +45,7 @@ public sealed class RealTimeRoomEchoFirstReplyTests(MediaPipelineFixture fixture
         await using var sim = await CallSimulator.ConnectAsync(worker.MediaUri(), options);
 
         Assert.True(await sim.WaitForBotAudioAsync(RealTimeCallsFixture.Patience), "the first question never came");
-        await sim.SayWhenBotPlayedAsync(8 * (LeadInMs + VoiceAtMs) - VoiceStart(answer), answer);
+        await sim.SayWhenBotPlayedAsync(8 * VoiceAtMs - VoiceStart(answer), answer);
         Assert.True(await sim.WaitForTurnAsync(1, RealTimeCallsFixture.Patience), "turn 1 was never answered");
         await sim.UntilBotQuietAsync(TimeSpan.FromMilliseconds(600));
         await sim.HangUpAsync();
