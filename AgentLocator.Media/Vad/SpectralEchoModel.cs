@@ -114,10 +114,16 @@ public sealed class SpectralEchoModel
     /// <summary>
     /// Frames seen, counted from <see cref="FitFrames"/>: the rings start zeroed, which is the line's silence before the call's first frame
     /// (as the canceller's search takes its own rings), so a first question that starts as the stream connects is fitted once its echo
-    /// has come in, as one a second into the call is, not only once the call is 800 ms old (barge-in-eval `--lead-in 0`, room seeds
-    /// 1 and 2: 151 and 156 of 240 callers within 400 ms waiting, 171 and 171 not).
+    /// has come in and the call is <see cref="MinCallFrames"/> old, not only once it is 800 ms old (barge-in-eval `--lead-in 0`, room
+    /// seeds 1 and 2: 151 and 156 of 240 callers within 400 ms waiting for 800 ms, 167 and 174 not).
     /// </summary>
     private long _frames = FitFrames;
+
+    /// <summary>
+    /// Frames of the call a fit needs (400 ms): a window of the call's first few frames and the silence before it is fitted by any
+    /// delay (on a line without echo, a fit 100 ms into the call explained its noise with the bot's first frames).
+    /// </summary>
+    private const int MinCallFrames = 20;
 
     /// <summary>The delay the model predicts at, in samples (null until one is adopted).</summary>
     public int? DelaySamples { get; private set; }
@@ -344,7 +350,7 @@ public sealed class SpectralEchoModel
     /// </summary>
     private float Fit(int delay, int frames, Span<float> direct, Span<float> tailGain, Span<double> sums)
     {
-        if (delay < 0 || delay > EchoCanceller.MaxDelay || _frames < frames)
+        if (delay < 0 || delay > EchoCanceller.MaxDelay || _frames - FitFrames < MinCallFrames)
         {
             return 1;
         }
