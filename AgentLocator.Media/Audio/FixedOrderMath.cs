@@ -27,6 +27,9 @@ public static class FixedOrderMath
         return Dot(ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), x.Length);
     }
 
+    /// <summary>Σ x[i]² (<see cref="Dot"/> of the span with itself).</summary>
+    public static float Energy(ReadOnlySpan<float> x) => Dot(x, x);
+
     /// <summary>Σ x[i].</summary>
     public static float Sum(ReadOnlySpan<float> x)
     {

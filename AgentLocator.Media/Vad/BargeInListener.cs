@@ -178,13 +178,13 @@ public sealed class BargeInListener
         // when the echo has come back meanwhile and the canceller takes it out: a caller whose soft first syllable the speech detector
         // hears only once the echo joins it is still the one who began the sound (the match, not the frame, told them apart).
         _speechSinceFirstSound |= speechHeard && FirstSound.FramesSinceSound >= 1; // heard in the first sound's frames or after
+        var firstSoundWindowOver = FirstSound.FramesSinceSound >= FirstSoundSpeechWithin / frameDuration;
         if (_firstSoundNotEcho is { } onset && speechHeard)
         {
             _firstSoundNotEcho = null;
-            CallersFirst++;
-            Detector.CallerFirst(onset, noiseFloorDbfs);
+            CallerBegan(onset, noiseFloorDbfs);
         }
-        else if (_firstSoundNotEcho is not null && FirstSound.FramesSinceSound >= FirstSoundSpeechWithin / frameDuration)
+        else if (firstSoundWindowOver)
         {
             _firstSoundNotEcho = null;
         }
@@ -196,11 +196,10 @@ public sealed class BargeInListener
             _firstSoundUnlikePlainEcho = null;
             if (_speechSinceFirstSound)
             {
-                CallersFirst++;
-                Detector.CallerFirst(mixedOnset, noiseFloorDbfs);
+                CallerBegan(mixedOnset, noiseFloorDbfs);
             }
         }
-        else if (_firstSoundUnlikePlainEcho is not null && FirstSound.FramesSinceSound >= FirstSoundSpeechWithin / frameDuration)
+        else if (firstSoundWindowOver)
         {
             _firstSoundUnlikePlainEcho = null;
         }
@@ -236,6 +235,13 @@ public sealed class BargeInListener
         FirstSoundCorrelation = Echo.BestCorrelation(FirstSoundFrames * EchoCanceller.FrameSamples, minDelay, FirstSoundMinDbfs, LoudestEchoDb);
         _firstSoundNotEcho = FirstSoundCorrelation < FirstSoundCallerCorrelation ? onset : null;
         _firstSoundUnlikePlainEcho = FirstSoundCorrelation is >= FirstSoundCallerCorrelation and < PlainEchoFirstSoundCorrelation ? onset : null;
+    }
+
+    /// <summary>The reply's first sound, from <paramref name="onset"/>, was a caller's: their run is judged as over a cancelled echo.</summary>
+    private void CallerBegan(TimeSpan onset, double noiseFloorDbfs)
+    {
+        CallersFirst++;
+        Detector.CallerFirst(onset, noiseFloorDbfs);
     }
 
     /// <summary>Whether the last frame's echo was taken out as a plain copy of the bot's audio (<see cref="PlainEchoLeftDb"/>).</summary>

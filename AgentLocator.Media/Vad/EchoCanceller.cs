@@ -1355,7 +1355,7 @@ public sealed class EchoCanceller
         at = at + 1 == length ? 0 : at + 1;
     }
 
-    private static float Energy(ReadOnlySpan<float> x) => FixedOrderMath.Dot(x, x);
+    private static float Energy(ReadOnlySpan<float> x) => FixedOrderMath.Energy(x);
 
     private static double EchoDbfsOf(double energy) => ToDbfs((float)energy);
 

@@ -97,7 +97,7 @@ public sealed class HarmonicDoubleTalk
         for (var k = 0; k < frames; k++)
         {
             var start = MaxLag + k * FrameSamples;
-            if (Energy(inbound.Slice(start, FrameSamples)) < Math.Max(minEnergy, float.Epsilon))
+            if (FixedOrderMath.Energy(inbound.Slice(start, FrameSamples)) < Math.Max(minEnergy, float.Epsilon))
             {
                 continue;
             }
@@ -151,7 +151,7 @@ public sealed class HarmonicDoubleTalk
     private void Correlations(ReadOnlySpan<float> audio, int start, Span<float> into)
     {
         var frame = audio.Slice(start, FrameSamples);
-        var frameEnergy = Energy(frame);
+        var frameEnergy = FixedOrderMath.Energy(frame);
         if (frameEnergy <= 1e-9f)
         {
             into.Clear();
@@ -163,7 +163,7 @@ public sealed class HarmonicDoubleTalk
         FixedOrderMath.DotAtLags(frame, audio.Slice(from, FrameSamples + Lags - 1), _dots);
 
         // The energy of the frame-long stretch τ samples back, slid one sample per lag.
-        var shifted = Energy(audio.Slice(from, FrameSamples));
+        var shifted = FixedOrderMath.Energy(audio.Slice(from, FrameSamples));
         for (var j = 0; j < Lags; j++)
         {
             if (j > 0)
@@ -176,6 +176,4 @@ public sealed class HarmonicDoubleTalk
             into[MaxLag - j - MinLag] = shifted <= 1e-9f ? 0 : _dots[j] / MathF.Sqrt(frameEnergy * shifted);
         }
     }
-
-    private static float Energy(ReadOnlySpan<float> x) => FixedOrderMath.Dot(x, x);
 }
