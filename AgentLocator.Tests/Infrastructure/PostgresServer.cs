@@ -60,14 +60,42 @@ public sealed class PostgresServer
         {
             await RunAsync("chown", ["-R", runAs, dataDir], null);
         }
-        var port = PortOwners.GetFreePort();
         await RunAsync(Path.Combine(binDir, "initdb"), ["-D", Path.Combine(dataDir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"], runAs);
         var pgCtl = Path.Combine(binDir, "pg_ctl");
-        var options = $"-p {port} -k {dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
-        await RunAsync(pgCtl, ["-D", Path.Combine(dataDir, "data"), "-o", options, "-l", Path.Combine(dataDir, "log.txt"), "-w", "-t", "60", "start"], runAs);
+        var port = await StartOnAFreePortAsync(pgCtl, dataDir, runAs);
         var server = new PostgresServer($"Host=127.0.0.1;Port={port};Username=postgres;Database=postgres;Timeout=10", dataDir, pgCtl, runAs);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
         return server;
+    }
+
+    /// <summary>
+    /// Starts the cluster on a port that was free a moment ago. Another process of the machine (a second test run, a
+    /// developer's server) can bind it between the probe and the start, and the shared server is started once per run (its
+    /// failure fails every class that uses it), so a start that fails is tried on a new port, twice, and the last failure
+    /// carries the server's own log.
+    /// </summary>
+    private static async Task<int> StartOnAFreePortAsync(string pgCtl, string dataDir, string? runAs)
+    {
+        var log = Path.Combine(dataDir, "log.txt");
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = PortOwners.GetFreePort();
+            var options = $"-p {port} -k {dataDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
+            try
+            {
+                await RunAsync(pgCtl, ["-D", Path.Combine(dataDir, "data"), "-o", options, "-l", log, "-w", "-t", "60", "start"], runAs);
+                return port;
+            }
+            catch (InvalidOperationException ex) when (attempt < 3)
+            {
+                Console.Error.WriteLine($"PostgreSQL did not start on port {port} (attempt {attempt} of 3), trying another: {ex.Message}");
+            }
+            catch (InvalidOperationException ex)
+            {
+                var tail = File.Exists(log) ? string.Join('\n', File.ReadLines(log).TakeLast(20)) : "(no server log)";
+                throw new InvalidOperationException($"PostgreSQL did not start in 3 attempts (last port {port}): {ex.Message}\nserver log:\n{tail}", ex);
+            }
+        }
     }
 
     private void Stop()
