@@ -414,6 +414,9 @@ public sealed class BargeInEvalBenchmark : IBenchmark
 
     private sealed class LineModel(double echoGain, int jitterSamples, short[] noise, EchoPathModel echoPath)
     {
+        /// <summary>Mu-law of a zero sample: what the session's schedule holds before a reply's first sample in its first frame.</summary>
+        private static readonly byte LineSilence = Media.MuLaw.Encode((short)0);
+
         /// <summary>A clear reaches the line this long after the frame that fired (20 ms).</summary>
         private const int ClearDelay = Frame;
 
@@ -436,6 +439,8 @@ public sealed class BargeInEvalBenchmark : IBenchmark
             long botFrames = 0;
             var botTime = TimeSpan.Zero;
             var current = 0;
+            var armed = -1; // the reply the listener was last armed for
+            var firstFrame = new byte[Frame];
             for (long t = 0; t + Frame <= end; t += Frame)
             {
                 // The line: each reply's echo (played after its offset, up to a clear), the caller, the noise.
@@ -468,16 +473,28 @@ public sealed class BargeInEvalBenchmark : IBenchmark
                     current++;
                 }
 
-                var playing = current < replies.Count && t >= replies[current].StartAt;
+                // A reply starts anywhere in a frame (the long calls and the later replies draw their gaps in samples): the frame it starts in
+                // carries its first samples after the line's silence, and arms the listener, as the session schedules it.
+                var playing = current < replies.Count && t + Frame > replies[current].StartAt;
                 ReadOnlySpan<byte> scheduled = [];
                 if (playing && t < replies[current].CutAt && t < replies[current].EndAt)
                 {
                     var offset = (int)(t - replies[current].StartAt);
-                    scheduled = replies[current].MuLaw.AsSpan(offset, Math.Min(Frame, replies[current].MuLaw.Length - offset));
+                    if (offset < 0)
+                    {
+                        firstFrame.AsSpan(0, -offset).Fill(LineSilence);
+                        replies[current].MuLaw.AsSpan(0, Math.Min(Frame + offset, replies[current].MuLaw.Length)).CopyTo(firstFrame.AsSpan(-offset));
+                        scheduled = firstFrame.AsSpan(0, Math.Min(Frame, replies[current].MuLaw.Length - offset));
+                    }
+                    else
+                    {
+                        scheduled = replies[current].MuLaw.AsSpan(offset, Math.Min(Frame, replies[current].MuLaw.Length - offset));
+                    }
                 }
 
-                if (playing && t == replies[current].StartAt)
+                if (playing && armed != current)
                 {
+                    armed = current;
                     listener.Reset(); // the session arms barge-in as it schedules a reply
                 }
 
