@@ -79,7 +79,8 @@ public sealed class BargeInDetector
     /// remembered echo then decays at <see cref="BargeInOptions.SpectralEchoReleaseDbPerSecond"/>.
     /// <paramref name="echoOnly"/>: a plain copy of the bot's audio (a locked path or a fit) took the echo out of the frame, leaving far less
     /// than the echo (<see cref="BargeInListener.PlainEchoLeftDb"/>): the frame held the echo and nothing at a voice's level. Unvoiced, it
-    /// is a caller's stop ("mezeg": a soft "me-z", then 140 ms of nothing), and once the run has had a voiced frame louder than the echo such
+    /// is a caller's stop ("mezeg": a soft "me-z", then 140 ms of nothing; or the line's quiet where such a path says no echo is due: the
+    /// stop fell in a pause of the bot's), and once the run has had a voiced frame louder than the echo such
     /// a path predicted in it (<paramref name="overPlainEcho"/>; <see cref="RunFramesOverPlainEcho"/>), it does not count against the run's
     /// voiced share (<see cref="BargeInOptions.MinVoicedShare"/>): the run's duration still counts it, and its gaps still end the run.
     /// </summary>

@@ -163,11 +163,13 @@ public sealed class BargeInListener
 
         var overEcho = Echo.LastFrameAdaptive && Echo.ResidualDbfs > Echo.EchoDbfs;
         // A frame a plain copy of the bot's audio took the echo out of, leaving nothing at a voice's level, is a caller's stop once
-        // their voice has stood over such an echo (louder than it predicted: that path leaves less than the echo), not a dip in it.
+        // their voice has stood over such an echo (louder than it predicted: that path leaves less than the echo), not a dip in it. So is a
+        // frame of the line's quiet in a pause of the bot's speech that such a path follows (no echo due at its delay): it held the echo,
+        // none, alone.
         Detector.ObserveEcho(Echo.LastFrameCancelled && !distrusted, Echo.EchoDbfs, frameDuration, Echo.EchoLeftoverDb,
             subtracted: !Echo.LastFrameSpectral && (!Echo.LastFrameAdaptive || Echo.LastFrameAdaptiveTrusted || overEcho), overPrediction: overEcho,
             provisional: Echo.LastFrameAdaptive && !Echo.LastFrameAdaptiveTrusted,
-            spectral: Echo.LastFrameSpectral && Echo.Adaptive is not { Converged: true }, echoOnly: EchoIsPlainNow,
+            spectral: Echo.LastFrameSpectral && Echo.Adaptive is not { Converged: true }, echoOnly: LineHeldEchoAlone(noiseFloorDbfs),
             overPlainEcho: EchoTakenOutPlainly && Echo.ResidualDbfs > Echo.EchoDbfs);
         if (FirstSound.FramesSinceSound == FirstSoundFrames - 1 && FirstSound.QuietBefore >= FirstSoundQuiet && inbound.Length == EchoCanceller.FrameSamples)
         {
@@ -246,6 +248,14 @@ public sealed class BargeInListener
 
     /// <summary>Whether the last frame's echo was taken out as a plain copy of the bot's audio (<see cref="PlainEchoLeftDb"/>).</summary>
     private bool EchoIsPlainNow => EchoTakenOutPlainly && Echo.EchoDbfs >= FirstSoundMinDbfs && Echo.ResidualDbfs <= Echo.EchoDbfs - PlainEchoLeftDb;
+
+    /// <summary>
+    /// Whether the last frame held the echo and nothing at a voice's level, by a plain copy of the bot's audio: the echo taken out
+    /// (<see cref="EchoIsPlainNow"/>), or the line's quiet (<see cref="EchoReturnBound.QuietBelowDbfs"/>) where such a path says no echo
+    /// is due (the bot paused). Unvoiced in a caller's run, either is their stop.
+    /// </summary>
+    private bool LineHeldEchoAlone(double noiseFloorDbfs) =>
+        EchoIsPlainNow || (EchoTakenOutPlainly && Echo.InboundDbfs <= EchoReturnBound.QuietBelowDbfs(noiseFloorDbfs));
 
     /// <summary>Whether the last frame's echo was taken out by a plain copy of the bot's audio: a locked path or a fit, not the adaptive filter nor the spectral model.</summary>
     private bool EchoTakenOutPlainly => Echo.LastFrameCancelled && !Echo.LastFrameSpectral && !Echo.LastFrameAdaptive && !Echo.Reverberant;

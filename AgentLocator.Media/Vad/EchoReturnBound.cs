@@ -71,7 +71,7 @@ public sealed class EchoReturnBound
     /// </summary>
     public void Observe(double botDbfs, double inboundDbfs, double noiseFloorDbfs)
     {
-        var quietBelow = Math.Min(Math.Max(noiseFloorDbfs + QuietMarginDb, QuietFloorDbfs), QuietCeilingDbfs);
+        var quietBelow = QuietBelowDbfs(noiseFloorDbfs);
         var quiet = inboundDbfs <= quietBelow;
         if (_soundAt < 0)
         {
@@ -95,6 +95,12 @@ public sealed class EchoReturnBound
         _quietSince = quiet ? (_quietSince < 0 ? _frame : _quietSince) : -1;
         _frame++;
     }
+
+    /// <summary>
+    /// The level at or under which a frame is the line's quiet, on a line whose noise floor is <paramref name="noiseFloorDbfs"/>: at most
+    /// <see cref="QuietMarginDb"/> over it, within <see cref="QuietFloorDbfs"/> and <see cref="QuietCeilingDbfs"/>.
+    /// </summary>
+    public static double QuietBelowDbfs(double noiseFloorDbfs) => Math.Min(Math.Max(noiseFloorDbfs + QuietMarginDb, QuietFloorDbfs), QuietCeilingDbfs);
 
     /// <summary>A new reply: its first sound is awaited afresh (the quiet so far still counts: it is the same line).</summary>
     public void Reset()

@@ -297,6 +297,65 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         AssertInterruptedWithin400Ms(run, callerAt, answer);
     }
 
+    [Fact]
+    public void ACallersStopInAPauseOfTheBotsSpeechDoesNotCountAgainstTheirVoice()
+    {
+        // barge-in-eval direct seed 3, 320 ms, a later reply, utterance 18 ("mezeg ha'avir...", at the echo's level) 1073 ms into it,
+        // replayed as the line carried it (from the call's start to 500 ms into the caller's voice). The canceller has the
+        // plain echo's path locked: "me-z" over the echo (louder than the echo predicted in it), then their stop, 140 ms, where the bot
+        // paused (no echo due at the path's delay: the line holds its quiet), then "ha'avir". Silero hears nothing for 400 ms, so the run
+        // is held to 60 % voiced, and with the stop counted against it that came 438 ms after their voice (518 in the eval before it
+        // armed the listener for later replies). A frame of the line's quiet
+        // where the path says no echo is due held the echo, none, alone: the caller's stop, as a frame whose echo was taken out is.
+        using var speech = silero.Factory.Create(TimeSpan.FromMilliseconds(550));
+        var run = Replay("eval_line_stop_in_bot_pause", replyStarts: [8000, 68320], marksBackAt: 55040, speech);
+
+        Assert.Equal(0, run.Listener.CallersFirst); // judged over the locked echo, not as a reply's first sound
+        AssertFiredWithin400Ms(run, onset: 76980);
+    }
+
+    /// <summary>The replayed line's only barge-in came within 400 ms of the caller's voice (<paramref name="onset"/>, samples).</summary>
+    private static void AssertFiredWithin400Ms(Result run, int onset)
+    {
+        var fired = Assert.Single(run.BargeIns);
+        Assert.InRange((fired - onset) / 8, 1, 400);
+    }
+
+    /// <summary>
+    /// A barge-in-eval call replayed frame by frame: the line as it came in (<c>{clip}_inbound.wav</c>) and the bot's audio as the session
+    /// scheduled it beside each frame (<c>{clip}_reference.wav</c>, mu-law silence where nothing was). The listener is armed at each of
+    /// <paramref name="replyStarts"/> (samples), as the session arms it for a reply; the first reply plays until its marks come back
+    /// (<paramref name="marksBackAt"/>), the last to the end. Barge-ins are where they fired (samples); the line is not cut by them.
+    /// </summary>
+    private static Result Replay(string clip, int[] replyStarts, int marksBackAt, ISpeechDetector speech)
+    {
+        var inbound = RealTimeScenarios.Audio($"{clip}_inbound.wav");
+        var reference = RealTimeScenarios.Audio($"{clip}_reference.wav");
+        var silence = MuLaw.Encode((short)0);
+        var listener = new BargeInListener();
+        var result = new Result([], listener);
+        for (var o = 0; o + Frame <= inbound.Length; o += Frame)
+        {
+            if (replyStarts.Contains(o))
+            {
+                listener.Reset(); // the session arms barge-in as it schedules a reply
+            }
+
+            var scheduled = reference.AsSpan(o, Frame);
+            var playing = (o >= replyStarts[0] && o < marksBackAt) || o >= replyStarts[^1];
+            var timestamp = TimeSpan.FromTicks(o * TimeSpan.TicksPerSecond / 8000);
+            var heard = listener.Process(inbound.AsSpan(o, Frame), scheduled.ContainsAnyExcept(silence) ? scheduled : [], playing, timestamp,
+                speech.NoiseFloorDbfs, out var bargeIn, speech.LastFrameVoiced);
+            speech.Process(heard, timestamp);
+            if (bargeIn)
+            {
+                result.BargeIns.Add(o + Frame);
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>The reply was interrupted once, within 400 ms of the caller's voice (<paramref name="answer"/> from <paramref name="callerAt"/>).</summary>
     private static void AssertInterruptedWithin400Ms(Result run, int callerAt, byte[] answer)
     {
