@@ -230,13 +230,17 @@ public sealed class BargeInListener
     /// The reply's first sound after a quiet line, <see cref="FirstSoundFrames"/> frames of it from <paramref name="onset"/>: if it is
     /// the bot's echo, the echo's delay is one the line has not ruled out (<see cref="EchoReturnBound.Delay"/> or more), so it matches
     /// the bot's audio at such a delay. When it matches at none, and the speech detector hears speech in it, a caller began it.
+    /// On a line whose echo an earlier reply showed to be a plain copy of the bot's audio (a path locked on it: independent estimates
+    /// that correlated at <see cref="EchoCanceller.LockCorrelation"/>), matching under <see cref="PlainEchoFirstSoundCorrelation"/> is
+    /// matching at none: the plain echo alone matches at 0.99-1, and what a room's echo might match is no question there.
     /// </summary>
     private void JudgeFirstSound(TimeSpan onset)
     {
         var minDelay = (int)(FirstSound.Delay.Ticks * Detector.Options.SampleRate / TimeSpan.TicksPerSecond);
         FirstSoundCorrelation = Echo.BestCorrelation(FirstSoundFrames * EchoCanceller.FrameSamples, minDelay, FirstSoundMinDbfs, LoudestEchoDb);
-        _firstSoundNotEcho = FirstSoundCorrelation < FirstSoundCallerCorrelation ? onset : null;
-        _firstSoundUnlikePlainEcho = FirstSoundCorrelation is >= FirstSoundCallerCorrelation and < PlainEchoFirstSoundCorrelation ? onset : null;
+        var callerBelow = Echo.IsLocked && !Echo.Reverberant ? PlainEchoFirstSoundCorrelation : FirstSoundCallerCorrelation;
+        _firstSoundNotEcho = FirstSoundCorrelation < callerBelow ? onset : null;
+        _firstSoundUnlikePlainEcho = FirstSoundCorrelation >= callerBelow && FirstSoundCorrelation < PlainEchoFirstSoundCorrelation ? onset : null;
     }
 
     /// <summary>The reply's first sound, from <paramref name="onset"/>, was a caller's: their run is judged as over a cancelled echo.</summary>

@@ -298,6 +298,26 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
     }
 
     [Fact]
+    public void ACallerWhoBeginsALaterReplyUnderItsPlainEchoSpokeFirstOnALineWhosePathIsLocked()
+    {
+        // barge-in-eval direct seed 1, 450 ms, a later reply, utterance 11, replayed as the line carried it (from the call's start, 1 s
+        // before its first reply, to 600 ms into the caller's voice, mu-law; the reference is the audio the worker scheduled). The first reply locked
+        // the plain echo's path at 3789 samples; the next one's echo came back at 3850 (Twilio's jitter differs reply to reply), faint
+        // for its first 450 ms, under the caller, who began 65 ms into it. Their first 100 ms matched the bot's audio at 0.22 at best:
+        // as a room's echo might, not as a plain echo does, so the listener waited for the echo to show itself a plain copy, which a
+        // caller talking over it leaves no frame of the echo alone to show until its first loud syllable: 413 ms (553 in the eval before
+        // it armed the listener for later replies). The line had shown it already: a path locked on it. Their first sound is not the
+        // echo, and they spoke first.
+        using var speech = silero.Factory.Create(TimeSpan.FromMilliseconds(550));
+        var run = Replay("eval_line_locked_later_reply", replyStarts: [8000, 57920], marksBackAt: 48160, speech);
+
+        Assert.True(run.Listener.Echo.IsLocked);
+        Assert.InRange(run.Listener.FirstSoundCorrelation, BargeInListener.FirstSoundCallerCorrelation, BargeInListener.PlainEchoFirstSoundCorrelation);
+        Assert.Equal(1, run.Listener.CallersFirst);
+        AssertFiredWithin400Ms(run, onset: 62294);
+    }
+
+    [Fact]
     public void ACallersStopInAPauseOfTheBotsSpeechDoesNotCountAgainstTheirVoice()
     {
         // barge-in-eval direct seed 3, 320 ms, a later reply, utterance 18 ("mezeg ha'avir...", at the echo's level) 1073 ms into it,
