@@ -18,7 +18,7 @@ namespace AgentLocator.Media;
 /// per delay over a 400 ms window), not per frame. Allocation-free after the first call; not thread-safe.
 /// </para>
 /// </summary>
-public sealed class HarmonicDoubleTalk
+public sealed partial class HarmonicDoubleTalk
 {
     public const int FrameSamples = 160;
 
