@@ -103,11 +103,7 @@ public sealed partial class HarmonicDoubleTalk
             }
 
             Correlations(inbound, start, _own);
-            var period = 0;
-            for (var j = 1; j < Lags; j++)
-            {
-                period = _own[j] > _own[period] ? j : period;
-            }
+            var period = Period(_own);
 
             if (_own[period] < VoicedCorrelation || BotRepeatsAt(period, k, referenceFrames))
             {
