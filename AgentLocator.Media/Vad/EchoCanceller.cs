@@ -646,11 +646,14 @@ public sealed class EchoCanceller
 
     /// <summary>
     /// Whether the last <paramref name="frames"/> frames are the bot's echo alone at <paramref name="delay"/>: the spectral model's fit
-    /// explains them (<see cref="SpectralEchoModel.Explains"/>), and fewer than <see cref="HarmonicDoubleTalk.DoubleTalkFrames"/> of their loud frames repeat at
-    /// a period the bot's audio there did not have (<see cref="HarmonicDoubleTalk"/>: a caller's voice).
+    /// explains them (<see cref="SpectralEchoModel.Explains"/>), fewer than <see cref="HarmonicDoubleTalk.DoubleTalkFrames"/> of their loud frames repeat at
+    /// a period the bot's audio there did not have (<see cref="HarmonicDoubleTalk"/>: a caller's voice), and fewer than
+    /// <see cref="HarmonicDoubleTalk.CombDoubleTalkFrames"/> are left repeating at a period of their own once the bot's periods are combed out of them
+    /// (<see cref="HarmonicDoubleTalk.CombForeignFrames"/>: a caller's voice over the bot's voiced echo).
     /// </summary>
     private bool EchoAloneAt(int delay, int frames) =>
-        _spectrum.Explains(delay, frames, SpectralEchoShare) && ForeignPeriodicFrames(delay, frames) < HarmonicDoubleTalk.DoubleTalkFrames;
+        _spectrum.Explains(delay, frames, SpectralEchoShare) && ForeignPeriodicFrames(delay, frames) < HarmonicDoubleTalk.DoubleTalkFrames
+        && CombedForeignFrames(delay, frames) < HarmonicDoubleTalk.CombDoubleTalkFrames;
 
     /// <summary>Frames of the last <paramref name="frames"/> (at least half the window's mean power) whose period the bot's audio at <paramref name="delay"/> did not have.</summary>
     private int ForeignPeriodicFrames(int delay, int frames)
@@ -663,6 +666,20 @@ public sealed class EchoCanceller
         var reference = ReferenceSpan(length + HarmonicDoubleTalk.TailFrames * FrameSamples + HarmonicDoubleTalk.MaxLag + afterSamples, delay - afterSamples);
         var loud = SpectralEchoModel.DoubleTalkLoudShare * Energy(inbound[HarmonicDoubleTalk.MaxLag..]) / frames;
         return _harmonic.ForeignFrames(inbound, reference, frames, after, loud);
+    }
+
+    /// <summary>
+    /// Frames of the last <paramref name="frames"/> (at least half the window's mean power) left repeating at a period of their own, continuing
+    /// such a frame before them, once the bot's periods at <paramref name="delay"/> are combed out (<see cref="HarmonicDoubleTalk.CombForeignFrames"/>).
+    /// </summary>
+    private int CombedForeignFrames(int delay, int frames)
+    {
+        frames = Math.Min(frames, (InboundLength - HarmonicDoubleTalk.CombHistory) / FrameSamples); // the inbound ring holds the window and the combs' history
+        var length = frames * FrameSamples;
+        var inbound = InboundSpan(length + HarmonicDoubleTalk.CombHistory);
+        var reference = ReferenceSpan(length + HarmonicDoubleTalk.CombTailFrames * FrameSamples + HarmonicDoubleTalk.MaxLag, delay);
+        var loud = SpectralEchoModel.DoubleTalkLoudShare * Energy(inbound[HarmonicDoubleTalk.CombHistory..]) / frames;
+        return _harmonic.CombForeignFrames(inbound, reference, frames, loud);
     }
 
     /// <summary>Whether <paramref name="delay"/> is more than a block from <paramref name="tried"/> (−1: none tried) and would be fitted apart from it.</summary>

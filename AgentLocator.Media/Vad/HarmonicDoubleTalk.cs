@@ -18,7 +18,7 @@ namespace AgentLocator.Media;
 /// per delay over a 400 ms window), not per frame. Allocation-free after the first call; not thread-safe.
 /// </para>
 /// </summary>
-public sealed class HarmonicDoubleTalk
+public sealed partial class HarmonicDoubleTalk
 {
     public const int FrameSamples = 160;
 
@@ -103,11 +103,7 @@ public sealed class HarmonicDoubleTalk
             }
 
             Correlations(inbound, start, _own);
-            var period = 0;
-            for (var j = 1; j < Lags; j++)
-            {
-                period = _own[j] > _own[period] ? j : period;
-            }
+            var period = Period(_own);
 
             if (_own[period] < VoicedCorrelation || BotRepeatsAt(period, k, referenceFrames))
             {
