@@ -78,6 +78,38 @@ public sealed class SpectralEchoModel
     /// <summary>How far a band's power must be over the echo the fit predicts in it (×16: 12 dB) to count toward <see cref="DoubleTalkBands"/>.</summary>
     public const float DoubleTalkBandMargin = 16f;
 
+    /// <summary>
+    /// Held-out double talk, on a first reply: a fit over a window the caller talks in takes part of their voice into its gains (a caller at
+    /// the echo's level adds about 3 dB, the fit's echo is good to about ±4 dB a band-frame), but gains fitted on the echo alone before them
+    /// (the <see cref="HeldOutHistoryFrames"/> frames before the last <see cref="HeldOutTestFrames"/>, whose bot's audio at the delay had
+    /// at least <see cref="HeldOutMinHistoryEcho"/> of the power it has in those) do not: their voice stands in the test frames as power
+    /// over that prediction in many band-frames (those of frames with at least <see cref="DoubleTalkLoudShare"/> of the test frames' mean
+    /// power, in bands with at least the frame's mean band power). A mean of at least <see cref="HeldOutExcessDb"/> over at least
+    /// <see cref="HeldOutMinBandFrames"/> of them is not the echo alone. (barge-in-eval room seeds 1–3, first replies: of 1,181 checks the
+    /// window's fit took for the echo alone, 572 had such a history, their mean excess at most 6.95 dB, 99th percentile 5.4, median 1.6:
+    /// the gains of loud history frames, soft-clipped, under-predict quieter test frames; of 159 such checks with a caller in the window,
+    /// 32 within 400 ms of their voice had such a history, 5 of them with 9 dB or more.)
+    /// </summary>
+    public const int HeldOutTestFrames = 15;
+
+    /// <summary>The frames before the test frames the held-out gains are fitted over (500 ms; with the test frames, <see cref="FitFrames"/>).</summary>
+    public const int HeldOutHistoryFrames = FitFrames - HeldOutTestFrames;
+
+    /// <summary>The least power the bot's audio at the delay has in the history, as a share of what it has in the test frames: an echo to fit gains on.</summary>
+    public const float HeldOutMinHistoryEcho = 0.25f;
+
+    /// <summary>The mean excess of the test frames' band-frames over the held-out echo (dB) that is double talk.</summary>
+    public const float HeldOutExcessDb = 9f;
+
+    /// <summary>The band-frames the held-out mean needs (fewer say too little).</summary>
+    public const int HeldOutMinBandFrames = 10;
+
+    /// <summary>How far (dB) one band-frame's excess counts at most, either way: a band the bot left silent at that moment is not a caller's by itself.</summary>
+    private const float HeldOutClampDb = 20f;
+
+    /// <summary>A band's power of the line's noise floor (white noise at −65 dBFS): added to both sides of the excess, so silence says nothing.</summary>
+    private const float HeldOutFloor = 1.5e-4f;
+
     /// <summary>Forgetting of the tracked fit per frame (≈ 2 s of frames).</summary>
     private const double Forgetting = 0.99;
 
@@ -110,6 +142,10 @@ public sealed class SpectralEchoModel
     private readonly float[] _fitTailGain = new float[Bands];
     private readonly double[] _fitSums = new double[Bands * 5];
     private readonly double[] _otherSums = new double[Bands * 5];
+
+    // Scratch of the held-out test: per frame of the last FitFrames and band, the aligned reference and its tail.
+    private readonly float[] _heldAligned = new float[FitFrames * Bands];
+    private readonly float[] _heldTail = new float[FitFrames * Bands];
 
     /// <summary>
     /// Frames seen, counted from <see cref="FitFrames"/>: the rings start zeroed, which is the line's silence before the call's first frame
@@ -152,6 +188,13 @@ public sealed class SpectralEchoModel
     /// <see cref="LastUnexplainedFrames"/>, bands with at least the frame's mean band power): a caller's voice where the echo has little.
     /// </summary>
     public int LastUnexplainedBands { get; private set; }
+
+    /// <summary>
+    /// The mean excess (dB) of the last test frames' loud band-frames over the echo gains fitted on the frames before them predict
+    /// (<see cref="HeldOutExcessDb"/>), from the last <see cref="Explains"/> asked to hold out; null when it was not, or the history had
+    /// too little echo, or the test frames too few loud band-frames.
+    /// </summary>
+    public float? LastHeldOutExcessDb { get; private set; }
 
     /// <summary>
     /// One 20 ms frame: the last <see cref="FftSize"/> inbound samples and reference samples (the bot's audio as scheduled),
@@ -262,16 +305,28 @@ public sealed class SpectralEchoModel
     /// <summary>
     /// Whether the last <paramref name="frames"/> frames are the bot's echo at <paramref name="delay"/>, alone: a fit there leaves
     /// at most <paramref name="maxShare"/> of their power unexplained, and fewer than <see cref="DoubleTalkFrames"/> of its
-    /// frames mostly unexplained (a caller over the echo). When it does, the model adopts the delay and the fit.
+    /// frames mostly unexplained (a caller over the echo). With <paramref name="heldOut"/> (a first reply: no filter has learned the echo), also
+    /// fewer than <see cref="HeldOutExcessDb"/> over what gains fitted on the frames before the last <see cref="HeldOutTestFrames"/> predict in
+    /// them (<see cref="HeldOutExcess"/>). When it does, the model adopts the delay and the fit.
     /// </summary>
-    public bool Explains(int delay, int frames, float maxShare)
+    public bool Explains(int delay, int frames, float maxShare, bool heldOut = false)
     {
         frames = Math.Clamp(frames, 4, FitFrames);
+        LastHeldOutExcessDb = null;
         var share = Fit(delay, frames, _fitDirect, _fitTailGain, _fitSums);
         LastFitShare = share;
         if (share > maxShare || LastUnexplainedFrames >= DoubleTalkFrames || LastUnexplainedBands >= DoubleTalkBands)
         {
             return false;
+        }
+
+        if (heldOut && HeldOutExcess(delay) is { } excess)
+        {
+            LastHeldOutExcessDb = excess;
+            if (excess >= HeldOutExcessDb)
+            {
+                return false;
+            }
         }
 
         Adopt(delay);
@@ -292,6 +347,102 @@ public sealed class SpectralEchoModel
         Span<float> direct = stackalloc float[Bands];
         Span<float> tail = stackalloc float[Bands];
         return Fit(delay, FitFrames, direct, tail, _otherSums);
+    }
+
+    /// <summary>
+    /// The mean excess (dB) of the last <see cref="HeldOutTestFrames"/> frames' loud band-frames over the echo predicted at
+    /// <paramref name="delay"/> by gains fitted on the <see cref="HeldOutHistoryFrames"/> frames before them: null when the bot's audio at
+    /// the delay had too little power in those (<see cref="HeldOutMinHistoryEcho"/>) or the test frames have too few loud band-frames.
+    /// </summary>
+    private float? HeldOutExcess(int delay)
+    {
+        var first = _frames - FitFrames;
+        Span<float> tail = stackalloc float[Bands];
+        Span<float> previous = stackalloc float[Bands];
+        Span<float> aligned = stackalloc float[Bands];
+        Span<double> sums = stackalloc double[Bands * 5];
+        double historyEcho = 0, testEcho = 0;
+        for (var f = first - TailFrames; f < _frames; f++)
+        {
+            for (var b = 0; b < Bands; b++)
+            {
+                tail[b] = previous[b] + TailDecay * tail[b];
+            }
+
+            Aligned(f, delay, aligned);
+            aligned.CopyTo(previous);
+            if (f < first)
+            {
+                continue;
+            }
+
+            var i = (int)(f - first) * Bands;
+            aligned.CopyTo(_heldAligned.AsSpan(i, Bands));
+            tail.CopyTo(_heldTail.AsSpan(i, Bands));
+            if (f >= first + HeldOutHistoryFrames)
+            {
+                testEcho += FixedOrderMath.Sum(aligned);
+                continue;
+            }
+
+            historyEcho += FixedOrderMath.Sum(aligned);
+            var y = _inbound.AsSpan((int)(f % FitFrames) * Bands, Bands);
+            for (var b = 0; b < Bands; b++)
+            {
+                var s = sums.Slice(b * 5, 5);
+                s[0] += aligned[b] * aligned[b];
+                s[1] += aligned[b] * tail[b];
+                s[2] += tail[b] * tail[b];
+                s[3] += y[b] * aligned[b];
+                s[4] += y[b] * tail[b];
+            }
+        }
+
+        if (testEcho <= 0 || historyEcho / HeldOutHistoryFrames < HeldOutMinHistoryEcho * testEcho / HeldOutTestFrames)
+        {
+            return null;
+        }
+
+        Span<float> direct = stackalloc float[Bands];
+        Span<float> tailGain = stackalloc float[Bands];
+        for (var b = 0; b < Bands; b++)
+        {
+            (direct[b], tailGain[b]) = Solve(sums.Slice(b * 5, 5));
+        }
+
+        double testPower = 0;
+        for (var f = _frames - HeldOutTestFrames; f < _frames; f++)
+        {
+            testPower += FixedOrderMath.Sum(_inbound.AsSpan((int)(f % FitFrames) * Bands, Bands));
+        }
+
+        var loud = DoubleTalkLoudShare * testPower / HeldOutTestFrames;
+        double excess = 0;
+        var count = 0;
+        for (var f = _frames - HeldOutTestFrames; f < _frames; f++)
+        {
+            var y = _inbound.AsSpan((int)(f % FitFrames) * Bands, Bands);
+            var frame = FixedOrderMath.Sum(y);
+            if (frame < loud || frame <= 0)
+            {
+                continue;
+            }
+
+            var i = (int)(f - first) * Bands;
+            for (var b = 0; b < Bands; b++)
+            {
+                if (y[b] < frame / Bands)
+                {
+                    continue;
+                }
+
+                var echo = direct[b] * _heldAligned[i + b] + tailGain[b] * _heldTail[i + b];
+                excess += Math.Clamp(10 * Math.Log10((y[b] + HeldOutFloor) / (echo + HeldOutFloor)), -HeldOutClampDb, HeldOutClampDb);
+                count++;
+            }
+        }
+
+        return count < HeldOutMinBandFrames ? null : (float)(excess / count);
     }
 
     /// <summary>Forgets the delay and the gains (a new line).</summary>
