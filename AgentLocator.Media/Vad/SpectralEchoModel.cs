@@ -143,10 +143,6 @@ public sealed class SpectralEchoModel
     private readonly double[] _fitSums = new double[Bands * 5];
     private readonly double[] _otherSums = new double[Bands * 5];
 
-    // Scratch of the held-out test: per frame of the last FitFrames and band, the aligned reference and its tail.
-    private readonly float[] _heldAligned = new float[FitFrames * Bands];
-    private readonly float[] _heldTail = new float[FitFrames * Bands];
-
     /// <summary>
     /// Frames seen, counted from <see cref="FitFrames"/>: the rings start zeroed, which is the line's silence before the call's first frame
     /// (as the canceller's search takes its own rings), so a first question that starts as the stream connects is fitted once its echo
@@ -216,7 +212,7 @@ public sealed class SpectralEchoModel
         }
 
         Spectrum(inbound, bins);
-        var inboundRow = _inbound.AsSpan((int)(_frames % FitFrames) * Bands, Bands);
+        var inboundRow = InboundRow(_frames);
         ToBands(bins, inboundRow);
         _frames++;
 
@@ -260,7 +256,7 @@ public sealed class SpectralEchoModel
     public void Skip()
     {
         _reference.AsSpan((int)(_frames % ReferenceFrames) * Bands, Bands).Clear();
-        _inbound.AsSpan((int)(_frames % FitFrames) * Bands, Bands).Clear();
+        InboundRow(_frames).Clear();
         _frames++;
         EchoEnergy = UnexplainedEnergy = InboundEnergy = 0;
         if (DelaySamples is not null)
@@ -356,29 +352,15 @@ public sealed class SpectralEchoModel
     /// </summary>
     private float? HeldOutExcess(int delay)
     {
+        // The window fit's scratch is free again: the frames of the history and the test frames, at the delay.
         var first = _frames - FitFrames;
-        Span<float> tail = stackalloc float[Bands];
-        Span<float> previous = stackalloc float[Bands];
-        Span<float> aligned = stackalloc float[Bands];
+        AlignFrames(delay, first, _fitAligned, _fitTail);
         Span<double> sums = stackalloc double[Bands * 5];
         double historyEcho = 0, testEcho = 0;
-        for (var f = first - TailFrames; f < _frames; f++)
+        for (var f = first; f < _frames; f++)
         {
-            for (var b = 0; b < Bands; b++)
-            {
-                tail[b] = previous[b] + TailDecay * tail[b];
-            }
-
-            Aligned(f, delay, aligned);
-            aligned.CopyTo(previous);
-            if (f < first)
-            {
-                continue;
-            }
-
             var i = (int)(f - first) * Bands;
-            aligned.CopyTo(_heldAligned.AsSpan(i, Bands));
-            tail.CopyTo(_heldTail.AsSpan(i, Bands));
+            var aligned = _fitAligned.AsSpan(i, Bands);
             if (f >= first + HeldOutHistoryFrames)
             {
                 testEcho += FixedOrderMath.Sum(aligned);
@@ -386,16 +368,7 @@ public sealed class SpectralEchoModel
             }
 
             historyEcho += FixedOrderMath.Sum(aligned);
-            var y = _inbound.AsSpan((int)(f % FitFrames) * Bands, Bands);
-            for (var b = 0; b < Bands; b++)
-            {
-                var s = sums.Slice(b * 5, 5);
-                s[0] += aligned[b] * aligned[b];
-                s[1] += aligned[b] * tail[b];
-                s[2] += tail[b] * tail[b];
-                s[3] += y[b] * aligned[b];
-                s[4] += y[b] * tail[b];
-            }
+            AddToSums(sums, InboundRow(f), aligned, _fitTail.AsSpan(i, Bands));
         }
 
         if (testEcho <= 0 || historyEcho / HeldOutHistoryFrames < HeldOutMinHistoryEcho * testEcho / HeldOutTestFrames)
@@ -413,7 +386,7 @@ public sealed class SpectralEchoModel
         double testPower = 0;
         for (var f = _frames - HeldOutTestFrames; f < _frames; f++)
         {
-            testPower += FixedOrderMath.Sum(_inbound.AsSpan((int)(f % FitFrames) * Bands, Bands));
+            testPower += FixedOrderMath.Sum(InboundRow(f));
         }
 
         var loud = DoubleTalkLoudShare * testPower / HeldOutTestFrames;
@@ -421,7 +394,7 @@ public sealed class SpectralEchoModel
         var count = 0;
         for (var f = _frames - HeldOutTestFrames; f < _frames; f++)
         {
-            var y = _inbound.AsSpan((int)(f % FitFrames) * Bands, Bands);
+            var y = InboundRow(f);
             var frame = FixedOrderMath.Sum(y);
             if (frame < loud || frame <= 0)
             {
@@ -436,7 +409,7 @@ public sealed class SpectralEchoModel
                     continue;
                 }
 
-                var echo = direct[b] * _heldAligned[i + b] + tailGain[b] * _heldTail[i + b];
+                var echo = direct[b] * _fitAligned[i + b] + tailGain[b] * _fitTail[i + b];
                 excess += Math.Clamp(10 * Math.Log10((y[b] + HeldOutFloor) / (echo + HeldOutFloor)), -HeldOutClampDb, HeldOutClampDb);
                 count++;
             }
@@ -507,37 +480,12 @@ public sealed class SpectralEchoModel
         }
 
         sums.Clear();
-        Span<float> tail = stackalloc float[Bands];
-        Span<float> previous = stackalloc float[Bands];
-        Span<float> aligned = stackalloc float[Bands];
         var first = _frames - frames;
-        for (var f = first - TailFrames; f < _frames; f++)
+        AlignFrames(delay, first, _fitAligned, _fitTail);
+        for (var f = first; f < _frames; f++)
         {
-            for (var b = 0; b < Bands; b++)
-            {
-                tail[b] = previous[b] + TailDecay * tail[b];
-            }
-
-            Aligned(f, delay, aligned);
-            aligned.CopyTo(previous);
-            if (f < first)
-            {
-                continue;
-            }
-
             var i = (int)(f - first) * Bands;
-            var y = _inbound.AsSpan((int)(f % FitFrames) * Bands, Bands);
-            for (var b = 0; b < Bands; b++)
-            {
-                _fitAligned[i + b] = aligned[b];
-                _fitTail[i + b] = tail[b];
-                var s = sums.Slice(b * 5, 5);
-                s[0] += aligned[b] * aligned[b];
-                s[1] += aligned[b] * tail[b];
-                s[2] += tail[b] * tail[b];
-                s[3] += y[b] * aligned[b];
-                s[4] += y[b] * tail[b];
-            }
+            AddToSums(sums, InboundRow(f), _fitAligned.AsSpan(i, Bands), _fitTail.AsSpan(i, Bands));
         }
 
         var echoSeen = false;
@@ -553,6 +501,50 @@ public sealed class SpectralEchoModel
     }
 
     /// <summary>
+    /// The reference's band powers at <paramref name="delay"/> and their reverberation (Σ_{j≥1} ρ^(j−1) · X(t − j)) for each frame from
+    /// <paramref name="first"/> to the last, row by row into <paramref name="aligned"/> and <paramref name="tail"/>.
+    /// </summary>
+    private void AlignFrames(int delay, long first, Span<float> aligned, Span<float> tail)
+    {
+        Span<float> reverberation = stackalloc float[Bands];
+        Span<float> previous = stackalloc float[Bands];
+        Span<float> current = stackalloc float[Bands];
+        for (var f = first - TailFrames; f < _frames; f++)
+        {
+            for (var b = 0; b < Bands; b++)
+            {
+                reverberation[b] = previous[b] + TailDecay * reverberation[b];
+            }
+
+            Aligned(f, delay, current);
+            current.CopyTo(previous);
+            if (f >= first)
+            {
+                var i = (int)(f - first) * Bands;
+                current.CopyTo(aligned.Slice(i, Bands));
+                reverberation.CopyTo(tail.Slice(i, Bands));
+            }
+        }
+    }
+
+    /// <summary>Adds one frame to the least-squares sums (aa, at, tt, ya, yt) of each band.</summary>
+    private static void AddToSums(Span<double> sums, ReadOnlySpan<float> inbound, ReadOnlySpan<float> aligned, ReadOnlySpan<float> tail)
+    {
+        for (var b = 0; b < Bands; b++)
+        {
+            var s = sums.Slice(b * 5, 5);
+            s[0] += aligned[b] * aligned[b];
+            s[1] += aligned[b] * tail[b];
+            s[2] += tail[b] * tail[b];
+            s[3] += inbound[b] * aligned[b];
+            s[4] += inbound[b] * tail[b];
+        }
+    }
+
+    /// <summary>The inbound band powers of frame <paramref name="frame"/> (one of the last <see cref="FitFrames"/>).</summary>
+    private Span<float> InboundRow(long frame) => _inbound.AsSpan((int)(frame % FitFrames) * Bands, Bands);
+
+    /// <summary>
     /// The share of the last <paramref name="frames"/> frames' power that the gains leave unexplained (the window as the last fit
     /// aligned it); counts the frames it leaves mostly unexplained (<see cref="LastUnexplainedFrames"/>).
     /// </summary>
@@ -566,7 +558,7 @@ public sealed class SpectralEchoModel
         for (var f = first; f < _frames; f++)
         {
             var i = (int)(f - first) * Bands;
-            var y = _inbound.AsSpan((int)(f % FitFrames) * Bands, Bands);
+            var y = InboundRow(f);
             double frameY = 0, frameLeft = 0;
             for (var b = 0; b < Bands; b++)
             {
