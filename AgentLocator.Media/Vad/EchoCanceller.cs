@@ -646,13 +646,16 @@ public sealed class EchoCanceller
 
     /// <summary>
     /// Whether the last <paramref name="frames"/> frames are the bot's echo alone at <paramref name="delay"/>: the spectral model's fit
-    /// explains them (<see cref="SpectralEchoModel.Explains"/>), fewer than <see cref="HarmonicDoubleTalk.DoubleTalkFrames"/> of their loud frames repeat at
-    /// a period the bot's audio there did not have (<see cref="HarmonicDoubleTalk"/>: a caller's voice), and fewer than
-    /// <see cref="HarmonicDoubleTalk.CombDoubleTalkFrames"/> are left repeating at a period of their own once the bot's periods are combed out of them
-    /// (<see cref="HarmonicDoubleTalk.CombForeignFrames"/>: a caller's voice over the bot's voiced echo).
+    /// explains them (<see cref="SpectralEchoModel.Explains"/>; before the adaptive filter has converged, a call's first reply, also as
+    /// gains fitted on the frames before the last 300 ms predict those: a caller who began after the echo came back), fewer than
+    /// <see cref="HarmonicDoubleTalk.DoubleTalkFrames"/> of their loud frames repeat at a period the bot's audio there did not have
+    /// (<see cref="HarmonicDoubleTalk"/>: a caller's voice), and fewer than <see cref="HarmonicDoubleTalk.CombDoubleTalkFrames"/> are left
+    /// repeating at a period of their own once the bot's periods are combed out of them (<see cref="HarmonicDoubleTalk.CombForeignFrames"/>:
+    /// a caller's voice over the bot's voiced echo).
     /// </summary>
     private bool EchoAloneAt(int delay, int frames) =>
-        _spectrum.Explains(delay, frames, SpectralEchoShare) && ForeignPeriodicFrames(delay, frames) < HarmonicDoubleTalk.DoubleTalkFrames
+        _spectrum.Explains(delay, frames, SpectralEchoShare, heldOut: _adaptive is not { Converged: true })
+        && ForeignPeriodicFrames(delay, frames) < HarmonicDoubleTalk.DoubleTalkFrames
         && CombedForeignFrames(delay, frames) < HarmonicDoubleTalk.CombDoubleTalkFrames;
 
     /// <summary>Frames of the last <paramref name="frames"/> (at least half the window's mean power) whose period the bot's audio at <paramref name="delay"/> did not have.</summary>

@@ -74,7 +74,7 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
     {
         // Not every caller's first 100 ms match the bot's audio this little at every delay the echo could have (by chance, the other
         // callers' fixtures reach 0.26-0.51): those are judged by the level rule, as before.
-        var answer = AtEchoLevel("caller_reason_he.wav");
+        var answer = RealTimeLineScenarios.AtEchoLevel("caller_reason_he.wav");
         var callerAt = 8 * onsetMs - RealTimeScenarios.VoiceStart(answer); // the voice begins onsetMs into the first reply, whose echo is 450 ms late
         var run = Run(Reply, echoDelay: 8 * 450, answer, callerAt);
 
@@ -193,7 +193,7 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         // waveform correlation there weighs a few of the caller's samples against that little of the bot's, and these callers matched
         // 0.29-0.37 by chance (a short "ken" was then held to the level rule and missed altogether). An echo is no louder than the
         // bot's audio it echoes (20 dB of room), so a delay where some frame of the sound is louder than that is not the echo's.
-        var answer = AtEchoLevel(clip);
+        var answer = RealTimeLineScenarios.AtEchoLevel(clip);
         var callerAt = 8 * onsetMs - RealTimeScenarios.VoiceStart(answer);
         var run = Run(Reply, echoDelay: 8 * echoDelayMs, answer, callerAt);
 
@@ -230,7 +230,7 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         // The speech detector hears nothing of the caller's soft first syllable for deafMs, within the 300 ms it is given, but by then
         // the echo (back 50-60 ms after the onset) is taken out by the canceller: the first sound matched the bot's audio at no delay the echo could have,
         // so the caller began it all the same (barge-in-eval direct seed 1, a caller 51 ms before a 450 ms echo: 421 ms, now within 400).
-        var answer = AtEchoLevel("caller_reason_he.wav");
+        var answer = RealTimeLineScenarios.AtEchoLevel("caller_reason_he.wav");
         var callerAt = 8 * onsetMs - RealTimeScenarios.VoiceStart(answer);
         var run = Run(Reply, echoDelay: 8 * echoDelayMs, answer, callerAt, speechDeafUntil: 8 * (onsetMs + deafMs));
 
@@ -288,7 +288,7 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         // in "ha'avir", so the run is held to 60 % voiced: with the stop counted against it that came 420 ms after their voice began
         // (barge-in-eval direct seeds 1-3: three such callers at 423-437 ms). A frame that held nothing but the echo, in a run whose voice
         // has stood over the echo, is the caller's stop, not a dip in their voice: 340 ms.
-        var answer = AtEchoLevel("eval_caller_weather_he.wav");
+        var answer = RealTimeLineScenarios.AtEchoLevel("eval_caller_weather_he.wav");
         var callerAt = 8 * 2640 - RealTimeScenarios.VoiceStart(answer);
         using var speech = silero.Factory.Create(TimeSpan.FromMilliseconds(550));
         var run = Run(Reply, echoDelay: 8 * 180, answer, callerAt, speech: speech);
@@ -382,15 +382,6 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         var onset = callerAt + RealTimeScenarios.VoiceStart(answer);
         var fired = Assert.Single(run.BargeIns);
         Assert.InRange((fired - onset) / 8, 1, 400);
-    }
-
-    /// <summary>A caller's clip at the level of the bot's echo: the question's active level − 6 dB.</summary>
-    private static byte[] AtEchoLevel(string clip)
-    {
-        var question = MuLaw.Decode(RealTimeScenarios.Prompts[PromptKeys.AskName].MuLaw.Span);
-        var answer = MuLaw.Decode(RealTimeScenarios.Audio(clip));
-        var gainDb = NoiseSignals.ActiveLevelDbfs(question) - 6 - NoiseSignals.ActiveLevelDbfs(answer);
-        return RealTimeScenarios.Quieter(RealTimeScenarios.Audio(clip), -gainDb);
     }
 
     private sealed record Result(List<int> BargeIns, BargeInListener Listener)

@@ -53,7 +53,7 @@ public sealed class RoomEchoDoubleTalkTests
 
     /// <summary>
     /// The model alone on the first reply's line, at the echo's true delay; at each of <paramref name="checks"/> whether a fit over the last
-    /// 400 ms explains it, and the frames it left mostly unexplained (or, when <paramref name="offer"/>, whether it adopts the delay as the
+    /// 400 ms explains it (with the held-out test, as on a first reply), and the frames it left mostly unexplained (or, when <paramref name="offer"/>, whether it adopts the delay as the
     /// canceller offers it one: <see cref="SpectralEchoModel.Offer"/>).
     /// </summary>
     private static (bool Explained, int Unexplained, float Share)[] Model(EchoPathModel room, int delayMs, int[] checks, byte[]? caller = null, int callerAt = 0,
@@ -78,7 +78,7 @@ public sealed class RoomEchoDoubleTalkTests
             {
                 if (checks[c] == end)
                 {
-                    var explained = offer ? model.Offer(delayMs * 8, EchoCanceller.SpectralAdoptShare) : model.Explains(delayMs * 8, 20, EchoCanceller.SpectralEchoShare);
+                    var explained = offer ? model.Offer(delayMs * 8, EchoCanceller.SpectralAdoptShare) : model.Explains(delayMs * 8, 20, EchoCanceller.SpectralEchoShare, heldOut: true);
                     answers[c] = (explained, model.LastUnexplainedFrames, model.LastFitShare);
                 }
             }
@@ -247,6 +247,20 @@ public sealed class RoomEchoDoubleTalkTests
     [InlineData(4, 60, 540)]
     public void ACallerVoicedOverTheBotsVoicedEchoIsNotTurnedDownWithTheEcho(int roomSeed, int delayMs, int intoReplyMs) =>
         AssertCaughtWithin400Ms(roomSeed, delayMs, intoReplyMs, RealTimeScenarios.Audio("eval_caller_plumber_he.wav"), RealTimeScenarios.Audio("eval_bot_reply_p70_he.wav"));
+
+    /// <summary>
+    /// A short "ken" at the echo's level 1.2 s into a first reply's echo (rooms 1 and 4, 250 ms), whom the fit over the last 400 ms takes
+    /// into its gains (the echo alone by share, frames, bands and pitch) and the reply was never interrupted: gains fitted on the 500 ms of
+    /// echo alone before the last 300 ms predict the echo there, and their voice stands over that prediction by at least
+    /// <see cref="SpectralEchoModel.HeldOutExcessDb"/> on average (<see cref="SpectralEchoModel.HeldOutTestFrames"/>): caught within 400 ms
+    /// (300 ms).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 250, 1470)]
+    [InlineData(4, 250, 1430)]
+    [InlineData(4, 250, 1470)]
+    public void AnAnswerAfterTheFirstRepliesEchoCameBackStandsOverTheEchoFittedBeforeIt(int roomSeed, int delayMs, int intoReplyMs) =>
+        AssertCaughtWithin400Ms(roomSeed, delayMs, intoReplyMs, RealTimeLineScenarios.AtEchoLevel("caller_yes_he.wav"));
 
     /// <summary>
     /// A caller at the echo's level (<paramref name="answer"/>, or <see cref="RealTimeLineScenarios.AnswerAtEchoLevel"/>) from <paramref name="intoReplyMs"/>

@@ -84,13 +84,4 @@ public sealed class RealTimeFirstSoundTests(MediaPipelineFixture fixture) : ICla
             $"barge-in detected {detectedAfter.TotalMilliseconds:0} ms after the caller's voice began, bound {BargeInBound.TotalMilliseconds:0} ms; {log}");
         Assert.True(worker.Logs.Contains($"CALLER_FIRST {callSid}"), "the caller's first sound was taken for the echo: " + log);
     }
-
-    /// <summary>A caller's clip at the level of the bot's echo: the first question's active level − 6 dB.</summary>
-    private static byte[] AtEchoLevel(string clip)
-    {
-        var question = MuLaw.Decode(Prompts[PromptKeys.AskName].MuLaw.Span);
-        var answer = MuLaw.Decode(Audio(clip));
-        var gainDb = NoiseSignals.ActiveLevelDbfs(question) - 6 - NoiseSignals.ActiveLevelDbfs(answer);
-        return Quieter(Audio(clip), -gainDb);
-    }
 }

@@ -68,15 +68,15 @@ public static class RealTimeLineScenarios
     public static LineConditions Speakerphone(int delayMs) => new() { EchoGainDb = -6, EchoDelay = TimeSpan.FromMilliseconds(delayMs) };
 
     /// <summary>The caller's answer at the level of the bot's echo: the question's active level − 6 dB.</summary>
-    public static byte[] AnswerAtEchoLevel
+    public static byte[] AnswerAtEchoLevel => AtEchoLevel("caller_name_he.wav");
+
+    /// <summary>A caller's clip at the level of the bot's echo: the first question's active level − 6 dB.</summary>
+    public static byte[] AtEchoLevel(string clip)
     {
-        get
-        {
-            var question = MuLaw.Decode(Prompts[PromptKeys.AskName].MuLaw.Span);
-            var answer = MuLaw.Decode(Audio("caller_name_he.wav"));
-            var gainDb = NoiseSignals.ActiveLevelDbfs(question) - 6 - NoiseSignals.ActiveLevelDbfs(answer);
-            return Quieter(Audio("caller_name_he.wav"), -gainDb);
-        }
+        var question = MuLaw.Decode(Prompts[PromptKeys.AskName].MuLaw.Span);
+        var answer = MuLaw.Decode(Audio(clip));
+        var gainDb = NoiseSignals.ActiveLevelDbfs(question) - 6 - NoiseSignals.ActiveLevelDbfs(answer);
+        return Quieter(Audio(clip), -gainDb);
     }
 
     public static IEnumerable<(string Name, LineConditions Line, Func<CallSimulator, Task> Script)> All
