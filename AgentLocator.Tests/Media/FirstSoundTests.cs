@@ -347,7 +347,7 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
     /// <paramref name="replyStarts"/> (samples), as the session arms it for a reply; the first reply plays until its marks come back
     /// (<paramref name="marksBackAt"/>), the last to the end. Barge-ins are where they fired (samples); the line is not cut by them.
     /// </summary>
-    private static Result Replay(string clip, int[] replyStarts, int marksBackAt, ISpeechDetector speech)
+    internal static Result Replay(string clip, int[] replyStarts, int marksBackAt, ISpeechDetector speech)
     {
         var inbound = RealTimeScenarios.Audio($"{clip}_inbound.wav");
         var reference = RealTimeScenarios.Audio($"{clip}_reference.wav");
@@ -384,7 +384,7 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         Assert.InRange((fired - onset) / 8, 1, 400);
     }
 
-    private sealed record Result(List<int> BargeIns, BargeInListener Listener)
+    internal sealed record Result(List<int> BargeIns, BargeInListener Listener)
     {
         /// <summary>Whether the first frame after which the speech detector heard speech was one the canceller took the echo out of (null: none).</summary>
         public bool? SpeechOnCancelledFrame { get; set; }
