@@ -193,7 +193,7 @@ public sealed class BargeInListener
 
         // A first sound a room's echo might have made, on a line whose echo turns out to be a plain copy (a waveform takes 94 % of it out
         // of a frame), was not the echo alone: a caller began with it (their voice and the echo's first syllable in the same 100 ms).
-        if (_firstSoundUnlikePlainEcho is { } mixedOnset && !Detector.CallerSpokeFirst && EchoIsPlainNow)
+        if (_firstSoundUnlikePlainEcho is { } mixedOnset && !Detector.CallerSpokeFirst && (EchoIsPlainNow || EchoFittedPlainlyOnReverberantLine))
         {
             _firstSoundUnlikePlainEcho = null;
             if (_speechSinceFirstSound)
@@ -252,6 +252,23 @@ public sealed class BargeInListener
 
     /// <summary>Whether the last frame's echo was taken out as a plain copy of the bot's audio (<see cref="PlainEchoLeftDb"/>).</summary>
     private bool EchoIsPlainNow => EchoTakenOutPlainly && Echo.EchoDbfs >= FirstSoundMinDbfs && Echo.ResidualDbfs <= Echo.EchoDbfs - PlainEchoLeftDb;
+
+    /// <summary>
+    /// Whether a waveform fit (not a locked path: the line is <see cref="EchoCanceller.Reverberant"/>, none locks there) took the last
+    /// frame's echo out leaving <see cref="ReverberantLinePlainLeftDb"/> less than it predicted: the echo is a plain copy after all. A first
+    /// reply's line is taken for reverberant when it was quiet until the echo arrived and the spectral model explained what came in
+    /// (<see cref="EchoCanceller.Reverberant"/>), also when a caller began right after the echo's onset and the model's gains took their
+    /// voice for the echo's.
+    /// </summary>
+    private bool EchoFittedPlainlyOnReverberantLine =>
+        Echo.Reverberant && Echo.LastFrameCancelled && !Echo.LastFrameSpectral && !Echo.LastFrameAdaptive && Echo.EchoDbfs >= FirstSoundMinDbfs
+        && Echo.ResidualDbfs <= Echo.EchoDbfs - ReverberantLinePlainLeftDb;
+
+    /// <summary>
+    /// What a waveform fit must leave under the echo it predicted on a line taken for reverberant for the echo to be a plain copy (24 dB: a
+    /// correlation of 0.998; a room's echo, 0.3-0.5, leaves a few dB). Twice <see cref="PlainEchoLeftDb"/>: this overrules the canceller.
+    /// </summary>
+    public const double ReverberantLinePlainLeftDb = 24;
 
     /// <summary>
     /// Whether the last frame held the echo and nothing at a voice's level, by a plain copy of the bot's audio: the echo taken out

@@ -334,6 +334,25 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         AssertFiredWithin400Ms(run, onset: 76980);
     }
 
+    [Fact]
+    public void ACallerWhoBeginsAtTheEchosOnsetSpokeFirstOnceAFitTakesThePlainEchoOutOnALineTakenForReverberant()
+    {
+        // barge-in-eval direct seed 4, 320 ms, a first reply, utterance 1, 387 ms into it, replayed as the line carried it (from the
+        // call's start to main's barge-in, 692 ms after the caller's voice). The plain echo's faint onset came 67 ms before the caller:
+        // their first 100 ms matched the bot's audio at 0.47 (as a room's echo might), so the listener waited for the echo to show
+        // itself a plain copy. The line was quiet until the echo arrived and the spectral model explained what came in (its gains taken
+        // from the caller's voice), so the canceller took the line for reverberant, and a waveform fit that took the echo out 30-36 dB
+        // from 212 ms on did not count: the caller's first syllable ended, and the level rule waited for their second. A fit leaving
+        // 24 dB under the echo shows a plain copy on such a line too.
+        using var speech = silero.Factory.Create(TimeSpan.FromMilliseconds(550));
+        var run = Replay("eval_line_caller_at_echo_onset", replyStarts: [8000], marksBackAt: 8000, speech);
+
+        Assert.True(run.Listener.Echo.Reverberant);
+        Assert.InRange(run.Listener.FirstSoundCorrelation, BargeInListener.FirstSoundCallerCorrelation, BargeInListener.PlainEchoFirstSoundCorrelation);
+        Assert.Equal(1, run.Listener.CallersFirst);
+        AssertFiredWithin400Ms(run, onset: 11096);
+    }
+
     /// <summary>The replayed line's only barge-in came within 400 ms of the caller's voice (<paramref name="onset"/>, samples).</summary>
     private static void AssertFiredWithin400Ms(Result run, int onset)
     {
