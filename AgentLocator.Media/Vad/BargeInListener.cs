@@ -261,7 +261,7 @@ public sealed class BargeInListener
     /// voice for the echo's.
     /// </summary>
     private bool EchoFittedPlainlyOnReverberantLine =>
-        Echo.Reverberant && Echo.LastFrameCancelled && !Echo.LastFrameSpectral && !Echo.LastFrameAdaptive && Echo.EchoDbfs >= FirstSoundMinDbfs
+        Echo.Reverberant && EchoTakenOutByWaveform && Echo.EchoDbfs >= FirstSoundMinDbfs
         && Echo.ResidualDbfs <= Echo.EchoDbfs - ReverberantLinePlainLeftDb;
 
     /// <summary>
@@ -279,7 +279,10 @@ public sealed class BargeInListener
         EchoIsPlainNow || (EchoTakenOutPlainly && Echo.InboundDbfs <= EchoReturnBound.QuietBelowDbfs(noiseFloorDbfs));
 
     /// <summary>Whether the last frame's echo was taken out by a plain copy of the bot's audio: a locked path or a fit, not the adaptive filter nor the spectral model.</summary>
-    private bool EchoTakenOutPlainly => Echo.LastFrameCancelled && !Echo.LastFrameSpectral && !Echo.LastFrameAdaptive && !Echo.Reverberant;
+    private bool EchoTakenOutPlainly => EchoTakenOutByWaveform && !Echo.Reverberant;
+
+    /// <summary>Whether the last frame's echo was taken out by a locked path or a fit (a waveform), not the adaptive filter nor the spectral model.</summary>
+    private bool EchoTakenOutByWaveform => Echo.LastFrameCancelled && !Echo.LastFrameSpectral && !Echo.LastFrameAdaptive;
 
     /// <summary>Arms barge-in for a new playback.</summary>
     public void Reset()
