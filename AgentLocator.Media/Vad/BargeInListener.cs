@@ -251,7 +251,10 @@ public sealed class BargeInListener
     }
 
     /// <summary>Whether the last frame's echo was taken out as a plain copy of the bot's audio (<see cref="PlainEchoLeftDb"/>).</summary>
-    private bool EchoIsPlainNow => EchoTakenOutPlainly && Echo.EchoDbfs >= FirstSoundMinDbfs && Echo.ResidualDbfs <= Echo.EchoDbfs - PlainEchoLeftDb;
+    private bool EchoIsPlainNow => EchoTakenOutPlainly && EchoLeftUnder(PlainEchoLeftDb);
+
+    /// <summary>Whether the last frame had an echo of a sound's level and the canceller left at least <paramref name="db"/> under it.</summary>
+    private bool EchoLeftUnder(double db) => Echo.EchoDbfs >= FirstSoundMinDbfs && Echo.ResidualDbfs <= Echo.EchoDbfs - db;
 
     /// <summary>
     /// Whether a waveform fit (not a locked path: the line is <see cref="EchoCanceller.Reverberant"/>, none locks there) took the last
@@ -260,9 +263,7 @@ public sealed class BargeInListener
     /// (<see cref="EchoCanceller.Reverberant"/>), also when a caller began right after the echo's onset and the model's gains took their
     /// voice for the echo's.
     /// </summary>
-    private bool EchoFittedPlainlyOnReverberantLine =>
-        Echo.Reverberant && EchoTakenOutByWaveform && Echo.EchoDbfs >= FirstSoundMinDbfs
-        && Echo.ResidualDbfs <= Echo.EchoDbfs - ReverberantLinePlainLeftDb;
+    private bool EchoFittedPlainlyOnReverberantLine => Echo.Reverberant && EchoTakenOutByWaveform && EchoLeftUnder(ReverberantLinePlainLeftDb);
 
     /// <summary>
     /// What a waveform fit must leave under the echo it predicted on a line taken for reverberant for the echo to be a plain copy (24 dB: a
