@@ -337,17 +337,46 @@ public sealed class BargeInDetector
     /// <summary>With the echo cancelled, the voice needed now: less once the speech detector confirms the caller.</summary>
     private TimeSpan MinDurationNow => Confirmed && _options.ConfirmedMinDuration < _options.MinDuration ? _options.ConfirmedMinDuration : _options.MinDuration;
 
+    /// <summary>
+    /// Forgets the run's frames that began before <paramref name="from"/> (the echo held them, not taken out), keeping those since, judged
+    /// as they were; the run's confirmation by speech and its counts of frames over the echo are earned again from here. Not a new playback.
+    /// </summary>
+    public void ForgetBefore(TimeSpan from)
+    {
+        var kept = 0;
+        var voiced = false;
+        while (kept < _historyCount)
+        {
+            var frame = _history[(_historyAt - 1 - kept + HistoryFrames) % HistoryFrames];
+            if (frame.Start < from)
+            {
+                break;
+            }
+
+            voiced |= frame.Voiced;
+            kept++;
+        }
+
+        StartRunOver(kept, voiced);
+    }
+
     /// <summary>Arms the detector for a new playback (keeps the playback level).</summary>
     public void Reset()
     {
-        _inCandidate = false;
+        StartRunOver(0, inCandidate: false);
+        _callerFrom = null;
+    }
+
+    /// <summary>Keeps the newest <paramref name="keptFrames"/> frames of the run and nothing it earned: it is judged from them as it comes.</summary>
+    private void StartRunOver(int keptFrames, bool inCandidate)
+    {
+        _historyCount = keptFrames;
+        _inCandidate = inCandidate;
         _confirmedInRun = false;
         RunFramesOverEcho = 0;
         RunFramesOverPlainEcho = 0;
         _fired = false;
         _rejudged = false;
-        _historyCount = 0;
-        _callerFrom = null;
     }
 
     private TimeSpan FrameDuration(int samples) => TimeSpan.FromTicks(samples * TimeSpan.TicksPerSecond / _options.SampleRate);

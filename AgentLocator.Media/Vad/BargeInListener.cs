@@ -8,7 +8,8 @@ namespace AgentLocator.Media;
 /// the previous frame confirms a caller, who then interrupts after a shorter run (<see cref="BargeInOptions.ConfirmedMinDuration"/>).
 /// A barge-in is checked before it is reported: when the last 400 ms of inbound audio turn out to be the bot's echo,
 /// not taken out, after all (a path the canceller had not locked onto yet, or one that moved, or a reverberant echo its
-/// spectral model explains), the canceller locks onto it (or the model takes its fit) and the detector starts over.
+/// spectral model explains), the canceller locks onto it (or the model takes its fit) and the detector starts over (from where fits at
+/// the echo's new delay took it out, on a line whose plain path is locked: <see cref="EchoCanceller.EchoTakenOutSamples"/>).
 /// A reply's first sound after a quiet line is judged on its own (<see cref="EchoReturnBound"/>): if it were the echo, the echo's
 /// delay would be one the quiet has not ruled out, and its waveform would match the bot's audio there; when it matches at no such
 /// delay (<see cref="FirstSoundCallerCorrelation"/>) and the speech detector hears speech in it, a caller began it before the echo
@@ -215,7 +216,15 @@ public sealed class BargeInListener
             if (!Detector.CallerSpokeFirst && Detector.RunFramesOverEcho < CallerOverEchoFrames && Echo.ExplainsRecentAudioAsEcho())
             {
                 EchoRejections++;
-                Detector.Reset(); // the bot's own echo: the canceller has its path now
+                if (Echo.EchoTakenOutSamples is { } takenOut)
+                {
+                    // The echo was counted until fits at its new delay took it out; what was heard since is judged again as it was.
+                    Detector.ForgetBefore(timestamp + frameDuration - TimeSpan.FromTicks(takenOut * TimeSpan.TicksPerSecond / Detector.Options.SampleRate));
+                }
+                else
+                {
+                    Detector.Reset(); // the bot's own echo: the canceller has its path now
+                }
             }
             else
             {

@@ -150,6 +150,14 @@ public sealed class EchoCanceller
     private long _movedAt;
     private int _moved;
 
+    /// <summary>
+    /// After <see cref="ExplainsRecentAudioAsEcho"/> found the window to be the echo at a delay the frames were not cancelled at from the
+    /// window's start, on a line whose plain path is locked: how many samples back fits at that delay, found later in the window (the echo's
+    /// path moved: a new reply's echo came back at a new delay, out of the locked filter's reach), took it out of every frame since. Those
+    /// frames were judged with the echo taken out; the ones before held it. Null otherwise.
+    /// </summary>
+    public int? EchoTakenOutSamples { get; private set; }
+
     /// <summary>Whether an echo path is locked (its delay agreed by independent estimates and the filter running).</summary>
     public bool IsLocked { get; private set; }
 
@@ -465,10 +473,18 @@ public sealed class EchoCanceller
         var since = _samples - window;
         var whole = Search(window, 0);
         var coarse = _coarseDelays;
+        EchoTakenOutSamples = null;
         Consider(whole, _samples);
         if (whole.Correlation >= LockCorrelation)
         {
-            return !(cancelled && CancelledAt(whole.Delay, since)) && EchoHeardAsCaller();
+            if (cancelled && CancelledAt(whole.Delay, since))
+            {
+                return false;
+            }
+
+            // On a line whose plain path is locked, fits at that delay found later in the window took the echo out of the frames since.
+            EchoTakenOutSamples = cancelled && IsLocked && !Reverberant ? FittedFor(whole.Delay) : null;
+            return EchoHeardAsCaller();
         }
 
         var half = window / 2 / Block * Block;
@@ -730,6 +746,24 @@ public sealed class EchoCanceller
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// How many samples back fits at <paramref name="delay"/> (a plausible delay found within the window, not at its start) have been
+    /// taking the echo out of every frame; null when none has.
+    /// </summary>
+    private int? FittedFor(int delay)
+    {
+        int? longest = null;
+        for (var i = 0; i < _candidateCount; i++)
+        {
+            if (Math.Abs(delay - _candidates[i].Delay) <= FitSpread && _candidates[i].Since < _samples)
+            {
+                longest = Math.Max(longest ?? 0, (int)(_samples - _candidates[i].Since));
+            }
+        }
+
+        return longest;
     }
 
     /// <summary>The echo passed for a caller: cancelling leaves more of it than the tracked leftover says.</summary>

@@ -353,6 +353,26 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         AssertFiredWithin400Ms(run, onset: 11096);
     }
 
+    [Fact]
+    public void ACallerOverALaterRepliesEchoThatCameBackAtANewDelayKeepsTheirVoiceHeardSinceThatDelayWasTakenOut()
+    {
+        // barge-in-eval direct seed 6, 320 ms, a later reply, utterance 16 (8.36 s: the call's start to 600 ms into the caller's
+        // voice). The first reply locked the plain echo's path at 2600 samples; the later reply's came back at 2689 (Twilio's jitter),
+        // out of the locked filter's reach, so its first 120 ms went uncancelled (a frame of it over the level rule's bar) until a
+        // search found 2689 and the fits there took it out, 23-37 dB. The caller, 20 dB under the echo, began 190 ms into it: Silero
+        // heard them over the fits, and 120 ms of their voice with that echo frame 60 ms before made a run. The echo check's window
+        // (400 ms, from 310 ms before their voice) matched the bot's audio at 2689 (0.996), fitted only from 60 % of the window on:
+        // the echo, rightly (the run counted its frame). But the run was forgotten whole, the caller's 120 ms over the fits with it, and
+        // they interrupted only at their next syllable, 409 ms after their voice. Only the frames before the fits at 2689 are forgotten
+        // now: their voice since is judged again as it was, and they interrupt 229 ms after it. Not a first sound: judged over the echo.
+        using var speech = silero.Factory.Create(TimeSpan.FromMilliseconds(550));
+        var run = Replay("eval_line_locked_path_moved", replyStarts: [8000, 57760], marksBackAt: 48320, speech);
+
+        Assert.True(run.Listener.Echo.IsLocked && !run.Listener.Echo.Reverberant, "the line's plain path was not locked");
+        Assert.Equal(1, run.Listener.EchoRejections);
+        AssertFiredWithin400Ms(run, onset: 62005);
+    }
+
     /// <summary>The replayed line's only barge-in came within 400 ms of the caller's voice (<paramref name="onset"/>, samples).</summary>
     private static void AssertFiredWithin400Ms(Result run, int onset)
     {
