@@ -117,7 +117,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
         var random = new Random(seed);
         var traceLate = options.Get("trace-late", "false") == "true";
-        // --trace-false: each false barge-in on pure echo, its reply and the second before it, frame by frame (also with --trace-late).
+        // --trace-false: each false barge-in on pure echo (long calls and first replies), its reply and the second before it, frame by frame (also with --trace-late).
         var traceFalse = traceLate || options.Get("trace-false", "false") == "true";
         // --latency-only: the callers alone (the echo-only runs are drawn as always, so the callers' draws stay the same, but not run).
         var latencyOnly = options.Get("latency-only", "false") == "true";
@@ -179,6 +179,7 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         Console.WriteLine("|---:|---:|---:|---:|");
         var firstRandom = new Random(seed + 1000); // apart from the trials' draws, so adding this measurement left them as they were
         long firstFalse = 0;
+        var firstTraces = new List<string>();
         var firstSpeech = TimeSpan.Zero;
         var firstSounds = new List<double>();
         var echoTakenForCallers = 0;
@@ -188,7 +189,18 @@ public sealed class BargeInEvalBenchmark : IBenchmark
             for (var call = 0; call < firstCalls; call++)
             {
                 var audio = Concat(Enumerable.Range(0, firstRandom.Next(1, 4)).Select(_ => bot[firstRandom.Next(bot.Count)]).ToList(), SampleRate * 3 / 10);
-                var result = line.Run([new Reply(leadIn, audio, delay * SampleRate / 1000 + firstRandom.Next(line.JitterSamples + 1))], caller: null, callerAt: 0, detectors.Factory, stopAtFirstBargeIn: false);
+                var reply = new Reply(leadIn, audio, delay * SampleRate / 1000 + firstRandom.Next(line.JitterSamples + 1));
+                var firstTrace = traceFalse ? new List<TraceFrame>() : null;
+                var result = line.Run([reply], caller: null, callerAt: 0, detectors.Factory, stopAtFirstBargeIn: false, firstTrace);
+                foreach (var fired in firstTrace is null ? [] : result.BargeIns)
+                {
+                    firstTraces.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"{delay} ms, call {call + 1}: {(fired - reply.StartAt) * 1000 / SampleRate} ms into its first reply ({audio.Length * 1000 / SampleRate} ms, echo {reply.EchoOffset} samples late), the first sound {FirstSound(result)}:"));
+                    firstTraces.Add("```");
+                    firstTraces.AddRange(firstTrace!.Where(x => x.At >= fired - 50 * Frame && x.At < fired).Select(x => x.Describe(fired)));
+                    firstTraces.Add("```");
+                }
+
                 count += result.BargeIns.Count;
                 speech += audio.Length;
                 echoTakenForCallers += result.CallersFirst;
@@ -208,6 +220,13 @@ public sealed class BargeInEvalBenchmark : IBenchmark
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"first replies: {firstFalse} false barge-ins in {firstSpeech.TotalMinutes:F1} min of first-reply speech = {firstRate:F2} per 10 min (target ≤ 1)"));
+        if (firstTraces.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("The second before each false barge-in on a first reply (ms before it fired):");
+            firstTraces.ForEach(Console.WriteLine);
+        }
+
         firstSounds.Sort();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"the echo as a reply's first sound: {firstSounds.Count} judged, correlation with the bot's audio min {(firstSounds.Count > 0 ? firstSounds[0] : double.NaN):F2}, 1st percentile {Percentile(firstSounds, 1):F2} (a caller's below {BargeInListener.FirstSoundCallerCorrelation:F2}); taken for a caller {echoTakenForCallers}"));
