@@ -71,7 +71,11 @@ public sealed class SpectralEchoModel
     /// least this many band-frames (among the frames counted for <see cref="DoubleTalkFrames"/>, bands with at least the frame's mean band
     /// power) more than <see cref="DoubleTalkBandMargin"/> over the echo the fit predicts there is not the echo alone. (In barge-in-eval's
     /// room runs, seeds 1 and 2, the 1,500 checks the fit explained of the echo alone left at most 2 such band-frames, 1,418 of them none;
-    /// of the 185 it explained with a caller's voice in the window, 34 left 3 or more.)
+    /// of the 185 it explained with a caller's voice in the window, 34 left 3 or more.) At the delay in use, adopted before the window began,
+    /// a band-frame must also stand that far over the echo the tracked gains predict there: a window a third of which is a pause between
+    /// the bot's sentences fits each band's gains on the next sentence's first frames, and where one comes out 0 (the reverberation, or the
+    /// direct echo) the echo alone stood 14-24 dB over the fit in 3 band-frames (barge-in-eval --lead-in 0 room seed 1, two first replies),
+    /// 1-4 dB over the tracked gains' echo.
     /// </summary>
     public const int DoubleTalkBands = 3;
 
@@ -156,6 +160,9 @@ public sealed class SpectralEchoModel
     /// delay (on a line without echo, a fit 100 ms into the call explained its noise with the bot's first frames).
     /// </summary>
     private const int MinCallFrames = 20;
+
+    /// <summary>The frame count when the delay in use and its gains were last adopted (a window's fit; learned since on the frames they explained).</summary>
+    private long _adoptedAt = long.MinValue / 2;
 
     /// <summary>The delay the model predicts at, in samples (null until one is adopted).</summary>
     public int? DelaySamples { get; private set; }
@@ -309,7 +316,7 @@ public sealed class SpectralEchoModel
     {
         frames = Math.Clamp(frames, 4, FitFrames);
         LastHeldOutExcessDb = null;
-        var share = Fit(delay, frames, _fitDirect, _fitTailGain, _fitSums);
+        var share = Fit(delay, frames, _fitDirect, _fitTailGain, _fitSums, bandsOverTracked: delay == DelaySamples && _frames - _adoptedAt >= frames);
         LastFitShare = share;
         if (share > maxShare || LastUnexplainedFrames >= DoubleTalkFrames || LastUnexplainedBands >= DoubleTalkBands)
         {
@@ -434,6 +441,7 @@ public sealed class SpectralEchoModel
         _fitTailGain.CopyTo(_tailGain, 0);
         _fitSums.CopyTo(_sums, 0); // the tracked fit starts from the window's
         DelaySamples = delay;
+        _adoptedAt = _frames;
         Adoptions++;
 
 
@@ -472,7 +480,7 @@ public sealed class SpectralEchoModel
     /// Fits the gains at <paramref name="delay"/> over the last <paramref name="frames"/> frames (into the given spans) and
     /// returns the share of the inbound power they leave unexplained (1 when the bot was silent at that delay).
     /// </summary>
-    private float Fit(int delay, int frames, Span<float> direct, Span<float> tailGain, Span<double> sums)
+    private float Fit(int delay, int frames, Span<float> direct, Span<float> tailGain, Span<double> sums, bool bandsOverTracked = false)
     {
         if (delay < 0 || delay > EchoCanceller.MaxDelay || _frames - FitFrames < MinCallFrames)
         {
@@ -497,7 +505,7 @@ public sealed class SpectralEchoModel
 
         LastUnexplainedFrames = 0;
         LastUnexplainedBands = 0;
-        return echoSeen ? Share(frames, direct, tailGain) : 1;
+        return echoSeen ? Share(frames, direct, tailGain, bandsOverTracked) : 1;
     }
 
     /// <summary>
@@ -548,7 +556,7 @@ public sealed class SpectralEchoModel
     /// The share of the last <paramref name="frames"/> frames' power that the gains leave unexplained (the window as the last fit
     /// aligned it); counts the frames it leaves mostly unexplained (<see cref="LastUnexplainedFrames"/>).
     /// </summary>
-    private float Share(int frames, ReadOnlySpan<float> direct, ReadOnlySpan<float> tailGain)
+    private float Share(int frames, ReadOnlySpan<float> direct, ReadOnlySpan<float> tailGain, bool bandsOverTracked = false)
     {
         var first = _frames - frames;
         double total = 0, unexplained = 0;
@@ -572,7 +580,8 @@ public sealed class SpectralEchoModel
             for (var b = 0; b < Bands; b++)
             {
                 var echo = direct[b] * _fitAligned[i + b] + tailGain[b] * _fitTail[i + b];
-                bandsOver += y[b] >= frameY / Bands && y[b] > DoubleTalkBandMargin * echo ? 1 : 0;
+                var tracked = bandsOverTracked ? _direct[b] * _fitAligned[i + b] + _tailGain[b] * _fitTail[i + b] : 0;
+                bandsOver += y[b] >= frameY / Bands && y[b] > DoubleTalkBandMargin * Math.Max(echo, tracked) ? 1 : 0;
             }
 
             frameBandsOver[(int)(f - first)] = bandsOver;
