@@ -245,6 +245,49 @@ public class BargeInDetectorTests
         Assert.Equal(TimeSpan.FromMilliseconds(1300), FiredOverAProvisionalFilter(overFirst40Ms: false));
     }
 
+    /// <summary>
+    /// A sound of <paramref name="voiceMs"/> over a plain echo (louder than the echo a locked path predicted in it), the speech detector
+    /// hearing 80 ms from its start, then a stop of <paramref name="stopMs"/> whose frames the path took the echo out of leaving nothing
+    /// (<paramref name="stopHeldTheEchoAlone"/>; otherwise the line's quiet, the path's verdict unknown), then <paramref name="nextWordMs"/>
+    /// of voice. Returns the end of the frame that fired.
+    /// </summary>
+    private static TimeSpan? FiredOverAPlainEchoWithAStop(int voiceMs, int stopMs, int nextWordMs, bool stopHeldTheEchoAlone)
+    {
+        var residual = Signals.Concat(Signals.Silence(1000), Signals.Tone(220, -26, voiceMs), Signals.Silence(stopMs), Signals.Tone(220, -26, nextWordMs),
+            Signals.Silence(400));
+        var bot = Signals.Tone(400, -12, residual.Length / 8);
+        var detector = new BargeInDetector();
+        for (var offset = 0; offset + 160 <= residual.Length; offset += 160)
+        {
+            var at = TimeSpan.FromMilliseconds(offset / 8);
+            var ms = offset / 8;
+            var inStop = ms >= 1000 + voiceMs && ms < 1000 + voiceMs + stopMs;
+            detector.ObservePlayback(bot.AsSpan(offset, 160));
+            detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20), echoOnly: stopHeldTheEchoAlone && inStop,
+                overPlainEcho: ms >= 1000 && ms < 1000 + voiceMs);
+            var speechHeard = offset >= 160 && (ms - 20) is >= 1000 and < 1080; // heard up to the previous frame
+            if (detector.Process(residual.AsSpan(offset, 160), at, out _, noiseFloorDbfs: -60, speechHeard))
+            {
+                return at + TimeSpan.FromMilliseconds(20);
+            }
+        }
+
+        return null;
+    }
+
+    [Fact]
+    public void ACallersStopThatHeldThePlainEchoAloneCompletesTheirConfirmedRunWithTheVoiceHeardSoFar()
+    {
+        // 160 ms of confirmed voice and 40 ms of the stop make the confirmed run's 200 ms, 80 % voiced: it fires in the stop (1200), not at
+        // the next word (1380). A stop of the line's quiet the path did not vouch for is judged as before: at the next word's frames.
+        Assert.Equal(TimeSpan.FromMilliseconds(1200), FiredOverAPlainEchoWithAStop(160, 200, 600, stopHeldTheEchoAlone: true));
+        Assert.True(FiredOverAPlainEchoWithAStop(160, 200, 600, stopHeldTheEchoAlone: false) > TimeSpan.FromMilliseconds(1360));
+
+        // 40 ms over the echo's prediction (a later reply's echo back sooner than the locked path: barge-in-eval direct seed 5, 320 ms),
+        // then the echo alone taken out: the stop counts against the share when the run is judged in it, and 40 of 200 ms is not enough.
+        Assert.Null(FiredOverAPlainEchoWithAStop(40, 300, 0, stopHeldTheEchoAlone: true));
+    }
+
     [Fact]
     public void ACallerConfirmedInARunThatEndedDoesNotShortenTheNext()
     {
