@@ -354,6 +354,24 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
     }
 
     [Fact]
+    public void ACallerWhoBeginsWithThePlainEchoSpokeFirstOnceAStretchOfTheEchoShowsItsDelay()
+    {
+        // barge-in-eval direct seed 3, 450 ms, a first reply, utterance 12, 473 ms into it, replayed as the line carried it (from the call's
+        // start to main's barge-in, 406 ms after the caller's voice). The caller began 10 ms before the plain echo (3869 samples late), at
+        // its level: their first 100 ms matched the bot's audio at 0.30 at best (as a room's echo might), so the listener waited for the
+        // echo to show itself a plain copy. The delay search, over 800 ms whose envelope the caller's onset led, peaked at 2900 and 3290
+        // samples; nothing took the echo out, and the level rule judged the caller. 40 ms where the echo stood over their voice (170-210 ms
+        // in) matched the bot's audio at 0.95 at 3869: fitted there, the echo came out 12 dB, a plain copy, and the caller spoke first.
+        using var speech = silero.Factory.Create(TimeSpan.FromMilliseconds(550));
+        var run = Replay("eval_line_caller_leads_delay_search", replyStarts: [8000], marksBackAt: 8000, speech);
+
+        Assert.InRange(run.Listener.FirstSoundCorrelation, BargeInListener.FirstSoundCallerCorrelation, BargeInListener.PlainEchoFirstSoundCorrelation);
+        AssertFiredWithin400Ms(run, onset: 11790);
+        Assert.Equal(1, run.Listener.CallersFirst);
+        Assert.Contains(run.Listener.Echo.PlausibleDelays, delay => Math.Abs(delay - 3869) <= 2);
+    }
+
+    [Fact]
     public void ACallersStopUnderAPlainEchoCompletesTheirRunWithoutWaitingForTheirNextSyllable()
     {
         // barge-in-eval direct seed 4, 450 ms, a first reply, utterance 5, 451 ms into it, replayed as the line carried it (from the call's
