@@ -166,7 +166,15 @@ public class BargeInDetectorTests
     /// As <see cref="RunCancelled"/>, with the speech detector hearing speech in the frames <paramref name="speech"/> says (by start, ms);
     /// <paramref name="subtracted"/>: whether the echo was taken out of the waveform (false: the spectral model judged the frames).
     /// </summary>
-    private static TimeSpan? FiredAtOverCancelledEcho(byte[] residual, Func<int, bool> speech, bool subtracted = true)
+    private static TimeSpan? FiredAtOverCancelledEcho(byte[] residual, Func<int, bool> speech, bool subtracted = true) =>
+        FiredOverEcho(residual, (detector, _) => detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20), subtracted: subtracted), speech);
+
+    /// <summary>
+    /// <paramref name="residual"/> (what the canceller left) frame by frame while a −12 dBFS bot tone plays, the echo cancelled in each frame
+    /// as <paramref name="observeEcho"/> tells the detector (given the frame's start, ms), and the speech detector hearing speech in the
+    /// frames <paramref name="speech"/> says (by start, ms). Returns the end of the frame that fired.
+    /// </summary>
+    private static TimeSpan? FiredOverEcho(byte[] residual, Action<BargeInDetector, int> observeEcho, Func<int, bool> speech)
     {
         var bot = Signals.Tone(400, -12, residual.Length / 8);
         var detector = new BargeInDetector();
@@ -174,7 +182,7 @@ public class BargeInDetectorTests
         {
             var at = TimeSpan.FromMilliseconds(offset / 8);
             detector.ObservePlayback(bot.AsSpan(offset, 160));
-            detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20), subtracted: subtracted);
+            observeEcho(detector, offset / 8);
             var speechHeard = offset >= 160 && speech(offset / 8 - 20); // heard up to the previous frame
             if (detector.Process(residual.AsSpan(offset, 160), at, out _, noiseFloorDbfs: -60, speechHeard))
             {
@@ -216,23 +224,8 @@ public class BargeInDetectorTests
     private static TimeSpan? FiredOverAProvisionalFilter(bool overFirst40Ms)
     {
         var residual = Signals.Concat(Signals.Silence(1000), Signals.Tone(220, -26, 100), Signals.Silence(120), Signals.Tone(220, -26, 600));
-        var bot = Signals.Tone(400, -12, residual.Length / 8);
-        var detector = new BargeInDetector();
-        for (var offset = 0; offset + 160 <= residual.Length; offset += 160)
-        {
-            var at = TimeSpan.FromMilliseconds(offset / 8);
-            var ms = offset / 8;
-            detector.ObservePlayback(bot.AsSpan(offset, 160));
-            detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20), subtracted: false,
-                overPrediction: overFirst40Ms && ms is >= 1000 and < 1040, provisional: true);
-            var speechHeard = offset >= 160 && (ms - 20) is >= 1040 and < 1100; // heard up to the previous frame
-            if (detector.Process(residual.AsSpan(offset, 160), at, out _, noiseFloorDbfs: -60, speechHeard))
-            {
-                return at + TimeSpan.FromMilliseconds(20);
-            }
-        }
-
-        return null;
+        return FiredOverEcho(residual, (detector, ms) => detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20), subtracted: false,
+            overPrediction: overFirst40Ms && ms is >= 1000 and < 1040, provisional: true), ms => ms is >= 1040 and < 1100);
     }
 
     [Fact]
@@ -255,24 +248,9 @@ public class BargeInDetectorTests
     {
         var residual = Signals.Concat(Signals.Silence(1000), Signals.Tone(220, -26, voiceMs), Signals.Silence(stopMs), Signals.Tone(220, -26, nextWordMs),
             Signals.Silence(400));
-        var bot = Signals.Tone(400, -12, residual.Length / 8);
-        var detector = new BargeInDetector();
-        for (var offset = 0; offset + 160 <= residual.Length; offset += 160)
-        {
-            var at = TimeSpan.FromMilliseconds(offset / 8);
-            var ms = offset / 8;
-            var inStop = ms >= 1000 + voiceMs && ms < 1000 + voiceMs + stopMs;
-            detector.ObservePlayback(bot.AsSpan(offset, 160));
-            detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20), echoOnly: stopHeldTheEchoAlone && inStop,
-                overPlainEcho: ms >= 1000 && ms < 1000 + voiceMs);
-            var speechHeard = offset >= 160 && (ms - 20) is >= 1000 and < 1080; // heard up to the previous frame
-            if (detector.Process(residual.AsSpan(offset, 160), at, out _, noiseFloorDbfs: -60, speechHeard))
-            {
-                return at + TimeSpan.FromMilliseconds(20);
-            }
-        }
-
-        return null;
+        return FiredOverEcho(residual, (detector, ms) => detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20),
+            echoOnly: stopHeldTheEchoAlone && ms >= 1000 + voiceMs && ms < 1000 + voiceMs + stopMs, overPlainEcho: ms >= 1000 && ms < 1000 + voiceMs),
+            ms => ms is >= 1000 and < 1080);
     }
 
     [Fact]
