@@ -82,7 +82,8 @@ public sealed class BargeInDetector
     /// is a caller's stop ("mezeg": a soft "me-z", then 140 ms of nothing; or the line's quiet where such a path says no echo is due: the
     /// stop fell in a pause of the bot's), and once the run has had a voiced frame louder than the echo such
     /// a path predicted in it (<paramref name="overPlainEcho"/>; <see cref="RunFramesOverPlainEcho"/>), it does not count against the run's
-    /// voiced share (<see cref="BargeInOptions.MinVoicedShare"/>): the run's duration still counts it, and its gaps still end the run.
+    /// voiced share (<see cref="BargeInOptions.MinVoicedShare"/>): the run's duration still counts it, and its gaps still end the run; the
+    /// run is judged on it as on a voiced frame (the caller need not speak again for their run to be long enough).
     /// </summary>
     public void ObserveEcho(bool cancelled, double predictedEchoDbfs, TimeSpan frameDuration, double leftoverDb = EchoCanceller.AssumedLeftoverDb,
         bool subtracted = true, bool overPrediction = false, bool provisional = false, bool spectral = false, bool echoOnly = false, bool overPlainEcho = false)
@@ -253,7 +254,14 @@ public sealed class BargeInDetector
                 RunFramesOverPlainEcho = 0;
                 _callerFrom = null; // the caller who spoke first stopped: what follows is judged as before
             }
-            else if (_rejudged && EnoughVoice(timestamp + frameDuration, out onset))
+            // A frame that held the echo alone, in a run whose voice stood over a plain echo, is the caller's stop: the run, whose duration
+            // counts it, is judged on it as on a voiced frame, not only at the caller's next syllable (barge-in-eval direct seed 4, 450 ms:
+            // 160 ms of confirmed voice, then 60 ms of the echo alone taken out 35 dB; judged at the next syllable 409 ms after the voice),
+            // its stops counted against its voiced share: the voice heard so far must be enough by itself. (Left out of the share, 40 ms
+            // of a later reply's echo that came back sooner than the locked path, over its prediction, and 160 ms of it taken out made a
+            // run: barge-in-eval direct seed 5, 320 ms, fired by the echo.)
+            else if ((_rejudged || (_echoOnly && RunFramesOverPlainEcho > 0))
+                && EnoughVoice(timestamp + frameDuration, out onset, stopsCount: !_rejudged))
             {
                 _rejudged = false;
                 _fired = true;
@@ -270,12 +278,13 @@ public sealed class BargeInDetector
     /// frame over gaps no longer than the gap tolerance, some voiced frame starts a run long enough
     /// (<see cref="BargeInOptions.MinDuration"/>, or less once confirmed) and voiced enough (<see cref="BargeInOptions.MinVoicedShare"/>);
     /// over the echo's level rule, one with <see cref="BargeInOptions.MinDuration"/> of voiced frames. In a run whose voice stood over a
-    /// plain echo (<see cref="RunFramesOverPlainEcho"/>), the frames that held only the echo, taken out, are left out of the share.
+    /// plain echo (<see cref="RunFramesOverPlainEcho"/>), the frames that held only the echo, taken out, are left out of the share, unless
+    /// <paramref name="stopsCount"/> (the run judged in such a stop: the voice heard so far must be enough by itself).
     /// Every start is tried,
     /// so what came before the caller began (the echo's last frames before the canceller took it out) does not dilute them.
     /// <paramref name="onset"/>: where the run starts.
     /// </summary>
-    private bool EnoughVoice(TimeSpan end, out TimeSpan onset)
+    private bool EnoughVoice(TimeSpan end, out TimeSpan onset, bool stopsCount = false)
     {
         var minDuration = _echoCancelled ? MinDurationNow : _options.MinDuration;
         var asCancelled = JudgedAsCancelled;
@@ -300,7 +309,7 @@ public sealed class BargeInDetector
                 gap = TimeSpan.Zero;
                 var kept = end - start;
                 // Over the echo's level rule only voiced frames count: the echo itself passes it now and then.
-                var counted = RunFramesOverPlainEcho > 0 ? kept - echoOnly : kept;
+                var counted = RunFramesOverPlainEcho > 0 && !stopsCount ? kept - echoOnly : kept;
                 if (asCancelled ? kept >= minDuration && voiced >= share * counted : voiced >= minDuration)
                 {
                     onset = start;

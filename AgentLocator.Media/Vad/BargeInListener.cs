@@ -84,6 +84,16 @@ public sealed class BargeInListener
     /// </summary>
     private TimeSpan? _firstSoundUnlikePlainEcho;
 
+    /// <summary>The least delay the echo of the reply's first sound could have (samples; <see cref="EchoReturnBound.Delay"/>).</summary>
+    private int _firstSoundMinDelay;
+
+    /// <summary>
+    /// Samples matched against the bot's audio, each frame while a first sound waits for the echo to show itself plain or not, for the plain
+    /// echo's delay (<see cref="EchoCanceller.FindPlainEchoDelay"/>; 40 ms: a stretch where the echo stands over a caller's voice at its
+    /// level, as between their syllables; a caller alone matches some delay at 0.3-0.5 by chance, a plain echo alone 0.95-1 at its own).
+    /// </summary>
+    public const int PlainEchoWindow = 2 * EchoCanceller.FrameSamples;
+
     /// <summary>Whether the speech detector has heard speech since the reply's first sound began.</summary>
     private bool _speechSinceFirstSound;
 
@@ -177,6 +187,14 @@ public sealed class BargeInListener
             JudgeFirstSound(timestamp - frameDuration * (FirstSoundFrames - 1));
         }
 
+        // While a first sound a room's echo might have made waits for the echo to show which it is, a stretch where the echo stands over
+        // the caller's voice shows the plain echo's delay that the delay search, led by the caller's onset, has not found: fits take the
+        // echo out at it from the next frame on, and show it plain (or not).
+        if (_firstSoundUnlikePlainEcho is not null && !Detector.CallerSpokeFirst && inbound.Length == EchoCanceller.FrameSamples)
+        {
+            Echo.FindPlainEchoDelay(PlainEchoWindow, _firstSoundMinDelay, FirstSoundMinDbfs, LoudestEchoDb);
+        }
+
         // A first sound that is not the echo is taken for a caller once the speech detector hears speech in it (it lags the onset), also
         // when the echo has come back meanwhile and the canceller takes it out: a caller whose soft first syllable the speech detector
         // hears only once the echo joins it is still the one who began the sound (the match, not the frame, told them apart).
@@ -246,6 +264,7 @@ public sealed class BargeInListener
     private void JudgeFirstSound(TimeSpan onset)
     {
         var minDelay = (int)(FirstSound.Delay.Ticks * Detector.Options.SampleRate / TimeSpan.TicksPerSecond);
+        _firstSoundMinDelay = minDelay;
         FirstSoundCorrelation = Echo.BestCorrelation(FirstSoundFrames * EchoCanceller.FrameSamples, minDelay, FirstSoundMinDbfs, LoudestEchoDb);
         var callerBelow = Echo.IsLocked && !Echo.Reverberant ? PlainEchoFirstSoundCorrelation : FirstSoundCallerCorrelation;
         _firstSoundNotEcho = FirstSoundCorrelation < callerBelow ? onset : null;

@@ -166,7 +166,15 @@ public class BargeInDetectorTests
     /// As <see cref="RunCancelled"/>, with the speech detector hearing speech in the frames <paramref name="speech"/> says (by start, ms);
     /// <paramref name="subtracted"/>: whether the echo was taken out of the waveform (false: the spectral model judged the frames).
     /// </summary>
-    private static TimeSpan? FiredAtOverCancelledEcho(byte[] residual, Func<int, bool> speech, bool subtracted = true)
+    private static TimeSpan? FiredAtOverCancelledEcho(byte[] residual, Func<int, bool> speech, bool subtracted = true) =>
+        FiredOverEcho(residual, (detector, _) => detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20), subtracted: subtracted), speech);
+
+    /// <summary>
+    /// <paramref name="residual"/> (what the canceller left) frame by frame while a −12 dBFS bot tone plays, the echo cancelled in each frame
+    /// as <paramref name="observeEcho"/> tells the detector (given the frame's start, ms), and the speech detector hearing speech in the
+    /// frames <paramref name="speech"/> says (by start, ms). Returns the end of the frame that fired.
+    /// </summary>
+    private static TimeSpan? FiredOverEcho(byte[] residual, Action<BargeInDetector, int> observeEcho, Func<int, bool> speech)
     {
         var bot = Signals.Tone(400, -12, residual.Length / 8);
         var detector = new BargeInDetector();
@@ -174,7 +182,7 @@ public class BargeInDetectorTests
         {
             var at = TimeSpan.FromMilliseconds(offset / 8);
             detector.ObservePlayback(bot.AsSpan(offset, 160));
-            detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20), subtracted: subtracted);
+            observeEcho(detector, offset / 8);
             var speechHeard = offset >= 160 && speech(offset / 8 - 20); // heard up to the previous frame
             if (detector.Process(residual.AsSpan(offset, 160), at, out _, noiseFloorDbfs: -60, speechHeard))
             {
@@ -216,23 +224,8 @@ public class BargeInDetectorTests
     private static TimeSpan? FiredOverAProvisionalFilter(bool overFirst40Ms)
     {
         var residual = Signals.Concat(Signals.Silence(1000), Signals.Tone(220, -26, 100), Signals.Silence(120), Signals.Tone(220, -26, 600));
-        var bot = Signals.Tone(400, -12, residual.Length / 8);
-        var detector = new BargeInDetector();
-        for (var offset = 0; offset + 160 <= residual.Length; offset += 160)
-        {
-            var at = TimeSpan.FromMilliseconds(offset / 8);
-            var ms = offset / 8;
-            detector.ObservePlayback(bot.AsSpan(offset, 160));
-            detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20), subtracted: false,
-                overPrediction: overFirst40Ms && ms is >= 1000 and < 1040, provisional: true);
-            var speechHeard = offset >= 160 && (ms - 20) is >= 1040 and < 1100; // heard up to the previous frame
-            if (detector.Process(residual.AsSpan(offset, 160), at, out _, noiseFloorDbfs: -60, speechHeard))
-            {
-                return at + TimeSpan.FromMilliseconds(20);
-            }
-        }
-
-        return null;
+        return FiredOverEcho(residual, (detector, ms) => detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20), subtracted: false,
+            overPrediction: overFirst40Ms && ms is >= 1000 and < 1040, provisional: true), ms => ms is >= 1040 and < 1100);
     }
 
     [Fact]
@@ -243,6 +236,34 @@ public class BargeInDetectorTests
         // (an echo the filter follows badly leaves less than itself, and the speech detector may hear the bot in it): the full rule, 1300.
         Assert.Equal(TimeSpan.FromMilliseconds(1240), FiredOverAProvisionalFilter(overFirst40Ms: true));
         Assert.Equal(TimeSpan.FromMilliseconds(1300), FiredOverAProvisionalFilter(overFirst40Ms: false));
+    }
+
+    /// <summary>
+    /// A sound of <paramref name="voiceMs"/> over a plain echo (louder than the echo a locked path predicted in it), the speech detector
+    /// hearing 80 ms from its start, then a stop of <paramref name="stopMs"/> whose frames the path took the echo out of leaving nothing
+    /// (<paramref name="stopHeldTheEchoAlone"/>; otherwise the line's quiet, the path's verdict unknown), then <paramref name="nextWordMs"/>
+    /// of voice. Returns the end of the frame that fired.
+    /// </summary>
+    private static TimeSpan? FiredOverAPlainEchoWithAStop(int voiceMs, int stopMs, int nextWordMs, bool stopHeldTheEchoAlone)
+    {
+        var residual = Signals.Concat(Signals.Silence(1000), Signals.Tone(220, -26, voiceMs), Signals.Silence(stopMs), Signals.Tone(220, -26, nextWordMs),
+            Signals.Silence(400));
+        return FiredOverEcho(residual, (detector, ms) => detector.ObserveEcho(cancelled: true, -18, TimeSpan.FromMilliseconds(20),
+            echoOnly: stopHeldTheEchoAlone && ms >= 1000 + voiceMs && ms < 1000 + voiceMs + stopMs, overPlainEcho: ms >= 1000 && ms < 1000 + voiceMs),
+            ms => ms is >= 1000 and < 1080);
+    }
+
+    [Fact]
+    public void ACallersStopThatHeldThePlainEchoAloneCompletesTheirConfirmedRunWithTheVoiceHeardSoFar()
+    {
+        // 160 ms of confirmed voice and 40 ms of the stop make the confirmed run's 200 ms, 80 % voiced: it fires in the stop (1200), not at
+        // the next word (1380). A stop of the line's quiet the path did not vouch for is judged as before: at the next word's frames.
+        Assert.Equal(TimeSpan.FromMilliseconds(1200), FiredOverAPlainEchoWithAStop(160, 200, 600, stopHeldTheEchoAlone: true));
+        Assert.True(FiredOverAPlainEchoWithAStop(160, 200, 600, stopHeldTheEchoAlone: false) > TimeSpan.FromMilliseconds(1360));
+
+        // 40 ms over the echo's prediction (a later reply's echo back sooner than the locked path: barge-in-eval direct seed 5, 320 ms),
+        // then the echo alone taken out: the stop counts against the share when the run is judged in it, and 40 of 200 ms is not enough.
+        Assert.Null(FiredOverAPlainEchoWithAStop(40, 300, 0, stopHeldTheEchoAlone: true));
     }
 
     [Fact]

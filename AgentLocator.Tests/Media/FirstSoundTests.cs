@@ -373,6 +373,42 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         AssertFiredWithin400Ms(run, onset: 62005);
     }
 
+    [Fact]
+    public void ACallerWhoBeginsWithThePlainEchoSpokeFirstOnceAStretchOfTheEchoShowsItsDelay()
+    {
+        // barge-in-eval direct seed 3, 450 ms, a first reply, utterance 12, 473 ms into it, replayed as the line carried it (from the call's
+        // start to main's barge-in, 406 ms after the caller's voice). The caller began 10 ms before the plain echo (3869 samples late), at
+        // its level: their first 100 ms matched the bot's audio at 0.30 at best (as a room's echo might), so the listener waited for the
+        // echo to show itself a plain copy. The delay search, over 800 ms whose envelope the caller's onset led, peaked at 2900 and 3290
+        // samples; nothing took the echo out, and the level rule judged the caller. 40 ms where the echo stood over their voice (170-210 ms
+        // in) matched the bot's audio at 0.95 at 3869: fitted there, the echo came out 12 dB, a plain copy, and the caller spoke first.
+        using var speech = silero.Factory.Create(TimeSpan.FromMilliseconds(550));
+        var run = Replay("eval_line_caller_leads_delay_search", replyStarts: [8000], marksBackAt: 8000, speech);
+
+        Assert.InRange(run.Listener.FirstSoundCorrelation, BargeInListener.FirstSoundCallerCorrelation, BargeInListener.PlainEchoFirstSoundCorrelation);
+        AssertFiredWithin400Ms(run, onset: 11790);
+        Assert.Equal(1, run.Listener.CallersFirst);
+        Assert.Contains(run.Listener.Echo.PlausibleDelays, delay => Math.Abs(delay - 3869) <= 2);
+    }
+
+    [Fact]
+    public void ACallersStopUnderAPlainEchoCompletesTheirRunWithoutWaitingForTheirNextSyllable()
+    {
+        // barge-in-eval direct seed 4, 450 ms, a first reply, utterance 5, 451 ms into it, replayed as the line carried it (from the call's
+        // start to main's barge-in, 409 ms after the caller's voice). The plain echo came first (its first sound matched at 0.99: the
+        // echo's) and a fit took it out from 48 ms on; the caller's faint first 60 ms stood 10 dB under it, then 160 ms of their voice over
+        // it (Silero confirming it), then a stop of 60 ms in which the fit took the echo out 35 dB: the line held the echo alone. The run
+        // had 160 ms of voice and, with its stop, 200 ms (ConfirmedMinDuration), but was judged only on a voiced frame: the caller's next
+        // syllable, 409 ms after their voice. A frame that held the echo alone in such a run is judged as a voiced one is, the stop
+        // counted against the share: 160 of 200 ms voiced, 369 ms.
+        using var speech = silero.Factory.Create(TimeSpan.FromMilliseconds(550));
+        var run = Replay("eval_line_caller_stop_under_echo", replyStarts: [8000], marksBackAt: 8000, speech);
+
+        Assert.True(run.Listener.FirstSoundCorrelation >= BargeInListener.PlainEchoFirstSoundCorrelation);
+        Assert.Equal(0, run.Listener.CallersFirst);
+        AssertFiredWithin400Ms(run, onset: 11611);
+    }
+
     /// <summary>The replayed line's only barge-in came within 400 ms of the caller's voice (<paramref name="onset"/>, samples).</summary>
     private static void AssertFiredWithin400Ms(Result run, int onset)
     {
