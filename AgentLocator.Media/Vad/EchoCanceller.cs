@@ -719,6 +719,18 @@ public sealed class EchoCanceller
     }
 
     /// <summary>
+    /// Frames of the last <paramref name="frames"/> inbound (at least half their mean power) that repeat at a period continuing a pitch track
+    /// from the frame before (<see cref="HarmonicDoubleTalk.VoicedFrames"/>): voiced speech, whoever's.
+    /// </summary>
+    public int VoicedFrames(int frames)
+    {
+        frames = Math.Clamp(frames, 1, (InboundLength - HarmonicDoubleTalk.MaxLag) / FrameSamples);
+        var inbound = InboundSpan(frames * FrameSamples + HarmonicDoubleTalk.MaxLag);
+        var loud = SpectralEchoModel.DoubleTalkLoudShare * Energy(inbound[HarmonicDoubleTalk.MaxLag..]) / frames;
+        return _harmonic.VoicedFrames(inbound, frames, loud);
+    }
+
+    /// <summary>
     /// Frames of the last <paramref name="frames"/> (at least half the window's mean power) left repeating at a period of their own, continuing
     /// such a frame before them, once the bot's periods at <paramref name="delay"/> are combed out (<see cref="HarmonicDoubleTalk.CombForeignFrames"/>).
     /// </summary>

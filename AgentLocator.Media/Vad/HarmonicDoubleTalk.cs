@@ -92,8 +92,32 @@ public sealed partial class HarmonicDoubleTalk
             Correlations(reference, MaxLag + m * FrameSamples, _reference.AsSpan(m * Lags, Lags));
         }
 
-        var foreign = 0;
-        int lastLag = -1, lastFrame = -2; // the last foreign frame and its period (none yet)
+        return TrackedFrames(inbound, frames, minEnergy, referenceFrames);
+    }
+
+    /// <summary>
+    /// How many of the <paramref name="frames"/> frames of <paramref name="inbound"/> (among those of at least <paramref name="minEnergy"/>)
+    /// repeat at a period (<see cref="VoicedCorrelation"/>) continuing a pitch track from the frame before: voiced speech, whoever's.
+    /// <paramref name="inbound"/>: the frames and the <see cref="MaxLag"/> samples before them.
+    /// </summary>
+    public int VoicedFrames(ReadOnlySpan<float> inbound, int frames, float minEnergy)
+    {
+        if (inbound.Length != frames * FrameSamples + MaxLag)
+        {
+            throw new ArgumentException("The inbound audio is the frames and the longest lag before them.", nameof(inbound));
+        }
+
+        return TrackedFrames(inbound, frames, minEnergy, referenceFrames: 0);
+    }
+
+    /// <summary>
+    /// Frames repeating at a period, continuing such a frame before them within <see cref="TrackStep"/>; with <paramref name="referenceFrames"/>
+    /// of the bot's audio prepared (<see cref="ForeignFrames"/>), only at a period the bot's audio there lacks.
+    /// </summary>
+    private int TrackedFrames(ReadOnlySpan<float> inbound, int frames, float minEnergy, int referenceFrames)
+    {
+        var tracked = 0;
+        int lastLag = -1, lastFrame = -2; // the last such frame and its period (none yet)
         for (var k = 0; k < frames; k++)
         {
             var start = MaxLag + k * FrameSamples;
@@ -105,16 +129,16 @@ public sealed partial class HarmonicDoubleTalk
             Correlations(inbound, start, _own);
             var period = Period(_own);
 
-            if (_own[period] < VoicedCorrelation || BotRepeatsAt(period, k, referenceFrames))
+            if (_own[period] < VoicedCorrelation || (referenceFrames > 0 && BotRepeatsAt(period, k, referenceFrames)))
             {
                 continue;
             }
 
-            foreign += lastFrame == k - 1 && Math.Abs(lastLag - period) <= TrackStep ? 1 : 0;
+            tracked += lastFrame == k - 1 && Math.Abs(lastLag - period) <= TrackStep ? 1 : 0;
             (lastLag, lastFrame) = (period, k);
         }
 
-        return foreign;
+        return tracked;
     }
 
     /// <summary>

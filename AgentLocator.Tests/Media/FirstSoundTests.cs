@@ -409,6 +409,23 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         AssertFiredWithin400Ms(run, onset: 11611);
     }
 
+    [Fact]
+    public void ASoftCallersVoicedFirstSoundIsTheirsOnceTheEchoShowsItselfPlainBeforeTheSpeechDetectorHearsThem()
+    {
+        // barge-in-eval direct seed 5, 450 ms (echo 3814 samples late), a first reply, utterance 3 ("ha-mispar sheli...", at the echo's
+        // level), 542 ms into it, replayed as the line carried it (from the call's start, 1 s before the reply, to main's barge-in). Their
+        // first 100 ms (-37 to -30 dBFS) matched the bot's audio at 0.15 at best: not the echo, a caller's once the speech detector hears
+        // speech in it within 500 ms. Silero heard nothing in their soft first syllables until 537 ms, past the window, and the level rule
+        // let them through at 718 ms. The first sound repeated at a pitch period (voice, not a knock or a rustle), and from 377 ms on fits
+        // took the echo out 25-33 dB: a plain copy, which alone would have matched about 1. Their run since the onset is judged at once.
+        using var speech = silero.Factory.Create(TimeSpan.FromMilliseconds(550));
+        var run = Replay("eval_line_soft_voiced_caller", replyStarts: [8000], marksBackAt: 8000, speech);
+
+        Assert.InRange(run.Listener.FirstSoundCorrelation, 0, BargeInListener.FirstSoundCallerCorrelation);
+        Assert.Equal(1, run.Listener.CallersFirst);
+        AssertFiredWithin400Ms(run, onset: 12340);
+    }
+
     /// <summary>The replayed line's only barge-in came within 400 ms of the caller's voice (<paramref name="onset"/>, samples).</summary>
     private static void AssertFiredWithin400Ms(Result run, int onset)
     {

@@ -1,4 +1,5 @@
 using AgentLocator.Media;
+using AgentLocator.Testing.Audio;
 
 namespace AgentLocator.Tests.Media;
 
@@ -40,6 +41,33 @@ public sealed class HarmonicDoubleTalkTests
         }
 
         return inbound;
+    }
+
+    /// <summary>
+    /// A first sound's 100 ms of voice repeat at its pitch frame after frame; a knock, a rustle of the handset or the line's noise at
+    /// a voice's level repeat at no period: pink and white noise, 40 draws each, three 100 ms stretches, are never voiced enough for
+    /// <see cref="BargeInListener.FirstSoundVoicedFrames"/> (pink noise, low-passed, tracks 1 frame in 3 of the 120 stretches).
+    /// </summary>
+    [Fact]
+    public void AVoiceTracksItsPitchOverAFirstSoundAndNoiseDoesNot()
+    {
+        const int FirstSound = BargeInListener.FirstSoundFrames;
+        var harmonic = new HarmonicDoubleTalk();
+        var voice = Voiced(110, FirstSound * Frame + HarmonicDoubleTalk.MaxLag, 0.05f);
+        Assert.Equal(FirstSound - 1, harmonic.VoicedFrames(voice, FirstSound, minEnergy: 0));
+
+        for (var seed = 1; seed <= 40; seed++)
+        {
+            foreach (var noise in new[] { NoiseSignals.Pink(8 * 400, -35, seed), NoiseSignals.White(8 * 400, -35, seed) })
+            {
+                var samples = noise.Select(s => s / 32768f).ToArray();
+                for (var from = 0; from + FirstSound * Frame + HarmonicDoubleTalk.MaxLag <= samples.Length; from += FirstSound * Frame)
+                {
+                    var voiced = harmonic.VoicedFrames(samples.AsSpan(from, FirstSound * Frame + HarmonicDoubleTalk.MaxLag), FirstSound, minEnergy: 0);
+                    Assert.True(voiced < BargeInListener.FirstSoundVoicedFrames, $"noise seed {seed} at {from}: {voiced} frames voiced");
+                }
+            }
+        }
     }
 
     [Fact]
