@@ -426,6 +426,26 @@ public sealed class FirstSoundTests(SileroModelFixture silero) : IClassFixture<S
         AssertFiredWithin400Ms(run, onset: 12340);
     }
 
+    [Theory]
+    [InlineData("eval_line_caller_before_faint_echo", 11415)]
+    [InlineData("eval_line_caller_matching_by_chance", 10743)]
+    public void ACallerWhoseFirstSoundMatchedAsARoomsEchoMightSpokeFirstOnceAStretchOfThePlainEchoShowsItsDelay(string clip, int onset)
+    {
+        // barge-in-eval direct seed 5, first replies, replayed as the line carried them (from the call's start, 1 s before the reply, to
+        // the barge-in before 40 ms stretches were searched). 320 ms (echo 2793 samples late), utterance 13, 426 ms into the reply: the plain
+        // echo's faint onset joined the last frames of the caller's first 100 ms, which matched the bot's audio at 0.27; 450 ms (3820),
+        // utterance 9, 342 ms in: the echo came back 134 ms after the caller's voice, and their first 100 ms alone matched at 0.28 by chance.
+        // Both over 0.2, as a room's echo might match, so the listener waited for the echo to show itself a plain copy; the canceller's
+        // search, over 800 ms the caller's voice filled, found no delay while the echo was faint beside them: 413 and 457 ms. A 40 ms
+        // stretch of the echo over their voice matches the bot's audio at its delay; fitted there, it shows itself plain.
+        using var speech = silero.Factory.Create(TimeSpan.FromMilliseconds(550));
+        var run = Replay(clip, replyStarts: [8000], marksBackAt: 8000, speech);
+
+        Assert.InRange(run.Listener.FirstSoundCorrelation, BargeInListener.FirstSoundCallerCorrelation, BargeInListener.PlainEchoFirstSoundCorrelation);
+        Assert.Equal(1, run.Listener.CallersFirst);
+        AssertFiredWithin400Ms(run, onset);
+    }
+
     /// <summary>The replayed line's only barge-in came within 400 ms of the caller's voice (<paramref name="onset"/>, samples).</summary>
     private static void AssertFiredWithin400Ms(Result run, int onset)
     {
