@@ -107,17 +107,24 @@ public sealed partial class HarmonicDoubleTalk
             throw new ArgumentException("The inbound audio is the frames and the longest lag before them.", nameof(inbound));
         }
 
-        return TrackedFrames(inbound, frames, minEnergy, referenceFrames: 0);
+        return TrackedFrames(inbound, frames, minEnergy, referenceFrames: 0, minPitchMove: VoicePitchMove);
     }
+
+    /// <summary>
+    /// How far (samples of period) a voice's pitch moves over the frames it is tracked in (<see cref="VoicedFrames"/>), at the least: a
+    /// speaker's pitch glides from frame to frame; mains hum, a transformer's buzz, a held note or a phone's ring keeps one period.
+    /// </summary>
+    public const int VoicePitchMove = 2;
 
     /// <summary>
     /// Frames repeating at a period, continuing such a frame before them within <see cref="TrackStep"/>; with <paramref name="referenceFrames"/>
     /// of the bot's audio prepared (<see cref="ForeignFrames"/>), only at a period the bot's audio there lacks.
     /// </summary>
-    private int TrackedFrames(ReadOnlySpan<float> inbound, int frames, float minEnergy, int referenceFrames)
+    private int TrackedFrames(ReadOnlySpan<float> inbound, int frames, float minEnergy, int referenceFrames, int minPitchMove = 0)
     {
         var tracked = 0;
         int lastLag = -1, lastFrame = -2; // the last such frame and its period (none yet)
+        int lowest = int.MaxValue, highest = int.MinValue; // the periods of the tracked frames and those they continue
         for (var k = 0; k < frames; k++)
         {
             var start = MaxLag + k * FrameSamples;
@@ -134,11 +141,17 @@ public sealed partial class HarmonicDoubleTalk
                 continue;
             }
 
-            tracked += lastFrame == k - 1 && Math.Abs(lastLag - period) <= TrackStep ? 1 : 0;
+            if (lastFrame == k - 1 && Math.Abs(lastLag - period) <= TrackStep)
+            {
+                tracked++;
+                lowest = Math.Min(lowest, Math.Min(lastLag, period));
+                highest = Math.Max(highest, Math.Max(lastLag, period));
+            }
+
             (lastLag, lastFrame) = (period, k);
         }
 
-        return tracked;
+        return tracked > 0 && highest - lowest >= minPitchMove ? tracked : 0;
     }
 
     /// <summary>

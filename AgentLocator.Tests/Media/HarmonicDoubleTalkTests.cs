@@ -44,7 +44,7 @@ public sealed class HarmonicDoubleTalkTests
     }
 
     /// <summary>
-    /// A first sound's 100 ms of voice repeat at its pitch frame after frame; a knock, a rustle of the handset or the line's noise at
+    /// A first sound's 100 ms of voice repeat at its pitch frame after frame, the pitch gliding; a sound held at one period (hum, a note) does not count; a knock, a rustle of the handset or the line's noise at
     /// a voice's level repeat at no period: pink and white noise, 40 draws each, three 100 ms stretches, are never voiced enough for
     /// <see cref="BargeInListener.FirstSoundVoicedFrames"/> (pink noise, low-passed, tracks 1 frame in 3 of the 120 stretches).
     /// </summary>
@@ -53,8 +53,15 @@ public sealed class HarmonicDoubleTalkTests
     {
         const int FirstSound = BargeInListener.FirstSoundFrames;
         var harmonic = new HarmonicDoubleTalk();
-        var voice = Voiced(110, FirstSound * Frame + HarmonicDoubleTalk.MaxLag, 0.05f);
+        var voice = Gliding(110, 125, FirstSound * Frame + HarmonicDoubleTalk.MaxLag, 0.05f); // 72.7 to 64 samples
         Assert.Equal(FirstSound - 1, harmonic.VoicedFrames(voice, FirstSound, minEnergy: 0));
+
+        // Mains hum, a transformer's buzz, a held note, a phone's ring: one period throughout, no glide.
+        foreach (var hz in new[] { 100.0, 110, 120, 147, 220 })
+        {
+            var held = harmonic.VoicedFrames(Voiced(hz, FirstSound * Frame + HarmonicDoubleTalk.MaxLag, 0.05f), FirstSound, minEnergy: 0);
+            Assert.True(held < BargeInListener.FirstSoundVoicedFrames, $"a held {hz} Hz: {held} frames voiced");
+        }
 
         for (var seed = 1; seed <= 40; seed++)
         {
