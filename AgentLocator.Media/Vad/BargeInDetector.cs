@@ -55,7 +55,7 @@ public sealed class BargeInDetector
 
     /// <summary>Records one frame of bot audio as it plays to the caller.</summary>
     public void ObservePlayback(ReadOnlySpan<byte> muLawFrame) =>
-        ObservePlaybackLevel(AudioLevel.MuLawDbfs(muLawFrame), FrameDuration(muLawFrame.Length));
+        ObservePlaybackLevel(AudioLevel.MuLawDbfs(muLawFrame), Duration(muLawFrame.Length));
 
     public void ObservePlaybackLevel(double levelDbfs, TimeSpan frameDuration)
     {
@@ -197,7 +197,7 @@ public sealed class BargeInDetector
     /// <see cref="Reset"/> when a new playback starts.
     /// </summary>
     public bool Process(ReadOnlySpan<byte> inboundMuLaw, TimeSpan timestamp, out TimeSpan onset, double noiseFloorDbfs = AudioLevel.SilenceDbfs, bool speechHeard = false) =>
-        ProcessLevel(AudioLevel.MuLawDbfs(inboundMuLaw), timestamp, FrameDuration(inboundMuLaw.Length), out onset, noiseFloorDbfs, speechHeard);
+        ProcessLevel(AudioLevel.MuLawDbfs(inboundMuLaw), timestamp, Duration(inboundMuLaw.Length), out onset, noiseFloorDbfs, speechHeard);
 
     public bool ProcessLevel(double levelDbfs, TimeSpan timestamp, TimeSpan frameDuration, out TimeSpan onset, double noiseFloorDbfs = AudioLevel.SilenceDbfs)
         => ProcessLevel(levelDbfs, timestamp, frameDuration, out onset, noiseFloorDbfs, speechHeard: false);
@@ -388,5 +388,6 @@ public sealed class BargeInDetector
         _rejudged = false;
     }
 
-    private TimeSpan FrameDuration(int samples) => TimeSpan.FromTicks(samples * TimeSpan.TicksPerSecond / _options.SampleRate);
+    /// <summary>How long <paramref name="samples"/> samples of the line last.</summary>
+    public TimeSpan Duration(int samples) => TimeSpan.FromTicks(samples * TimeSpan.TicksPerSecond / _options.SampleRate);
 }

@@ -84,8 +84,8 @@ public sealed class BargeInListener
     /// </summary>
     private TimeSpan? _firstSoundUnlikePlainEcho;
 
-    /// <summary>The least delay the echo of the reply's first sound could have (samples; <see cref="EchoReturnBound.Delay"/>).</summary>
-    private int _firstSoundMinDelay;
+    /// <summary>The least delay the echo of the reply's first sound could have (samples; <see cref="EchoReturnBound.Delay"/>, fixed once it began).</summary>
+    private int FirstSoundMinDelay => (int)(FirstSound.Delay.Ticks * Detector.Options.SampleRate / TimeSpan.TicksPerSecond);
 
     /// <summary>
     /// Samples matched against the bot's audio, each frame while a first sound waits for the echo to show itself plain or not, for the plain
@@ -155,7 +155,7 @@ public sealed class BargeInListener
             heard = _heard;
         }
 
-        var frameDuration = TimeSpan.FromTicks(inbound.Length * TimeSpan.TicksPerSecond / Detector.Options.SampleRate);
+        var frameDuration = Detector.Duration(inbound.Length);
         FirstSound.Observe(bot.IsEmpty ? AudioLevel.SilenceDbfs : AudioLevel.MuLawDbfs(bot), AudioLevel.MuLawDbfs(inbound), noiseFloorDbfs);
         if (!playing)
         {
@@ -207,7 +207,7 @@ public sealed class BargeInListener
         // echo out at it from the next frame on, and show it plain (or not).
         if (_firstSoundUnlikePlainEcho is not null && !Detector.CallerSpokeFirst && inbound.Length == EchoCanceller.FrameSamples)
         {
-            Echo.FindPlainEchoDelay(PlainEchoWindow, _firstSoundMinDelay, FirstSoundMinDbfs, LoudestEchoDb);
+            Echo.FindPlainEchoDelay(PlainEchoWindow, FirstSoundMinDelay, FirstSoundMinDbfs, LoudestEchoDb);
         }
 
         // A first sound that is not the echo is taken for a caller once the speech detector hears speech in it (it lags the onset), also
@@ -252,7 +252,7 @@ public sealed class BargeInListener
                 if (Echo.EchoTakenOutSamples is { } takenOut)
                 {
                     // The echo was counted until fits at its new delay took it out; what was heard since is judged again as it was.
-                    Detector.ForgetBefore(timestamp + frameDuration - TimeSpan.FromTicks(takenOut * TimeSpan.TicksPerSecond / Detector.Options.SampleRate));
+                    Detector.ForgetBefore(timestamp + frameDuration - Detector.Duration(takenOut));
                 }
                 else
                 {
@@ -278,9 +278,7 @@ public sealed class BargeInListener
     /// </summary>
     private void JudgeFirstSound(TimeSpan onset)
     {
-        var minDelay = (int)(FirstSound.Delay.Ticks * Detector.Options.SampleRate / TimeSpan.TicksPerSecond);
-        _firstSoundMinDelay = minDelay;
-        FirstSoundCorrelation = Echo.BestCorrelation(FirstSoundFrames * EchoCanceller.FrameSamples, minDelay, FirstSoundMinDbfs, LoudestEchoDb);
+        FirstSoundCorrelation = Echo.BestCorrelation(FirstSoundFrames * EchoCanceller.FrameSamples, FirstSoundMinDelay, FirstSoundMinDbfs, LoudestEchoDb);
         var callerBelow = Echo.IsLocked && !Echo.Reverberant ? PlainEchoFirstSoundCorrelation : FirstSoundCallerCorrelation;
         _firstSoundNotEcho = FirstSoundCorrelation < callerBelow ? onset : null;
         // Its pitch is the first sound's own only where the echo played no part in it (on a locked line one under 0.8 may be half echo).

@@ -528,19 +528,16 @@ public sealed class EchoCanceller
     /// <paramref name="loudestEchoDb"/>), that delay is a plausible one: the frames are fitted at it from now on. The search every
     /// 100 ms looks at 800 ms whose envelope a caller who began with the echo leads astray (barge-in-eval direct seed 3, 450 ms: the
     /// envelope peaked at 2900 and 3290 samples, the echo came back at 3869, found 386 ms into the caller's voice); a 40 ms stretch where
-    /// the echo stands over the caller's voice matches at its delay alone. Returns whether one was found. About 1.6 million multiply-adds
+    /// the echo stands over the caller's voice matches at its delay alone. About 1.6 million multiply-adds
     /// (320 samples at up to 5,120 delays) a frame, only while a first sound waits (at most 20 frames a reply).
     /// </summary>
-    public bool FindPlainEchoDelay(int window, int minDelay, double minDbfs, double loudestEchoDb)
+    public void FindPlainEchoDelay(int window, int minDelay, double minDbfs, double loudestEchoDb)
     {
         var match = BestMatch(window, minDelay, minDbfs, loudestEchoDb);
-        if (match.Lag < 0 || match.Correlation < LockCorrelation)
+        if (match.Lag >= 0 && match.Correlation >= LockCorrelation)
         {
-            return false;
+            AddCandidate(match.Lag, _samples);
         }
-
-        AddCandidate(match.Lag, _samples);
-        return true;
     }
 
     /// <summary>The best waveform correlation of the last <paramref name="window"/> inbound samples and its delay (see <see cref="BestCorrelation"/>; delay −1: too faint to tell).</summary>
